@@ -1,0 +1,76 @@
+"""The `harken` command: one Typer sub-app per domain, mounted here."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.table import Table
+
+from harken import config, schema
+from harken.console import console, fail, open_store
+from harken.ledger.cli import app as ledger_app
+from harken.ledger.cli import receipt_app
+from harken.orgs.cli import app as org_app
+
+app = typer.Typer(help="Harken: ask your customers, don't guess.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings (HARKEN_* environment variables).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(receipt_app, name="receipt")
+app.add_typer(config_app, name="config")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Server processes (each with its own connection pool)."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Start the HTTP API (docs at /docs). Refuses an unmigrated or newer-schema database."""
+    import uvicorn
+
+    open_store()  # exits with the one-line reason if the schema is not this Harken's
+    os.environ.setdefault("HARKEN_PUBLIC_URL", f"http://{host}:{port}")
+    uvicorn.run(
+        "harken.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level=log_level,
+        access_log=False,
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo orgs, customers, notices and consents (idempotent) and print fresh demo API keys."""
+    from harken.demo import load
+
+    store = open_store()
+    for org, key in load(store).items():
+        console.print(f"  {org:<24} API key: [bold]{key}[/]")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to this Harken's schema (creating it if needed)."""
+    store = open_store(migrated=False)
+    try:
+        before, after = schema.upgrade(store.engine)
+    except Exception as exc:  # a clear line for the operator, not a traceback
+        fail(f"migration failed: {exc}")
+    url = store.engine.url.render_as_string(hide_password=True)
+    console.print(f"{url}: schema {before or 'empty'} → {after}" if before != after else f"{url}: already at {after}")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Every setting, its current value and what it does."""
+    table = Table("variable", "value", "meaning")
+    for name, value, description in config.describe():
+        table.add_row(name, value, description)
+    console.print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,45 @@
+"""Settings: every knob is an environment variable with the HARKEN_ prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HARKEN_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./harken.db",
+        description="SQLAlchemy URL of the store: sqlite:///PATH (embedded, WAL) or "
+        "postgresql+psycopg://USER@HOST/DB (production).",
+    )
+    data_dir: Path = Field(
+        Path("./.harken"),
+        description="Local state kept outside the database: the hub's Ed25519 signing keys.",
+    )
+    checkpoint_every: int = Field(
+        100,
+        ge=1,
+        description="A signed ledger checkpoint is written in the same transaction as every Nth entry of a chain.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL the hub is reached at; names the receipt issuer.",
+    )
+    history_page_size: int = Field(50, ge=1, le=500, description="Default page size of consent history.")
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, current value, description) for every setting, for `harken config show`."""
+    current = Settings()
+    return [
+        (f"HARKEN_{name.upper()}", str(getattr(current, name)), field.description or "")
+        for name, field in Settings.model_fields.items()
+    ]

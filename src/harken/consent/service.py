@@ -1,0 +1,297 @@
+"""The consent rules: notices, recording decisions (with their ledger entries), current state,
+history, receipts, and the audit that ties stored records back to the ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harken.clock import rfc3339
+from harken.consent.models import ConsentRecord, CurrentConsent, Notice
+from harken.consent.purposes import CATALOGUE
+from harken.consent.schemas import ConsentPut, CurrentStatus
+from harken.errors import Invalid, NotFound
+from harken.ledger import chain
+from harken.ledger import service as ledger_service
+from harken.ledger.models import LedgerEntry
+from harken.ledger.service import Notary
+from harken.orgs.models import Org
+from harken.subjects import service as subject_service
+from harken.subjects.models import SubjectRef
+
+LEDGER_TYPE = "consent.recorded"
+CLOCK_SKEW = timedelta(minutes=5)
+CONSENT_STATE_DPV = {
+    "granted": "dpv:ConsentGiven", "denied": "dpv:ConsentRefused", "withdrawn": "dpv:ConsentWithdrawn",
+}
+
+
+def put_notice(session: Session, *, org: Org, purpose: str, text: str, locale: str, now: datetime) -> tuple[Notice, bool]:
+    """Store `text` as the org's next notice version for `purpose`; the same text again is not a new version."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    latest = latest_notice(session, org=org, purpose=purpose)
+    if latest is not None and latest.sha256 == digest and latest.locale == locale:
+        return latest, False
+    notice = Notice(
+        org_id=org.id, purpose=purpose, version=(latest.version + 1 if latest else 1),
+        text=text, sha256=digest, locale=locale, created_at=now,
+    )
+    session.add(notice)
+    session.flush()
+    return notice, True
+
+
+def latest_notice(session: Session, *, org: Org, purpose: str) -> Notice | None:
+    return session.execute(
+        select(Notice).where(Notice.org_id == org.id, Notice.purpose == purpose)
+        .order_by(Notice.version.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def notice(session: Session, *, org: Org, purpose: str, version: int | None = None) -> Notice:
+    if version is None:
+        found = latest_notice(session, org=org, purpose=purpose)
+    else:
+        found = session.execute(
+            select(Notice).where(Notice.org_id == org.id, Notice.purpose == purpose, Notice.version == version)
+        ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no notice for purpose {purpose!r}" + (f" at version {version}" if version else ""))
+    return found
+
+
+def record(
+    session: Session, *, org: Org, ref: str, purpose: str, change: ConsentPut, notary: Notary, now: datetime
+) -> tuple[ConsentRecord, bool]:
+    """Append a consent record and its ledger entry (same transaction). Never updates a record.
+
+    The same decision sent again is recognised and returned as it stands: (record, False).
+    """
+    subject = subject_service.get(session, org=org, ref=ref)
+    captured_at = change.captured_at or now
+    if captured_at > now + CLOCK_SKEW:
+        raise Invalid("captured_at", "lies in the future")
+    if change.expires_at is not None and change.expires_at <= captured_at:
+        raise Invalid("expires_at", "must be later than captured_at")
+    shown = _shown_notice(session, org=org, purpose=purpose, version=change.notice_version)
+    channels = [str(c) for c in change.channels]
+
+    current = _current_record(session, org=org, subject_id=subject.subject_id, purpose=purpose)
+    if current is not None and _same_decision(current, change, channels, shown, captured_at):
+        return current, False
+
+    consent = ConsentRecord(
+        id=uuid.uuid4(), org_id=org.id, subject_id=subject.subject_id, purpose=purpose,
+        status=str(change.status), channels=channels,
+        notice_version=shown.version if shown else None, notice_sha256=shown.sha256 if shown else None,
+        method=str(change.method), captured_at=captured_at, expires_at=change.expires_at,
+        recorded_at=now, evidence=change.evidence, chain=org.chain, seq=0,
+    )
+    entry = ledger_service.append(
+        session, notary=notary, chain_id=org.chain, type=LEDGER_TYPE, data=ledger_data(consent), at=now
+    )
+    consent.seq = entry.seq
+    session.add(consent)
+    session.flush()
+    _make_current(session, consent)
+    return consent, True
+
+
+def _shown_notice(session: Session, *, org: Org, purpose: str, version: int | None) -> Notice | None:
+    if version is None:
+        return latest_notice(session, org=org, purpose=purpose)
+    try:
+        return notice(session, org=org, purpose=purpose, version=version)
+    except NotFound:
+        raise Invalid("notice_version", f"the org has no notice version {version} for {purpose!r}") from None
+
+
+def _same_decision(
+    current: ConsentRecord, change: ConsentPut, channels: list[str], shown: Notice | None, captured_at: datetime
+) -> bool:
+    return (
+        current.status == change.status and current.channels == channels and current.method == change.method
+        and current.notice_version == (shown.version if shown else None)
+        and current.expires_at == change.expires_at and current.evidence == change.evidence
+        and (change.captured_at is None or current.captured_at == captured_at)
+    )
+
+
+def _make_current(session: Session, consent: ConsentRecord) -> None:
+    """Point the current state at `consent` unless a later-captured decision is already in force."""
+    key = (consent.org_id, consent.subject_id, consent.purpose)
+    current = session.get(CurrentConsent, key, with_for_update=True)
+    if current is None:
+        session.add(CurrentConsent(
+            org_id=consent.org_id, subject_id=consent.subject_id, purpose=consent.purpose,
+            record_id=consent.id, captured_at=consent.captured_at,
+        ))
+    elif consent.captured_at >= current.captured_at:
+        current.record_id, current.captured_at = consent.id, consent.captured_at
+
+
+def _current_record(session: Session, *, org: Org, subject_id: uuid.UUID, purpose: str) -> ConsentRecord | None:
+    return session.execute(
+        select(ConsentRecord).join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id).where(
+            CurrentConsent.org_id == org.id, CurrentConsent.subject_id == subject_id, CurrentConsent.purpose == purpose
+        )
+    ).scalar_one_or_none()
+
+
+def effective_status(consent: ConsentRecord, now: datetime) -> CurrentStatus:
+    if consent.expires_at is not None and consent.expires_at <= now:
+        return CurrentStatus.expired
+    return CurrentStatus(consent.status)
+
+
+def current(session: Session, *, org: Org, ref: str) -> tuple[SubjectRef, list[ConsentRecord]]:
+    """The records in force for each purpose the customer decided on with this org."""
+    subject = subject_service.get(session, org=org, ref=ref)
+    records = session.execute(
+        select(ConsentRecord).join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
+        .where(CurrentConsent.org_id == org.id, CurrentConsent.subject_id == subject.subject_id)
+        .order_by(ConsentRecord.purpose)
+    ).scalars()
+    return subject, list(records)
+
+
+def history(
+    session: Session, *, org: Org, ref: str, purpose: str | None, limit: int, before_seq: int | None
+) -> tuple[list[ConsentRecord], int | None]:
+    """Records newest first (by ledger position); returns the seq to continue before, or None at the end."""
+    subject = subject_service.get(session, org=org, ref=ref)
+    query = select(ConsentRecord).where(
+        ConsentRecord.org_id == org.id, ConsentRecord.subject_id == subject.subject_id
+    )
+    if purpose is not None:
+        query = query.where(ConsentRecord.purpose == purpose)
+    if before_seq is not None:
+        query = query.where(ConsentRecord.seq < before_seq)
+    rows = list(session.execute(query.order_by(ConsentRecord.seq.desc()).limit(limit + 1)).scalars())
+    return rows[:limit], (rows[limit - 1].seq if len(rows) > limit else None)
+
+
+def ledger_data(consent: ConsentRecord) -> dict[str, Any]:
+    """What the ledger holds of a record: pseudonymous ids and digests, nothing readable about the person."""
+    return {
+        "record": str(consent.id),
+        "org": str(consent.org_id),
+        "subject": str(consent.subject_id),
+        "purpose": consent.purpose,
+        "status": consent.status,
+        "channels": list(consent.channels),
+        "notice_version": consent.notice_version,
+        "notice_sha256": consent.notice_sha256,
+        "method": consent.method,
+        "captured_at": rfc3339(consent.captured_at),
+        "expires_at": rfc3339(consent.expires_at) if consent.expires_at else None,
+        "recorded_at": rfc3339(consent.recorded_at),
+        "evidence_sha256": hashlib.sha256(chain.canonical(consent.evidence)).hexdigest() if consent.evidence else None,
+    }
+
+
+def find_record(session: Session, *, org: Org, record_id: uuid.UUID) -> tuple[ConsentRecord, str]:
+    """The org's own record and the ref it knows the customer by; NotFound for anyone else's."""
+    row = session.execute(
+        select(ConsentRecord, SubjectRef.ref)
+        .join(SubjectRef, (SubjectRef.subject_id == ConsentRecord.subject_id) & (SubjectRef.org_id == org.id))
+        .where(ConsentRecord.id == record_id, ConsentRecord.org_id == org.id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no receipt {record_id}")
+    return row[0], row[1]
+
+
+@dataclass(frozen=True)
+class AuditFinding:
+    chain: str
+    seq: int
+    problem: str
+
+
+def audit(session: Session) -> Iterator[AuditFinding]:
+    """Every consent record must match the ledger entry at its position, and every consent entry must
+    still have its record: catches rows changed, deleted or inserted in consent_records."""
+    chains = session.execute(select(ConsentRecord.chain).distinct()).scalars().all()
+    for chain_id in sorted(set(chains) | {c for c in ledger_service.chains(session) if c.startswith("org:")}):
+        stored = session.execute(
+            select(ConsentRecord).where(ConsentRecord.chain == chain_id).order_by(ConsentRecord.seq)
+            .execution_options(yield_per=10_000)
+        ).scalars()
+        entries = ledger_service.typed_entries(session, chain_id, LEDGER_TYPE)
+        yield from _merge(chain_id, iter(stored), entries)
+
+
+def _merge(chain_id: str, stored: Iterator[ConsentRecord], entries: Iterator[tuple[int, Any]]) -> Iterator[AuditFinding]:
+    consent, entry = next(stored, None), next(entries, None)
+    while consent is not None or entry is not None:
+        if entry is None or (consent is not None and consent.seq < entry[0]):
+            assert consent is not None
+            yield AuditFinding(chain_id, consent.seq, f"consent record {consent.id} has no ledger entry")
+            consent = next(stored, None)
+        elif consent is None or entry[0] < consent.seq:
+            yield AuditFinding(chain_id, entry[0], f"the consent record of ledger entry {entry[0]} is missing")
+            entry = next(entries, None)
+        else:
+            if ledger_data(consent) != entry[1]:
+                yield AuditFinding(chain_id, consent.seq, f"consent record {consent.id} differs from its ledger entry")
+            consent, entry = next(stored, None), next(entries, None)
+
+
+def ledger_hashes(session: Session, records: list[ConsentRecord]) -> dict[tuple[str, int], str]:
+    """(chain, seq) → entry hash for the given records, in one query."""
+    if not records:
+        return {}
+    rows = session.execute(
+        select(LedgerEntry.chain, LedgerEntry.seq, LedgerEntry.hash).where(
+            LedgerEntry.chain.in_({r.chain for r in records}), LedgerEntry.seq.in_([r.seq for r in records])
+        )
+    )
+    return {(c, s): h for c, s, h in rows}
+
+
+def receipt_document(
+    session: Session, *, org: Org, consent: ConsentRecord, ref: str, issuer: str
+) -> dict[str, Any]:
+    """The record in the shape of an ISO/IEC TS 27560 consent record, with its ledger position."""
+    purpose = CATALOGUE[consent.purpose]
+    shown = (
+        notice(session, org=org, purpose=consent.purpose, version=consent.notice_version)
+        if consent.notice_version else None
+    )
+    entry_hash = ledger_hashes(session, [consent])[(consent.chain, consent.seq)]
+    return {
+        "schema_version": "https://w3id.org/dpv/schema/dpv-27560#receipt",
+        "record_id": str(consent.id),
+        "issuer": issuer,
+        "pii_principal_id": ref,
+        "pii_controllers": [{"party_id": str(org.id), "party_name": org.name, "party_type": "dpv:DataController"}],
+        "privacy_notice": (
+            {"version": shown.version, "sha256": shown.sha256, "language": shown.locale} if shown else None
+        ),
+        "purposes": [{
+            "purpose": purpose.key,
+            "purpose_type": purpose.dpv,
+            "lawful_basis": purpose.legal_basis_dpv,
+            "sensitive": purpose.sensitive,
+        }],
+        "channels": list(consent.channels),
+        "events": [{
+            "event_time": rfc3339(consent.captured_at),
+            "validity_until": rfc3339(consent.expires_at) if consent.expires_at else None,
+            "entity_id": "dpv:DataSubject",
+            "event_state": CONSENT_STATE_DPV[consent.status],
+            "indication_method": consent.method,
+        }],
+        "consent_status": consent.status,
+        "recorded_at": rfc3339(consent.recorded_at),
+        "evidence_sha256": ledger_data(consent)["evidence_sha256"],
+        "ledger": {"chain": consent.chain, "seq": consent.seq, "hash": entry_hash},
+    }

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import func, select
+
+from harken.clock import system_clock
+from harken.console import console, fail, open_store
+from harken.consent import service as consent_service
+from harken.db import readonly, session_scope
+from harken.ledger import chain, keys, signing
+from harken.ledger import service as ledger_service
+from harken.ledger.models import LedgerEntry
+from harken.ledger.receipts import ReceiptProblem, verify_receipt
+from harken.ledger.service import Notary
+
+app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
+receipt_app = typer.Typer(help="Consent receipts.", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify() -> None:
+    """Walk every chain and its signed checkpoints, then check each consent record against its entry.
+
+    Names the first bad entry of each chain; exits 1 if anything is wrong.
+    """
+    store = open_store()
+    ring = keys.load_or_create(store.settings.keys_dir)
+    sessions = type(store.sessions)(readonly(store.engine))
+    bad = 0
+    with session_scope(sessions) as session, _progress() as progress:
+        total = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+        task = progress.add_task("entries", total=total)
+        for chain_id in ledger_service.chains(session):
+            head = session.get(ledger_service.LedgerHead, chain_id)
+            report = chain.verify_chain(
+                chain_id,
+                _counted(ledger_service.entries(session, chain_id), progress, task),
+                checkpoints=ledger_service.checkpoints(session, chain_id),
+                keys=ring.public,
+                head=(head.seq, head.hash) if head else (0, chain.GENESIS),
+            )
+            if report.ok:
+                progress.console.print(
+                    f"[green]✓[/] {chain_id}: {report.entries} entries, {report.checkpoints} signed checkpoints"
+                )
+            else:
+                bad += 1
+                progress.console.print(f"[red]✗[/] {chain_id}: first bad entry {report.bad_seq}: {report.problem}")
+        for finding in consent_service.audit(session):
+            bad += 1
+            progress.console.print(f"[red]✗[/] {finding.chain}: entry {finding.seq}: {finding.problem}")
+    if bad:
+        raise typer.Exit(1)
+    console.print("[bold green]The ledger verifies.[/]")
+
+
+@app.command("checkpoint")
+def checkpoint() -> None:
+    """Sign the head of every chain that moved since its last checkpoint."""
+    store = open_store()
+    notary = Notary(keys.load_or_create(store.settings.keys_dir), store.settings.checkpoint_every)
+    with session_scope(store.sessions) as session:
+        made = ledger_service.checkpoint_all(session, notary=notary, at=system_clock())
+    for cp in made:
+        console.print(f"signed {cp.chain} at entry {cp.seq}")
+    if not made:
+        console.print("every chain's head is already checkpointed")
+
+
+@receipt_app.command("verify")
+def verify_receipt_file(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A receipt as GET /v1/receipts/{id} gave it."),
+    jwks: Path | None = typer.Option(
+        None, exists=True, dir_okay=False,
+        help="The hub's JWKS (GET /.well-known/jwks.json). Default: this hub's own keys.",
+    ),
+) -> None:
+    """Verify a receipt offline, with only the hub's public key."""
+    if jwks is not None:
+        public = signing.keys_from_jwks(json.loads(jwks.read_text()))
+    else:
+        from harken.config import Settings
+
+        public = keys.load_or_create(Settings().keys_dir).public
+    text = file.read_text().strip()
+    saved = text if text.count(".") == 2 and not text.startswith("{") else json.loads(text)
+    try:
+        receipt = verify_receipt(saved, public)
+    except ReceiptProblem as exc:
+        fail(f"the receipt does not verify: {exc}")
+    console.print(
+        f"[bold green]Valid receipt[/] {receipt['record_id']}: {receipt['pii_controllers'][0]['party_name']} — "
+        f"{receipt['purposes'][0]['purpose']} {receipt['consent_status']} at {receipt['events'][0]['event_time']} "
+        f"(ledger {receipt['ledger']['chain']} #{receipt['ledger']['seq']})"
+    )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+        transient=True,
+    )
+
+
+def _counted(entries: Iterator[chain.Entry], progress: Progress, task: object) -> Iterator[chain.Entry]:
+    for n, entry in enumerate(entries, 1):
+        if n % 10_000 == 0:
+            progress.advance(task, 10_000)  # type: ignore[arg-type]
+        yield entry

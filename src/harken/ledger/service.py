@@ -1,0 +1,124 @@
+"""Appending to the ledger inside the caller's transaction, checkpointing, and verifying what is stored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harken.clock import rfc3339
+from harken.db import insert_ignore
+from harken.ledger import chain
+from harken.ledger.keys import KeyRing
+from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
+
+
+@dataclass(frozen=True)
+class Notary:
+    """What the ledger needs to sign: the hub's keys and how often to checkpoint."""
+
+    keys: KeyRing
+    checkpoint_every: int = 100
+
+
+def append(
+    session: Session, *, notary: Notary, chain_id: str, type: str, data: Mapping[str, Any], at: datetime
+) -> chain.Entry:
+    """Append an entry to `chain_id` in the caller's transaction; the chain's head is locked until commit.
+
+    Every `checkpoint_every`th entry also gets a signed checkpoint, in the same transaction.
+    """
+    insert_ignore(session, LedgerHead, {"chain": chain_id, "seq": 0, "hash": chain.GENESIS})
+    head = session.execute(select(LedgerHead).where(LedgerHead.chain == chain_id).with_for_update()).scalar_one()
+    entry = chain.next_entry(chain=chain_id, head_seq=head.seq, head_hash=head.hash, type=type, at=rfc3339(at), data=data)
+    session.add(
+        LedgerEntry(
+            chain=chain_id, seq=entry.seq, type=type, prev_hash=entry.prev_hash, hash=entry.hash,
+            body=entry.body.decode(),
+        )
+    )
+    head.seq, head.hash = entry.seq, entry.hash
+    if entry.seq % notary.checkpoint_every == 0:
+        _store_checkpoint(session, notary, entry.chain, entry.seq, entry.hash, at)
+    return entry
+
+
+def checkpoint_all(session: Session, *, notary: Notary, at: datetime) -> list[chain.Checkpoint]:
+    """Sign the current head of every chain that moved since its last checkpoint."""
+    made = []
+    for head in session.execute(select(LedgerHead).with_for_update()).scalars():
+        last = session.execute(
+            select(LedgerCheckpoint.seq).where(LedgerCheckpoint.chain == head.chain)
+            .order_by(LedgerCheckpoint.seq.desc()).limit(1)
+        ).scalar()
+        if head.seq > 0 and head.seq != last:
+            made.append(_store_checkpoint(session, notary, head.chain, head.seq, head.hash, at))
+    return made
+
+
+def _store_checkpoint(session: Session, notary: Notary, chain_id: str, seq: int, hash: str, at: datetime) -> chain.Checkpoint:
+    cp = chain.sign_checkpoint(
+        chain=chain_id, seq=seq, hash=hash, at=rfc3339(at), key=notary.keys.active, kid=notary.keys.active_kid
+    )
+    session.add(LedgerCheckpoint(chain=chain_id, seq=seq, hash=hash, created_at=at, jws=cp.jws))
+    return cp
+
+
+def entries(session: Session, chain_id: str, *, after: int = 0, batch: int = 20_000) -> Iterator[chain.Entry]:
+    """The stored entries of a chain in seq order, streamed."""
+    rows = session.execute(
+        select(LedgerEntry.seq, LedgerEntry.prev_hash, LedgerEntry.hash, LedgerEntry.body)
+        .where(LedgerEntry.chain == chain_id, LedgerEntry.seq > after)
+        .order_by(LedgerEntry.seq)
+        .execution_options(yield_per=batch)
+    )
+    for seq, prev_hash, hash_, body in rows:
+        yield chain.Entry(chain_id, seq, prev_hash, hash_, body.encode())
+
+
+def checkpoints(session: Session, chain_id: str) -> list[chain.Checkpoint]:
+    rows = session.execute(
+        select(LedgerCheckpoint).where(LedgerCheckpoint.chain == chain_id).order_by(LedgerCheckpoint.seq)
+    ).scalars()
+    return [chain.Checkpoint(r.chain, r.seq, r.hash, r.jws) for r in rows]
+
+
+def chains(session: Session) -> list[str]:
+    """Every chain that has a head or an entry (a deleted head must not hide a chain)."""
+    named = set(session.execute(select(LedgerHead.chain)).scalars())
+    named |= set(session.execute(select(LedgerEntry.chain).distinct()).scalars())
+    return sorted(named)
+
+
+def verify(session: Session, *, keys: KeyRing, chain_ids: Iterable[str] | None = None) -> list[chain.ChainReport]:
+    """Verify each chain from its first entry through its last checkpoint and its recorded head."""
+    reports = []
+    for chain_id in chain_ids if chain_ids is not None else chains(session):
+        head = session.get(LedgerHead, chain_id)
+        reports.append(
+            chain.verify_chain(
+                chain_id,
+                entries(session, chain_id),
+                checkpoints=checkpoints(session, chain_id),
+                keys=keys.public,
+                head=(head.seq, head.hash) if head else (0, chain.GENESIS),
+            )
+        )
+    return reports
+
+
+def typed_entries(session: Session, chain_id: str, type: str) -> Iterator[tuple[int, Any]]:
+    """(seq, data) of the entries of one type on a chain, in seq order, streamed."""
+    rows = session.execute(
+        select(LedgerEntry.seq, LedgerEntry.body)
+        .where(LedgerEntry.chain == chain_id, LedgerEntry.type == type)
+        .order_by(LedgerEntry.seq)
+        .execution_options(yield_per=20_000)
+    )
+    for seq, body in rows:
+        yield seq, json.loads(body)["data"]

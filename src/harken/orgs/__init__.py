@@ -1,0 +1,1 @@
+"""Orgs: the businesses (tenants) using the hub, and their API keys, kept only as hashes."""

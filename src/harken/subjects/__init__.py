@@ -1,0 +1,1 @@
+"""Subjects: the customers. One person, known to each org only by that org's own `ref`."""

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Response
+
+from harken.deps import DbSession, Now
+from harken.errors import PROBLEM_RESPONSES
+from harken.orgs.api import CurrentOrg
+from harken.subjects import service as subject_service
+from harken.subjects.schemas import Ref, SubjectPut, SubjectRead
+
+router = APIRouter(tags=["subjects"], responses=PROBLEM_RESPONSES)
+
+
+@router.put(
+    "/v1/subjects/{ref}", response_model=SubjectRead, status_code=200,
+    responses={201: {"model": SubjectRead, "description": "Registered now"}},
+)
+def put_subject(
+    ref: Ref, org: CurrentOrg, session: DbSession, now: Now, response: Response, body: SubjectPut | None = Body(None)
+) -> SubjectRead:
+    """Register a customer under your own ref (idempotent: 201 the first time, 200 after)."""
+    found, created = subject_service.register(session, org=org, ref=ref, now=now)
+    if created:
+        response.status_code = 201
+    return SubjectRead(ref=found.ref, created_at=found.created_at, created=created)

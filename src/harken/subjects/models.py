@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from harken.db import Base
+
+
+class Subject(Base):
+    """A person. Holds nothing an org can read by itself; orgs reach it through their own refs."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    created_at: Mapped[datetime]
+
+
+class SubjectRef(Base):
+    """How one org names one person. Another org's ref is simply not found."""
+
+    __tablename__ = "subject_refs"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(128), primary_key=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    created_at: Mapped[datetime]
