@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from harken.db import readonly
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -30,7 +32,7 @@ def head() -> str:
 
 
 def current(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with readonly(engine).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -1,0 +1,121 @@
+"""Fixtures: every storage test runs on SQLite and, when HARKEN_TEST_POSTGRES_URL is set, on PostgreSQL.
+
+Each test runs inside a transaction that is rolled back; end-to-end tests get a real server process
+on a database of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from harken import schema
+from harken.app import create_app
+from harken.config import Settings
+from harken.db import create_db_engine
+from harken.ledger import keys
+from harken.ledger.service import Notary
+from tests.factories import FixedClock
+
+POSTGRES_URL = os.environ.get("HARKEN_TEST_POSTGRES_URL")
+NO_POSTGRES = "PostgreSQL tests need HARKEN_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
+
+
+class Database:
+    """A fresh, migrated database: a SQLite file, or a PostgreSQL schema of its own."""
+
+    def __init__(self, backend: str, directory: Path) -> None:
+        self.backend = backend
+        if backend == "sqlite":
+            self.url = f"sqlite:///{directory / f'harken-{uuid.uuid4().hex[:8]}.db'}"
+            self._schema = None
+        else:
+            if not POSTGRES_URL:
+                pytest.skip(NO_POSTGRES)
+            self._schema = f"harken_test_{uuid.uuid4().hex[:10]}"
+            admin = create_db_engine(POSTGRES_URL)
+            with admin.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{self._schema}"'))
+            admin.dispose()
+            separator = "&" if "?" in POSTGRES_URL else "?"
+            self.url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{self._schema}"
+        self.engine = create_db_engine(self.url)
+        schema.upgrade(self.engine)
+
+    def drop(self) -> None:
+        self.engine.dispose()
+        if self._schema and POSTGRES_URL:
+            admin = create_db_engine(POSTGRES_URL)
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{self._schema}" CASCADE'))
+            admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    db = Database(backend, tmp_path_factory.mktemp(backend))
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def fresh_database(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A database of the test's own, for tests that commit (tampering, servers, concurrency)."""
+    db = Database(backend, tmp_path)
+    yield db
+    db.drop()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("data"), checkpoint_every=5)
+
+
+@pytest.fixture(scope="session")
+def notary(settings: Settings) -> Notary:
+    return Notary(keys.load_or_create(settings.keys_dir), settings.checkpoint_every)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def engine(database: Database) -> Engine:
+    return database.engine
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions inside one outer transaction, rolled back after the test: commits become savepoints."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        yield sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        outer.rollback()
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FixedClock) -> TestClient:
+    app = create_app(settings, engine=engine, sessions=sessions, clock=clock)
+    return TestClient(app, raise_server_exceptions=True)
