@@ -33,7 +33,8 @@ def serve(
     """Start the HTTP API (docs at /docs). Refuses an unmigrated or newer-schema database."""
     import uvicorn
 
-    open_store()  # exits with the one-line reason if the schema is not this Harken's
+    with open_store():  # exits with the one-line reason if the schema is not this Harken's
+        pass
     os.environ.setdefault("HARKEN_PUBLIC_URL", f"http://{host}:{port}")
     uvicorn.run(
         "harken.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level=log_level,
@@ -46,20 +47,21 @@ def demo() -> None:
     """Load the demo orgs, customers, notices and consents (idempotent) and print fresh demo API keys."""
     from harken.demo import load
 
-    store = open_store()
-    for org, key in load(store).items():
+    with open_store() as store:
+        issued = load(store)
+    for org, key in issued.items():
         console.print(f"  {org:<24} API key: [bold]{key}[/]")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to this Harken's schema (creating it if needed)."""
-    store = open_store(migrated=False)
-    try:
-        before, after = schema.upgrade(store.engine)
-    except Exception as exc:  # a clear line for the operator, not a traceback
-        fail(f"migration failed: {exc}")
-    url = store.engine.url.render_as_string(hide_password=True)
+    with open_store(migrated=False) as store:
+        url = store.engine.url.render_as_string(hide_password=True)
+        try:
+            before, after = schema.upgrade(store.engine)
+        except Exception as exc:  # a clear line for the operator, not a traceback
+            fail(f"migration failed: {exc}")
     console.print(f"{url}: schema {before or 'empty'} → {after}" if before != after else f"{url}: already at {after}")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -25,16 +27,21 @@ class Store:
     sessions: sessionmaker[Session]
 
 
-def open_store(*, migrated: bool = True) -> Store:
-    """The configured database; exits with a one-line reason if it is not at this Harken's schema."""
+@contextmanager
+def open_store(*, migrated: bool = True) -> Iterator[Store]:
+    """The configured database, closed afterwards; exits with a one-line reason if it is not at
+    this Harken's schema."""
     settings = Settings()
     engine = create_db_engine(settings.database_url)
-    if migrated:
-        try:
-            schema.check(engine)
-        except schema.SchemaMismatch as exc:
-            fail(str(exc))
-    return Store(settings, engine, make_session_factory(engine))
+    try:
+        if migrated:
+            try:
+                schema.check(engine)
+            except schema.SchemaMismatch as exc:
+                fail(str(exc))
+        yield Store(settings, engine, make_session_factory(engine))
+    finally:
+        engine.dispose()
 
 
 def fail(message: str) -> NoReturn:

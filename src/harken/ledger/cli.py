@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
 
 from harken.clock import system_clock
 from harken.console import console, fail, open_store
@@ -28,11 +29,10 @@ def verify() -> None:
 
     Names the first bad entry of each chain; exits 1 if anything is wrong.
     """
-    store = open_store()
-    ring = keys.load_or_create(store.settings.keys_dir)
-    sessions = type(store.sessions)(readonly(store.engine))
     bad = 0
-    with session_scope(sessions) as session, _progress() as progress:
+    with open_store() as store, session_scope(sessionmaker(readonly(store.engine))) as session, \
+            _progress() as progress:
+        ring = keys.load_or_create(store.settings.keys_dir)
         total = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
         task = progress.add_task("entries", total=total)
         for chain_id in ledger_service.chains(session):
@@ -62,9 +62,8 @@ def verify() -> None:
 @app.command("checkpoint")
 def checkpoint() -> None:
     """Sign the head of every chain that moved since its last checkpoint."""
-    store = open_store()
-    notary = Notary(keys.load_or_create(store.settings.keys_dir), store.settings.checkpoint_every)
-    with session_scope(store.sessions) as session:
+    with open_store() as store, session_scope(store.sessions) as session:
+        notary = Notary(keys.load_or_create(store.settings.keys_dir), store.settings.checkpoint_every)
         made = ledger_service.checkpoint_all(session, notary=notary, at=system_clock())
     for cp in made:
         console.print(f"signed {cp.chain} at entry {cp.seq}")

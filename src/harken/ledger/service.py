@@ -77,8 +77,11 @@ def entries(session: Session, chain_id: str, *, after: int = 0, batch: int = 20_
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=batch)
     )
-    for seq, prev_hash, hash_, body in rows:
-        yield chain.Entry(chain_id, seq, prev_hash, hash_, body.encode())
+    try:
+        for seq, prev_hash, hash_, body in rows:
+            yield chain.Entry(chain_id, seq, prev_hash, hash_, body.encode())
+    finally:  # a verifier that stops at the first bad entry must not leave a server-side cursor open
+        rows.close()
 
 
 def checkpoints(session: Session, chain_id: str) -> list[chain.Checkpoint]:
@@ -120,5 +123,8 @@ def typed_entries(session: Session, chain_id: str, type: str) -> Iterator[tuple[
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=20_000)
     )
-    for seq, body in rows:
-        yield seq, json.loads(body)["data"]
+    try:
+        for seq, body in rows:
+            yield seq, json.loads(body)["data"]
+    finally:
+        rows.close()
