@@ -21,10 +21,13 @@ from harken.consent.schemas import (
     NoticeRef,
     PurposePath,
     PurposeRead,
+    ReceiptProof,
+    SignedCheckpoint,
     SignedReceipt,
 )
 from harken.deps import DbSession, HubDep, Now
 from harken.errors import PROBLEM_RESPONSES, Invalid
+from harken.ledger import service as ledger_service
 from harken.ledger.receipts import sign_receipt
 from harken.orgs.api import CurrentOrg
 from harken.subjects.schemas import Ref
@@ -112,6 +115,23 @@ def get_receipt(receipt_id: uuid.UUID, org: CurrentOrg, session: DbSession, hub:
         session, org=org, consent=consent, ref=ref, issuer=hub.settings.public_url
     )
     return SignedReceipt(receipt=document, jws=sign_receipt(document, hub.keys))
+
+
+@router.get("/v1/receipts/{receipt_id}/proof", response_model=ReceiptProof)
+def get_receipt_proof(receipt_id: uuid.UUID, org: CurrentOrg, session: DbSession, hub: HubDep,
+                      now: Now) -> ReceiptProof:
+    """Proof that the receipt's ledger entry is still in the chain under a signed checkpoint:
+    check it with `harken receipt verify FILE --jwks JWKS --proof PROOF`."""
+    consent, _ = consent_service.find_record(session, org=org, record_id=receipt_id)
+    digests, checkpoint = ledger_service.proof(
+        session, notary=hub.notary, chain_id=consent.chain, seq=consent.seq, at=now
+    )
+    entry_hash = consent_service.ledger_hashes(session, [consent])[(consent.chain, consent.seq)]
+    return ReceiptProof(
+        entry=LedgerPosition(chain=consent.chain, seq=consent.seq, hash=entry_hash), digests=digests,
+        checkpoint=SignedCheckpoint(chain=checkpoint.chain, seq=checkpoint.seq, hash=checkpoint.hash,
+                                    jws=checkpoint.jws),
+    )
 
 
 def _notice(notice: Notice) -> NoticeRead:

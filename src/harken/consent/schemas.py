@@ -177,3 +177,18 @@ class PurposeRead(BaseModel):
 class SignedReceipt(BaseModel):
     receipt: dict[str, Any] = Field(description="The ISO/IEC TS 27560 consent record, as signed.")
     jws: str = Field(description="Compact JWS (EdDSA) over the RFC 8785 canonical JSON of `receipt`.")
+
+
+class SignedCheckpoint(BaseModel):
+    chain: str
+    seq: int
+    hash: str
+    jws: str = Field(description="Compact JWS by the hub over {chain, seq, hash, at}.")
+
+
+class ReceiptProof(BaseModel):
+    """Links a receipt's ledger entry to a checkpoint the hub signed, without revealing other entries."""
+
+    entry: LedgerPosition
+    digests: list[str] = Field(description="sha256 of the bodies of the entries after this one, up to the checkpoint.")
+    checkpoint: SignedCheckpoint

@@ -266,7 +266,7 @@ def receipt_document(
         notice(session, org=org, purpose=consent.purpose, version=consent.notice_version)
         if consent.notice_version else None
     )
-    entry_hash = ledger_hashes(session, [consent])[(consent.chain, consent.seq)]
+    entry = session.get_one(LedgerEntry, (consent.chain, consent.seq))
     return {
         "schema_version": "https://w3id.org/dpv/schema/dpv-27560#receipt",
         "record_id": str(consent.id),
@@ -293,5 +293,8 @@ def receipt_document(
         "consent_status": consent.status,
         "recorded_at": rfc3339(consent.recorded_at),
         "evidence_sha256": ledger_data(consent)["evidence_sha256"],
-        "ledger": {"chain": consent.chain, "seq": consent.seq, "hash": entry_hash},
+        "ledger": {
+            "chain": entry.chain, "seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash,
+            "entry": entry.body,
+        },
     }

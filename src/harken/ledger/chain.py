@@ -147,3 +147,33 @@ def verify_chain(
             return report(f"entry {head_seq + 1} lies beyond the recorded head (entry {head_seq})", head_seq + 1)
         return report(f"entry {seq} does not match the recorded head", seq)
     return report()
+
+
+def fold(entry_hash: str, digests: Iterable[str]) -> str:
+    """The hash reached from `entry_hash` by linking the following entries, given their body digests."""
+    current = entry_hash
+    for digest in digests:
+        current = hashlib.sha256(bytes.fromhex(current) + bytes.fromhex(digest)).hexdigest()
+    return current
+
+
+def inclusion_problem(
+    *, chain: str, seq: int, entry_hash: str, digests: list[str], checkpoint: Checkpoint,
+    keys: Mapping[str, Ed25519PublicKey],
+) -> str | None:
+    """Why entry (`chain`, `seq`, `entry_hash`) is not proven to be under the signed `checkpoint`; None if it is.
+
+    `digests` are the sha256 of the bodies of entries seq+1 … checkpoint.seq, which reveal nothing of them.
+    """
+    if checkpoint.chain != chain or checkpoint.seq != seq + len(digests):
+        return f"the proof does not run from entry {seq} to the checkpoint at entry {checkpoint.seq}"
+    signature = checkpoint_problem(checkpoint, keys)
+    if signature:
+        return signature
+    try:
+        reached = fold(entry_hash, digests)
+    except ValueError:
+        return "the proof holds something that is not a sha256 digest"
+    if reached != checkpoint.hash:
+        return f"entry {seq} is not part of the chain the hub signed at entry {checkpoint.seq}"
+    return None

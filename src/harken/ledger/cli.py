@@ -16,7 +16,7 @@ from harken.db import readonly, session_scope
 from harken.ledger import chain, keys, signing
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
-from harken.ledger.receipts import ReceiptProblem, verify_receipt
+from harken.ledger.receipts import ReceiptProblem, verify_proof, verify_receipt
 from harken.ledger.service import Notary
 
 app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
@@ -74,29 +74,32 @@ def checkpoint() -> None:
 @receipt_app.command("verify")
 def verify_receipt_file(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A receipt as GET /v1/receipts/{id} gave it."),
-    jwks: Path | None = typer.Option(
+    jwks: Path = typer.Option(
+        ..., exists=True, dir_okay=False, help="The hub's public keys, as GET /.well-known/jwks.json gave them.",
+    ),
+    proof: Path | None = typer.Option(
         None, exists=True, dir_okay=False,
-        help="The hub's JWKS (GET /.well-known/jwks.json). Default: this hub's own keys.",
+        help="Also check the receipt's entry is in the signed ledger (GET /v1/receipts/{id}/proof).",
     ),
 ) -> None:
     """Verify a receipt offline, with only the hub's public key."""
-    if jwks is not None:
-        public = signing.keys_from_jwks(json.loads(jwks.read_text()))
-    else:
-        from harken.config import Settings
-
-        public = keys.load_or_create(Settings().keys_dir).public
-    text = file.read_text().strip()
-    saved = text if text.count(".") == 2 and not text.startswith("{") else json.loads(text)
     try:
+        public = signing.keys_from_jwks(json.loads(jwks.read_text()))
+        text = file.read_text().strip()
+        saved = text if text.count(".") == 2 and not text.startswith("{") else json.loads(text)
         receipt = verify_receipt(saved, public)
+        covered = verify_proof(receipt, json.loads(proof.read_text()), public) if proof else None
     except ReceiptProblem as exc:
         fail(f"the receipt does not verify: {exc}")
+    except (ValueError, KeyError, TypeError) as exc:
+        fail(f"not a receipt, JWKS or proof as the hub gives them: {exc}")
     console.print(
         f"[bold green]Valid receipt[/] {receipt['record_id']}: {receipt['pii_controllers'][0]['party_name']} — "
         f"{receipt['purposes'][0]['purpose']} {receipt['consent_status']} at {receipt['events'][0]['event_time']} "
         f"(ledger {receipt['ledger']['chain']} #{receipt['ledger']['seq']})"
     )
+    if covered is not None:
+        console.print(f"[bold green]In the ledger[/]: under the hub's signed checkpoint at entry {covered}.")
 
 
 def _progress() -> Progress:

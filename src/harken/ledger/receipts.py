@@ -6,13 +6,13 @@ Pure: the document and keys come in as arguments.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from harken.ledger import signing
-from harken.ledger.chain import canonical
+from harken.ledger.chain import Checkpoint, canonical, inclusion_problem, link
 from harken.ledger.keys import KeyRing
 
 RECEIPT_TYP = "harken-receipt+jws"
@@ -45,4 +45,62 @@ def verify_receipt(saved: Mapping[str, Any] | str, public_keys: Mapping[str, Ed2
     signed = json.loads(payload)
     if not isinstance(saved, str) and "receipt" in saved and canonical(saved["receipt"]) != canonical(signed):
         raise ReceiptProblem("the readable receipt differs from what the hub signed")
+    problem = entry_problem(signed)
+    if problem:
+        raise ReceiptProblem(problem)
     return dict(signed)
+
+
+# What a receipt states, and where the same fact sits in its ledger entry's data.
+ENTRY_FIELDS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "record": lambda r: r["record_id"],
+    "purpose": lambda r: r["purposes"][0]["purpose"],
+    "status": lambda r: r["consent_status"],
+    "channels": lambda r: r["channels"],
+    "captured_at": lambda r: r["events"][0]["event_time"],
+    "expires_at": lambda r: r["events"][0]["validity_until"],
+    "method": lambda r: r["events"][0]["indication_method"],
+    "recorded_at": lambda r: r["recorded_at"],
+    "notice_sha256": lambda r: (r["privacy_notice"] or {}).get("sha256"),
+    "evidence_sha256": lambda r: r["evidence_sha256"],
+}
+
+
+def entry_problem(receipt: Mapping[str, Any]) -> str | None:
+    """Why the receipt's ledger entry does not hash to its stated hash or does not say what the receipt
+    says; None when both hold."""
+    try:
+        ledger = receipt["ledger"]
+        body = ledger["entry"].encode()
+        if link(ledger["prev_hash"], body) != ledger["hash"]:
+            return f"the ledger entry in the receipt does not hash to {ledger['hash']}"
+        entry = json.loads(body)
+        if (entry["chain"], entry["seq"]) != (ledger["chain"], ledger["seq"]):
+            return "the ledger entry in the receipt sits at another position than stated"
+        for field, stated in ENTRY_FIELDS.items():
+            if entry["data"].get(field) != stated(receipt):
+                return f"the receipt and its ledger entry disagree on {field}"
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        return f"the receipt's ledger entry is incomplete: {exc}"
+    return None
+
+
+def verify_proof(receipt: Mapping[str, Any], proof: Mapping[str, Any], public_keys: Mapping[str, Ed25519PublicKey]) -> int:
+    """Check that the receipt's ledger entry lies under a checkpoint the hub signed; returns that checkpoint's seq.
+
+    `receipt` is a verified receipt document; `proof` is what GET /v1/receipts/{id}/proof returned.
+    """
+    position = receipt["ledger"]
+    try:
+        cp = proof["checkpoint"]
+        checkpoint = Checkpoint(str(cp["chain"]), int(cp["seq"]), str(cp["hash"]), str(cp["jws"]))
+        digests = [str(d) for d in proof["digests"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReceiptProblem(f"the proof is incomplete: {exc}") from exc
+    problem = inclusion_problem(
+        chain=position["chain"], seq=position["seq"], entry_hash=position["hash"], digests=digests,
+        checkpoint=checkpoint, keys=public_keys,
+    )
+    if problem:
+        raise ReceiptProblem(problem)
+    return checkpoint.seq

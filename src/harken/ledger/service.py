@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -128,3 +129,23 @@ def typed_entries(session: Session, chain_id: str, type: str) -> Iterator[tuple[
             yield seq, json.loads(body)["data"]
     finally:
         rows.close()
+
+
+def proof(session: Session, *, notary: Notary, chain_id: str, seq: int, at: datetime) -> tuple[list[str], chain.Checkpoint]:
+    """What proves entry `seq` is in the chain: the body digests of the entries after it, up to the first
+    signed checkpoint at or after it (signed now, at the head, if there is none yet)."""
+    stored = session.execute(
+        select(LedgerCheckpoint).where(LedgerCheckpoint.chain == chain_id, LedgerCheckpoint.seq >= seq)
+        .order_by(LedgerCheckpoint.seq).limit(1)
+    ).scalar_one_or_none()
+    if stored is None:
+        head = session.execute(select(LedgerHead).where(LedgerHead.chain == chain_id).with_for_update()).scalar_one()
+        checkpoint = _store_checkpoint(session, notary, chain_id, head.seq, head.hash, at)
+    else:
+        checkpoint = chain.Checkpoint(stored.chain, stored.seq, stored.hash, stored.jws)
+    bodies = session.execute(
+        select(LedgerEntry.body).where(
+            LedgerEntry.chain == chain_id, LedgerEntry.seq > seq, LedgerEntry.seq <= checkpoint.seq
+        ).order_by(LedgerEntry.seq)
+    ).scalars()
+    return [hashlib.sha256(body.encode()).hexdigest() for body in bodies], checkpoint

@@ -1,0 +1,94 @@
+"""`python -m bench`: measure, print the tables, write bench/results/latest.json.
+
+Exits 1 if a run got an unexpected answer or a chain failed to verify; a missed target is a
+finding, not a failure, and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from bench import report
+from bench.ledger import LedgerFigure, bench_ledger
+from bench.stores import POSTGRES_ENV, backends, postgres_url
+from bench.writes import WriteFigure, WriteLoad, bench_writes
+
+
+def _workers(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of worker counts, each ≥ 1")
+    return counts
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 2 s windows after 0.5 s warm-up, 100,000 ledger entries")
+    parser.add_argument("--postgres", metavar="URL",
+                        help=f"PostgreSQL to bench too (a fresh schema per run); default ${POSTGRES_ENV}")
+    parser.add_argument("--duration", type=float, help="seconds measured per run (default 10; quick 2)")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds before each run (default 2; quick 0.5)")
+    parser.add_argument("--concurrency", type=int, default=32, help="concurrent keep-alive connections (32)")
+    parser.add_argument("--workers", type=_workers, default=[1, 2], help="server worker counts to try (1,2)")
+    parser.add_argument("--entries", type=int, help="ledger entries (default 1,000,000; quick 100,000)")
+    parser.add_argument("--only", choices=["writes", "ledger"], help="run only one of the two benchmarks")
+    parser.add_argument("--output", type=Path, default=report.RESULTS, help="JSON results file (%(default)s)")
+    args = parser.parse_args(argv)
+    args.duration = args.duration or (2.0 if args.quick else 10.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
+    args.entries = args.entries or (100_000 if args.quick else 1_000_000)
+    if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.entries < 1:
+        parser.error("--concurrency, --duration and --entries must be positive, --warmup not negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    console = Console()
+    pg_url = postgres_url(args.postgres)
+    chosen = backends(pg_url)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    began = time.perf_counter()
+    if not pg_url:
+        console.print(f"[yellow]PostgreSQL skipped: pass --postgres URL or set ${POSTGRES_ENV}[/]")
+    facts = report.machine(pg_url)
+
+    writes: list[WriteFigure] = []
+    ledger: list[LedgerFigure] = []
+    if args.only in (None, "writes"):
+        console.rule(f"consent writes: {args.concurrency} connections, {args.warmup:g} s warm-up + "
+                     f"{args.duration:g} s per run, workers {args.workers}")
+        writes = bench_writes(chosen, pg_url, args.workers,
+                              WriteLoad(args.duration, args.warmup, args.concurrency), console)
+    if args.only in (None, "ledger"):
+        console.rule(f"ledger: {args.entries:,} entries")
+        ledger = bench_ledger(args.entries, chosen, pg_url, console)
+
+    found = report.verdicts(writes, ledger)
+    report.print_tables(console, writes, ledger, found)
+    options = {
+        "quick": args.quick, "duration_s": args.duration, "warmup_s": args.warmup,
+        "concurrency": args.concurrency, "workers": args.workers, "entries": args.entries,
+        "only": args.only, "postgres": bool(pg_url), "elapsed_s": round(time.perf_counter() - began, 1),
+        "argv": sys.argv[1:],
+    }
+    report.write_json(args.output, started=started, facts=facts, options=options, writes=writes,
+                      ledger=ledger, found=found)
+    console.print(f"results: {args.output}  ({options['elapsed_s']} s)")
+    broken = [w for w in writes if not w.ok] + [f for f in ledger if not f.ok]
+    if broken:
+        console.print(f"[bold red]{len(broken)} run(s) got unexpected answers or failed to verify[/]")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

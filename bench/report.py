@@ -1,0 +1,144 @@
+"""The results: a Rich table for the terminal, JSON for bench/results/latest.json, targets and verdicts."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.ledger import LedgerFigure
+from bench.writes import WriteFigure
+
+WRITE_TARGETS = {"sqlite": 1_000.0, "postgresql": 3_000.0}  # durable consent writes per second
+VERIFY_TARGET = 200_000.0  # ledger entries verified per second
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    what: str
+    measured: float
+    target: float
+    met: bool
+
+
+def _first_line(path: str, prefix: str) -> str | None:
+    try:
+        with open(path) as handle:
+            for line in handle:
+                if line.startswith(prefix):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def machine(pg_url: str | None) -> dict[str, Any]:
+    """What the figures were measured on."""
+    facts: dict[str, Any] = {
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_model": _first_line("/proc/cpuinfo", "model name"),
+        "memory": _first_line("/proc/meminfo", "MemTotal"),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+    }
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=10)
+        facts["commit"] = done.stdout.strip() or None
+    except OSError:
+        facts["commit"] = None
+    if pg_url:
+        from sqlalchemy import text
+
+        from harken.db import create_db_engine
+
+        engine = create_db_engine(pg_url)
+        try:
+            with engine.connect() as connection:
+                facts["postgresql"] = connection.execute(text("SHOW server_version")).scalar_one()
+                facts["postgresql_synchronous_commit"] = connection.execute(
+                    text("SHOW synchronous_commit")).scalar_one()
+        finally:
+            engine.dispose()
+    return facts
+
+
+def verdicts(writes: list[WriteFigure], ledger: list[LedgerFigure]) -> list[Verdict]:
+    """Each target against the best worker count measured for it (runs with unexpected answers excluded)."""
+    found = []
+    for backend, target in WRITE_TARGETS.items():
+        for scenario in sorted({w.scenario for w in writes if w.scenario != "healthz"}, key=len):
+            runs = [w for w in writes if w.backend == backend and w.scenario == scenario and w.ok]
+            if runs:
+                best = max(runs, key=lambda w: w.rate)
+                found.append(Verdict(f"{backend} writes/s, {scenario} (best: {best.workers} worker(s))",
+                                     best.rate, target, best.rate >= target))
+    for figure in ledger:
+        if figure.step.startswith(("verify_chain", "service.verify")):
+            found.append(Verdict(f"{figure.step}, {figure.backend} (entries/s)", figure.rate, VERIFY_TARGET,
+                                 figure.ok and figure.rate >= VERIFY_TARGET))
+    return found
+
+
+def _cores(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def print_tables(console: Console, writes: list[WriteFigure], ledger: list[LedgerFigure],
+                 found: list[Verdict]) -> None:
+    if writes:
+        table = Table(title="Durable consent writes (PUT …/consents/marketing, 201 each) vs GET /healthz",
+                      title_justify="left")
+        for column in ("backend", "workers", "load", "conns", "req/s", "p50 ms", "p99 ms", "healthz/s",
+                       "of floor", "all as expected", "CPU server", "client", "postgres", "machine"):
+            table.add_column(column, justify="right" if column not in {"backend", "load"} else "left")
+        floors = {(w.backend, w.workers): w.rate for w in writes if w.scenario == "healthz"}
+        for w in writes:
+            floor = floors.get((w.backend, w.workers))
+            ratio = f"{w.rate / floor:.1%}" if floor and w.scenario != "healthz" else ""
+            table.add_row(
+                w.backend, str(w.workers), w.scenario, str(w.concurrency), f"{w.rate:,.1f}",
+                f"{w.p50_ms:.1f}", f"{w.p99_ms:.1f}", f"{floor:,.1f}" if floor else "-", ratio,
+                "[green]yes[/]" if w.ok else f"[red]no {w.statuses}[/]",
+                *(_cores(w.cpu[part]) for part in ("server", "client", "postgres", "machine")),
+            )
+        console.print(table)
+    if ledger:
+        table = Table(title="Ledger", title_justify="left")
+        for column in ("step", "where", "entries", "seconds", "entries/s", "ok", "note"):
+            numeric = column in {"entries", "seconds", "entries/s"}
+            table.add_column(column, justify="right" if numeric else "left")
+        for f in ledger:
+            table.add_row(f.step, f.backend, f"{f.entries:,}", f"{f.seconds:.2f}", f"{f.rate:,.0f}",
+                          "[green]yes[/]" if f.ok else "[red]NO[/]", f.note)
+        console.print(table)
+    if found:
+        table = Table(title="Targets", title_justify="left")
+        for column in ("what", "measured", "target", "met"):
+            table.add_column(column, justify="left" if column == "what" else "right")
+        for v in found:
+            met = "[green]yes[/]" if v.met else "[red]no[/]"
+            table.add_row(v.what, f"{v.measured:,.1f}", f"≥ {v.target:,.0f}", met)
+        console.print(table)
+
+
+def write_json(path: Path, *, started: str, facts: dict[str, Any], options: dict[str, Any],
+               writes: list[WriteFigure], ledger: list[LedgerFigure], found: list[Verdict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "started": started, "machine": facts, "options": options,
+        "targets": {"writes_per_s": WRITE_TARGETS, "verify_entries_per_s": VERIFY_TARGET},
+        "writes": [asdict(w) for w in writes], "ledger": [asdict(f) for f in ledger],
+        "verdicts": [asdict(v) for v in found],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")

@@ -1,0 +1,83 @@
+"""A real Harken server process on a database of its own, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+@dataclass(frozen=True)
+class LiveHub:
+    url: str
+    env: dict[str, str]
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def harken(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run the `harken` command against this hub's database and data directory."""
+        return subprocess.run(
+            [sys.executable, "-m", "harken", *args], env=self.env, capture_output=True, text=True, check=check,
+            timeout=120,
+        )
+
+    def create_org(self, name: str) -> httpx.Client:
+        """A new org, and an HTTP client carrying its freshly printed API key."""
+        key = self.harken("org", "create", name).stdout.strip().splitlines()[-1]
+        client = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        self.clients.append(client)
+        return client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(database_url: str, data_dir: Path, *, workers: int = 1) -> Iterator[LiveHub]:
+    port = free_port()
+    env = {
+        **os.environ, "HARKEN_DATABASE_URL": database_url, "HARKEN_DATA_DIR": str(data_dir),
+        "HARKEN_PUBLIC_URL": f"http://127.0.0.1:{port}", "COLUMNS": "200",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harken", "serve", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"harken serve exited: {process.stdout.read() if process.stdout else ''}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("harken serve did not answer within 30 s")
+            time.sleep(0.1)
+        live = LiveHub(url, env)
+        yield live
+        for client in live.clients:
+            client.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
