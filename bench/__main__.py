@@ -52,7 +52,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 150)
     pg_url = postgres_url(args.postgres)
     chosen = backends(pg_url)
     started = datetime.now(UTC).isoformat(timespec="seconds")

@@ -23,6 +23,7 @@ from harken.db import create_db_engine
 from harken.ledger import keys
 from harken.ledger.service import Notary
 from tests.factories import FixedClock
+from tests.live import LiveHub, serve
 
 POSTGRES_URL = os.environ.get("HARKEN_TEST_POSTGRES_URL")
 NO_POSTGRES = "PostgreSQL tests need HARKEN_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
@@ -119,3 +120,15 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 def client(settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FixedClock) -> TestClient:
     app = create_app(settings, engine=engine, sessions=sessions, clock=clock)
     return TestClient(app, raise_server_exceptions=True)
+
+
+@pytest.fixture
+def hub_pair(backend: str, tmp_path: Path) -> Iterator[tuple[LiveHub, LiveHub]]:
+    """Two independent hubs (own databases, own keys)."""
+    first, second = Database(backend, tmp_path / "a"), Database(backend, tmp_path / "b")
+    try:
+        with serve(first.url, tmp_path / "a-data") as a, serve(second.url, tmp_path / "b-data") as b:
+            yield a, b
+    finally:
+        first.drop()
+        second.drop()

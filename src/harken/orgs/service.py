@@ -43,7 +43,7 @@ def all_orgs(session: Session) -> list[tuple[Org, int]]:
     """Every org with its number of live keys."""
     live = func.count(ApiKey.id).filter(ApiKey.revoked_at.is_(None))
     rows = session.execute(select(Org, live).outerjoin(ApiKey).group_by(Org.id).order_by(Org.name))
-    return [(org, keys) for org, keys in rows.tuples()]
+    return [(org, keys) for org, keys in rows]
 
 
 def authenticate(session: Session, key: str | None) -> Org:

@@ -1,0 +1,53 @@
+"""The server and the CLI refuse a database that is not at this Harken's schema, in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import text
+
+from harken import schema
+from tests.conftest import Database
+
+
+def harken(*args: str, url: str, data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harken", *args], capture_output=True, text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HARKEN_DATABASE_URL": url, "HARKEN_DATA_DIR": str(data), "COLUMNS": "200"},
+    )
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    done = harken("serve", "--port", "1", url=f"sqlite:///{tmp_path}/new.db", data=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0
+    assert "is not migrated: run `harken db upgrade`" in done.stderr
+
+
+def test_serve_refuses_a_database_from_a_newer_harken(fresh_database: Database, tmp_path: Path) -> None:
+    with fresh_database.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    done = harken("serve", "--port", "1", url=fresh_database.url, data=tmp_path)
+    assert done.returncode == 1
+    assert "has schema 9999, newer than this Harken knows" in done.stderr and "upgrade Harken" in done.stderr
+
+
+def test_db_upgrade_migrates_and_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    first = harken("db", "upgrade", url=url, data=tmp_path)
+    again = harken("db", "upgrade", url=url, data=tmp_path)
+    assert first.returncode == again.returncode == 0, first.stderr
+    assert f"empty → {schema.head()}" in first.stdout and "already at" in again.stdout
+
+
+def test_the_models_and_the_migrations_agree(database: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from harken.models import Base
+
+    with database.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
