@@ -190,3 +190,15 @@ def test_a_receipt_verifies_offline_with_the_published_keys_and_fails_when_alter
 
     with pytest.raises(ReceiptProblem):
         verify_receipt(altered, public)
+
+
+def test_malformed_json_unknown_routes_and_methods_are_problems(client: TestClient, session: Session) -> None:
+    headers = org_client(client, session)
+    client.put("/v1/subjects/cust-1", headers=headers)
+    broken = client.put("/v1/subjects/cust-1/consents/marketing", headers=headers | {"content-type": "application/json"},
+                        content=b'{"status": "granted",')
+    assert broken.status_code == 422 and broken.json()["errors"][0]["field"].startswith("body")
+    for response in (client.get("/v1/nowhere"), client.delete("/v1/subjects/cust-1", headers=headers)):
+        assert response.status_code in (404, 405)
+        assert response.headers["content-type"] == "application/problem+json"
+    assert count(session, ConsentRecord) == 0

@@ -55,7 +55,7 @@ class ConsentPut(BaseModel):
 
     status: Status
     channels: list[Channel] = Field(
-        default_factory=list, max_length=len(Channel),
+        default_factory=list, max_length=len(Channel), json_schema_extra={"uniqueItems": True},
         description="The channels the decision covers; empty for purposes that send nothing (analytics).",
     )
     notice_version: int | None = Field(
@@ -152,7 +152,7 @@ class NoticePut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=20_000, description="The exact text shown to the customer.")
-    locale: str = Field("en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 language tag.")
+    locale: str = Field("en", max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 language tag.")
 
 
 class NoticeRead(BaseModel):
