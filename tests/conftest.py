@@ -26,7 +26,9 @@ from tests.factories import FixedClock
 from tests.live import LiveHub, serve
 
 POSTGRES_URL = os.environ.get("HARKEN_TEST_POSTGRES_URL")
-NO_POSTGRES = "PostgreSQL tests need HARKEN_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
+NO_POSTGRES = (
+    "PostgreSQL tests need HARKEN_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
+)
 
 
 class Database:
@@ -117,7 +119,9 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def client(settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FixedClock) -> TestClient:
+def client(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FixedClock
+) -> TestClient:
     app = create_app(settings, engine=engine, sessions=sessions, clock=clock)
     return TestClient(app, raise_server_exceptions=True)
 

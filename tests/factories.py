@@ -45,8 +45,9 @@ def org_client(client: TestClient, session: Session, name: str = "Skyway Airline
     return auth(key)
 
 
-def grant(client: TestClient, headers: dict[str, str], ref: str, purpose: str = "marketing",
-          **fields: Any) -> dict[str, Any]:
+def grant(
+    client: TestClient, headers: dict[str, str], ref: str, purpose: str = "marketing", **fields: Any
+) -> dict[str, Any]:
     client.put(f"/v1/subjects/{ref}", headers=headers).raise_for_status()
     body = {"status": "granted", "channels": ["email"], **fields}
     response = client.put(f"/v1/subjects/{ref}/consents/{purpose}", headers=headers, json=body)

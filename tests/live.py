@@ -24,7 +24,11 @@ class LiveHub:
     def harken(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the `harken` command against this hub's database and data directory."""
         return subprocess.run(
-            [sys.executable, "-m", "harken", *args], env=self.env, capture_output=True, text=True, check=check,
+            [sys.executable, "-m", "harken", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
             timeout=120,
         )
 
@@ -46,13 +50,29 @@ def free_port() -> int:
 def serve(database_url: str, data_dir: Path, *, workers: int = 1) -> Iterator[LiveHub]:
     port = free_port()
     env = {
-        **os.environ, "HARKEN_DATABASE_URL": database_url, "HARKEN_DATA_DIR": str(data_dir),
-        "HARKEN_PUBLIC_URL": f"http://127.0.0.1:{port}", "COLUMNS": "200",
+        **os.environ,
+        "HARKEN_DATABASE_URL": database_url,
+        "HARKEN_DATA_DIR": str(data_dir),
+        "HARKEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "COLUMNS": "200",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "harken", "serve", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "harken",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:

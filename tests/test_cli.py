@@ -31,7 +31,10 @@ def test_org_create_prints_a_working_key_once_and_list_shows_no_secret(
     code, listing = run(env, "org", "list")
     assert "Skyway Airlines" in listing and key not in listing and key[3:20] not in listing
     with serve(fresh_database.url, tmp_path) as hub:
-        assert httpx.put(f"{hub.url}/v1/subjects/c1", headers={"Authorization": f"Bearer {key}"}).status_code == 201
+        assert (
+            httpx.put(f"{hub.url}/v1/subjects/c1", headers={"Authorization": f"Bearer {key}"}).status_code
+            == 201
+        )
 
 
 def test_demo_loads_once_and_issues_keys_that_read_the_demo_consents(
@@ -46,8 +49,9 @@ def test_demo_loads_once_and_issues_keys_that_read_the_demo_consents(
     code, verified = run(env, "ledger", "verify")
     assert code == 0 and "The ledger verifies." in verified
     with serve(fresh_database.url, tmp_path) as hub:
-        state = httpx.get(f"{hub.url}/v1/subjects/reader-priya/consents",
-                          headers={"Authorization": f"Bearer {keys[2]}"}).json()
+        state = httpx.get(
+            f"{hub.url}/v1/subjects/reader-priya/consents", headers={"Authorization": f"Bearer {keys[2]}"}
+        ).json()
         assert [c["purpose"] for c in state["consents"]] == ["personalised-offers"]
 
 
@@ -65,7 +69,9 @@ def test_receipt_verify_rejects_what_is_not_a_receipt(tmp_path: Path) -> None:
     assert code == 1 and "not a receipt" in output
 
 
-def test_a_receipt_from_another_hub_does_not_verify(hub_pair: tuple[LiveHub, LiveHub], tmp_path: Path) -> None:
+def test_a_receipt_from_another_hub_does_not_verify(
+    hub_pair: tuple[LiveHub, LiveHub], tmp_path: Path
+) -> None:
     ours, theirs = hub_pair
     client = theirs.create_org("Bean There Coffee")
     client.put("/v1/subjects/c1").raise_for_status()

@@ -14,8 +14,16 @@ from tests.conftest import Database
 
 def harken(*args: str, url: str, data: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harken", *args], capture_output=True, text=True, timeout=60,
-        env={"PATH": "/usr/bin:/bin", "HARKEN_DATABASE_URL": url, "HARKEN_DATA_DIR": str(data), "COLUMNS": "200"},
+        [sys.executable, "-m", "harken", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HARKEN_DATABASE_URL": url,
+            "HARKEN_DATA_DIR": str(data),
+            "COLUMNS": "200",
+        },
     )
 
 

@@ -37,7 +37,12 @@ def serve(
         pass
     os.environ.setdefault("HARKEN_PUBLIC_URL", f"http://{host}:{port}")
     uvicorn.run(
-        "harken.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level=log_level,
+        "harken.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
         access_log=False,
     )
 
@@ -62,7 +67,9 @@ def db_upgrade() -> None:
             before, after = schema.upgrade(store.engine)
         except Exception as exc:  # a clear line for the operator, not a traceback
             fail(f"migration failed: {exc}")
-    console.print(f"{url}: schema {before or 'empty'} → {after}" if before != after else f"{url}: already at {after}")
+    console.print(
+        f"{url}: schema {before or 'empty'} → {after}" if before != after else f"{url}: already at {after}"
+    )
 
 
 @config_app.command("show")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Uuid, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -51,7 +51,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime, uuid.UUID: Uuid, dict[str, Any]: JSONType}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, uuid.UUID: Uuid, dict[str, Any]: JSONType}
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -113,12 +113,11 @@ def readonly(engine: Engine) -> Engine:
 
 def insert_ignore(session: Session, model: type[Base], values: dict[str, Any]) -> None:
     """INSERT the row unless one with the same key exists (ON CONFLICT DO NOTHING, on both backends)."""
-    table = model.__table__
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        session.execute(pg_insert(table).values(values).on_conflict_do_nothing())
+        session.execute(pg_insert(model).values(values).on_conflict_do_nothing())
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        session.execute(sqlite_insert(table).values(values).on_conflict_do_nothing())
+        session.execute(sqlite_insert(model).values(values).on_conflict_do_nothing())

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from harken.clock import system_clock
-from harken.console import Store
 from harken.consent import service as consent_service
 from harken.consent.schemas import Channel, ConsentPut, Method, Status
+from harken.console import Store
 from harken.db import session_scope
 from harken.ledger import keys
 from harken.ledger.service import Notary
@@ -22,10 +22,14 @@ NOTICES = {
 
 ORGS: dict[str, dict[str, list[tuple[str, Status, list[Channel]]]]] = {
     "Skyway Airlines": {
-        "traveller-lena": [("service", Status.granted, [Channel.email, Channel.sms, Channel.push]),
-                           ("marketing", Status.granted, [Channel.email])],
-        "parent-sam": [("service", Status.granted, [Channel.email]),
-                       ("personalised-offers", Status.granted, [Channel.email, Channel.push])],
+        "traveller-lena": [
+            ("service", Status.granted, [Channel.email, Channel.sms, Channel.push]),
+            ("marketing", Status.granted, [Channel.email]),
+        ],
+        "parent-sam": [
+            ("service", Status.granted, [Channel.email]),
+            ("personalised-offers", Status.granted, [Channel.email, Channel.push]),
+        ],
     },
     "Bean There Coffee": {
         "commuter-ana": [("marketing", Status.granted, [Channel.sms, Channel.push])],
@@ -33,8 +37,7 @@ ORGS: dict[str, dict[str, list[tuple[str, Status, list[Channel]]]]] = {
     },
     "Chapter & Verse Books": {
         "reader-priya": [("personalised-offers", Status.granted, [Channel.email])],
-        "explorer-tom": [("marketing", Status.granted, [Channel.email]),
-                         ("marketing", Status.withdrawn, [])],
+        "explorer-tom": [("marketing", Status.granted, [Channel.email]), ("marketing", Status.withdrawn, [])],
         "canadian-chloe": [("marketing", Status.granted, [Channel.email, Channel.post])],
     },
 }
@@ -61,8 +64,13 @@ def load(store: Store) -> dict[str, str]:
                 if not created:
                     continue
                 for n, (purpose, status, channels) in enumerate(decisions):
-                    change = ConsentPut(status=status, channels=channels, method=Method.preference_centre,
-                                        captured_at=now - timedelta(days=len(decisions) - n))
-                    consent_service.record(session, org=org, ref=ref, purpose=purpose, change=change,
-                                           notary=notary, now=now)
+                    change = ConsentPut(
+                        status=status,
+                        channels=channels,
+                        method=Method.preference_centre,
+                        captured_at=now - timedelta(days=len(decisions) - n),
+                    )
+                    consent_service.record(
+                        session, org=org, ref=ref, purpose=purpose, change=change, notary=notary, now=now
+                    )
     return issued

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -56,8 +57,14 @@ class Invalid(HarkenError):
         super().__init__(f"{field}: {message}", errors=[FieldProblem(field=field, message=message)])
 
 
-def problem_response(status: int, slug: str, title: str, detail: str, errors: list[FieldProblem] | None = None,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[FieldProblem] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     problem = Problem(type=f"/problems/{slug}", title=title, status=status, detail=detail, errors=errors)
     return JSONResponse(
         problem.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON, headers=headers

@@ -7,6 +7,15 @@ from harken.orgs.models import ApiKey, Org
 from harken.subjects.models import Subject, SubjectRef
 
 __all__ = [
-    "ApiKey", "Base", "ConsentRecord", "CurrentConsent", "LedgerCheckpoint", "LedgerEntry", "LedgerHead",
-    "Notice", "Org", "Subject", "SubjectRef",
+    "ApiKey",
+    "Base",
+    "ConsentRecord",
+    "CurrentConsent",
+    "LedgerCheckpoint",
+    "LedgerEntry",
+    "LedgerHead",
+    "Notice",
+    "Org",
+    "Subject",
+    "SubjectRef",
 ]

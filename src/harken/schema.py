@@ -59,4 +59,6 @@ def check(engine: Engine) -> None:
         raise SchemaMismatch(
             f"the database {url} has schema {found}, newer than this Harken knows (up to {wanted}): upgrade Harken"
         )
-    raise SchemaMismatch(f"the database {url} has schema {found}, older than {wanted}: run `harken db upgrade`")
+    raise SchemaMismatch(
+        f"the database {url} has schema {found}, older than {wanted}: run `harken db upgrade`"
+    )

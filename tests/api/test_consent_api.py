@@ -52,8 +52,11 @@ def test_a_consent_is_recorded_with_its_ledger_position_and_current_state(
 def test_the_same_decision_sent_again_writes_nothing(client: TestClient, session: Session) -> None:
     headers = org_client(client, session)
     first = grant(client, headers, "cust-1")
-    again = client.put("/v1/subjects/cust-1/consents/marketing", headers=headers,
-                       json={"status": "granted", "channels": ["email"]})
+    again = client.put(
+        "/v1/subjects/cust-1/consents/marketing",
+        headers=headers,
+        json={"status": "granted", "channels": ["email"]},
+    )
     assert again.status_code == 200 and again.json()["id"] == first["id"]
     assert count(session, ConsentRecord) == 1
 
@@ -64,7 +67,9 @@ def test_withdrawal_replaces_the_current_state_and_history_keeps_both(
     headers = org_client(client, session)
     grant(client, headers, "cust-1")
     clock.advance(minutes=8)
-    withdrawn = client.put("/v1/subjects/cust-1/consents/marketing", headers=headers, json={"status": "withdrawn"})
+    withdrawn = client.put(
+        "/v1/subjects/cust-1/consents/marketing", headers=headers, json={"status": "withdrawn"}
+    )
     assert withdrawn.status_code == 201
     state = client.get("/v1/subjects/cust-1/consents", headers=headers).json()
     assert state["consents"][0]["status"] == "withdrawn"
@@ -77,8 +82,11 @@ def test_an_older_capture_arriving_late_does_not_override_the_current_state(
 ) -> None:
     headers = org_client(client, session)
     grant(client, headers, "cust-1")
-    late = client.put("/v1/subjects/cust-1/consents/marketing", headers=headers,
-                      json={"status": "denied", "captured_at": "2026-10-01T09:00:00+02:00"})
+    late = client.put(
+        "/v1/subjects/cust-1/consents/marketing",
+        headers=headers,
+        json={"status": "denied", "captured_at": "2026-10-01T09:00:00+02:00"},
+    )
     assert late.status_code == 201
     state = client.get("/v1/subjects/cust-1/consents", headers=headers).json()
     assert state["consents"][0]["status"] == "granted"
@@ -87,9 +95,15 @@ def test_an_older_capture_arriving_late_does_not_override_the_current_state(
 def test_expiry_is_computed_when_read(client: TestClient, session: Session, clock: FixedClock) -> None:
     headers = org_client(client, session)
     grant(client, headers, "cust-1", expires_at="2026-11-02T09:10:00+00:00")
-    assert client.get("/v1/subjects/cust-1/consents", headers=headers).json()["consents"][0]["status"] == "granted"
+    assert (
+        client.get("/v1/subjects/cust-1/consents", headers=headers).json()["consents"][0]["status"]
+        == "granted"
+    )
     clock.advance(hours=1)
-    assert client.get("/v1/subjects/cust-1/consents", headers=headers).json()["consents"][0]["status"] == "expired"
+    assert (
+        client.get("/v1/subjects/cust-1/consents", headers=headers).json()["consents"][0]["status"]
+        == "expired"
+    )
 
 
 def test_history_pages_newest_first(client: TestClient, session: Session, clock: FixedClock) -> None:
@@ -119,26 +133,49 @@ def test_notices_are_versioned_by_their_exact_text(client: TestClient, session: 
     assert changed.json()["version"] == 2
     import hashlib
 
-    assert changed.json()["sha256"] == hashlib.sha256("Offers by email or SMS?".encode()).hexdigest()
+    assert changed.json()["sha256"] == hashlib.sha256(b"Offers by email or SMS?").hexdigest()
     old = client.get("/v1/notices/marketing", headers=headers, params={"version": 1}).json()
     assert old["text"] == "Offers by email?"
 
 
-def test_bad_input_is_a_problem_naming_the_field_and_writes_nothing(client: TestClient, session: Session) -> None:
+def test_bad_input_is_a_problem_naming_the_field_and_writes_nothing(
+    client: TestClient, session: Session
+) -> None:
     headers = org_client(client, session)
     client.put("/v1/subjects/cust-1", headers=headers)
     cases = [
         ("/v1/subjects/cust-1/consents/astrology", {"status": "granted"}, "purpose"),
         ("/v1/subjects/cust-1/consents/marketing", {"status": "maybe"}, "body.status"),
-        ("/v1/subjects/cust-1/consents/marketing", {"status": "granted", "channels": ["pigeon"]}, "body.channels[0]"),
-        ("/v1/subjects/cust-1/consents/marketing", {"status": "granted", "notice_version": 3}, "notice_version"),
-        ("/v1/subjects/cust-1/consents/marketing", {"status": "granted", "captured_at": "2026-11-02T08:10:00"},
-         "body.captured_at"),
-        ("/v1/subjects/cust-1/consents/marketing", {"status": "granted", "captured_at": "2030-01-01T00:00:00Z"},
-         "captured_at"),
-        ("/v1/subjects/cust-1/consents/marketing", {"status": "granted", "evidence": {"n": 2**60}}, "body.evidence"),
-        ("/v1/subjects/cust-1/consents/marketing", {"status": "granted", "expires_at": "2020-01-01T00:00:00Z"},
-         "expires_at"),
+        (
+            "/v1/subjects/cust-1/consents/marketing",
+            {"status": "granted", "channels": ["pigeon"]},
+            "body.channels[0]",
+        ),
+        (
+            "/v1/subjects/cust-1/consents/marketing",
+            {"status": "granted", "notice_version": 3},
+            "notice_version",
+        ),
+        (
+            "/v1/subjects/cust-1/consents/marketing",
+            {"status": "granted", "captured_at": "2026-11-02T08:10:00"},
+            "body.captured_at",
+        ),
+        (
+            "/v1/subjects/cust-1/consents/marketing",
+            {"status": "granted", "captured_at": "2030-01-01T00:00:00Z"},
+            "captured_at",
+        ),
+        (
+            "/v1/subjects/cust-1/consents/marketing",
+            {"status": "granted", "evidence": {"n": 2**60}},
+            "body.evidence",
+        ),
+        (
+            "/v1/subjects/cust-1/consents/marketing",
+            {"status": "granted", "expires_at": "2020-01-01T00:00:00Z"},
+            "expires_at",
+        ),
         ("/v1/subjects/cust-1/consents/marketing", {"status": "granted", "surprise": 1}, "body.surprise"),
     ]
     for path, body, field in cases:
@@ -150,14 +187,21 @@ def test_bad_input_is_a_problem_naming_the_field_and_writes_nothing(client: Test
     assert count(session, ConsentRecord) == 0 and count(session, LedgerEntry) == 0
 
 
-def test_another_orgs_customer_is_indistinguishable_from_no_customer(client: TestClient, session: Session) -> None:
+def test_another_orgs_customer_is_indistinguishable_from_no_customer(
+    client: TestClient, session: Session
+) -> None:
     airline = org_client(client, session, "Skyway Airlines")
     coffee = org_client(client, session, "Bean There Coffee")
     record = grant(client, airline, "lena")
-    for path in ("/v1/subjects/lena/consents", "/v1/subjects/lena/consents/history", f"/v1/receipts/{record['id']}"):
+    for path in (
+        "/v1/subjects/lena/consents",
+        "/v1/subjects/lena/consents/history",
+        f"/v1/receipts/{record['id']}",
+    ):
         theirs = client.get(path, headers=coffee)
-        nobody = client.get(path.replace("lena", "nobody").replace(record["id"], "0" * 8 + record["id"][8:]),
-                            headers=coffee)
+        nobody = client.get(
+            path.replace("lena", "nobody").replace(record["id"], "0" * 8 + record["id"][8:]), headers=coffee
+        )
         assert theirs.status_code == nobody.status_code == 404
         assert theirs.json()["title"] == nobody.json()["title"]
     refused = client.put("/v1/subjects/lena/consents/marketing", headers=coffee, json={"status": "withdrawn"})
@@ -195,8 +239,11 @@ def test_a_receipt_verifies_offline_with_the_published_keys_and_fails_when_alter
 def test_malformed_json_unknown_routes_and_methods_are_problems(client: TestClient, session: Session) -> None:
     headers = org_client(client, session)
     client.put("/v1/subjects/cust-1", headers=headers)
-    broken = client.put("/v1/subjects/cust-1/consents/marketing", headers=headers | {"content-type": "application/json"},
-                        content=b'{"status": "granted",')
+    broken = client.put(
+        "/v1/subjects/cust-1/consents/marketing",
+        headers=headers | {"content-type": "application/json"},
+        content=b'{"status": "granted",',
+    )
     assert broken.status_code == 422 and broken.json()["errors"][0]["field"].startswith("body")
     for response in (client.get("/v1/nowhere"), client.delete("/v1/subjects/cust-1", headers=headers)):
         assert response.status_code in (404, 405)

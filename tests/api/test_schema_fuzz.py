@@ -10,14 +10,16 @@ from sqlalchemy.orm import Session
 
 from tests.factories import make_org
 
-CONFIG = schemathesis.Config.from_dict({
-    "checks": {
-        # A well-formed request is served, or refused because of what is (not) stored: 404 for a ref
-        # or notice the org does not have, 422 for a rule no schema can say (a notice version that
-        # does not exist, a capture time in the future). Never 401: the key is sent.
-        "positive_data_acceptance": {"expected-statuses": ["2xx", "404", "422"]},
-    },
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "checks": {
+            # A well-formed request is served, or refused because of what is (not) stored: 404 for a ref
+            # or notice the org does not have, 422 for a rule no schema can say (a notice version that
+            # does not exist, a capture time in the future). Never 401: the key is sent.
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "404", "422"]},
+        },
+    }
+)
 EXAMPLES = 60
 
 
@@ -28,8 +30,9 @@ def test_every_operation_keeps_the_contract(client: TestClient, session: Session
     assert len(operations) >= 9
     for operation in operations:
 
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         @given(case=operation.as_strategy())
         def keeps_contract(case: schemathesis.Case) -> None:
             case.call_and_validate(headers={"Authorization": f"Bearer {key}"})

@@ -16,22 +16,25 @@ KEYS = {KID: KEY.public_key()}
 def build(n: int, name: str = "org:test") -> list[chain.Entry]:
     entries, seq, head = [], 0, chain.GENESIS
     for i in range(n):
-        entry = chain.next_entry(chain=name, head_seq=seq, head_hash=head, type="t", at="2026-11-02T08:10:00Z",
-                                 data={"i": i})
+        entry = chain.next_entry(
+            chain=name, head_seq=seq, head_hash=head, type="t", at="2026-11-02T08:10:00Z", data={"i": i}
+        )
         entries.append(entry)
         seq, head = entry.seq, entry.hash
     return entries
 
 
 def checkpoint(entry: chain.Entry) -> chain.Checkpoint:
-    return chain.sign_checkpoint(chain=entry.chain, seq=entry.seq, hash=entry.hash, at="2026-11-02T08:10:00Z",
-                                 key=KEY, kid=KID)
+    return chain.sign_checkpoint(
+        chain=entry.chain, seq=entry.seq, hash=entry.hash, at="2026-11-02T08:10:00Z", key=KEY, kid=KID
+    )
 
 
 def test_an_untouched_chain_verifies_through_its_checkpoint_and_head() -> None:
     entries = build(10)
-    report = chain.verify_chain("org:test", entries, checkpoints=[checkpoint(entries[4])], keys=KEYS,
-                                head=(10, entries[-1].hash))
+    report = chain.verify_chain(
+        "org:test", entries, checkpoints=[checkpoint(entries[4])], keys=KEYS, head=(10, entries[-1].hash)
+    )
     assert report.ok and report.entries == 10 and report.checkpoints == 1
 
 
@@ -75,7 +78,9 @@ def test_a_rehashed_rewrite_still_breaks_the_signed_checkpoint() -> None:
     forged = original[:2]
     seq, head = forged[-1].seq, forged[-1].hash
     for i in range(4):  # an attacker recomputes every hash after entry 2
-        entry = chain.next_entry(chain="org:test", head_seq=seq, head_hash=head, type="t", at="x", data={"forged": i})
+        entry = chain.next_entry(
+            chain="org:test", head_seq=seq, head_hash=head, type="t", at="x", data={"forged": i}
+        )
         forged.append(entry)
         seq, head = entry.seq, entry.hash
     report = chain.verify_chain("org:test", forged, checkpoints=[cp], keys=KEYS)

@@ -37,8 +37,15 @@ def ledger_db(fresh_database: Database, tmp_path: Path) -> tuple[Database, Setti
             ref = f"cust-{n % 3}"
             subject_service.register(session, org=org, ref=ref, now=clock())
             status = Status.granted if (n // 3) % 2 == 0 else Status.withdrawn
-            consent_service.record(session, org=org, ref=ref, purpose="marketing",
-                                   change=ConsentPut(status=status, channels=[]), notary=notary, now=clock.advance(minutes=1))
+            consent_service.record(
+                session,
+                org=org,
+                ref=ref,
+                purpose="marketing",
+                change=ConsentPut(status=status, channels=[]),
+                notary=notary,
+                now=clock.advance(minutes=1),
+            )
         chain_id = org.chain
     return fresh_database, settings, chain_id
 
@@ -58,7 +65,9 @@ def sql(statement: str) -> Tamper:
 
 CASES: dict[str, tuple[Tamper, str]] = {
     "a field of a ledger entry changed": (
-        sql("UPDATE ledger_entries SET body = REPLACE(body, 'withdrawn', 'granted') WHERE chain = :chain AND seq = 4"),
+        sql(
+            "UPDATE ledger_entries SET body = REPLACE(body, 'withdrawn', 'granted') WHERE chain = :chain AND seq = 4"
+        ),
         "entry 4 was altered",
     ),
     "a field of a consent record changed": (
@@ -74,32 +83,48 @@ CASES: dict[str, tuple[Tamper, str]] = {
         "the consent record of ledger entry 2 is missing",
     ),
     "a consent record inserted without a ledger entry": (
-        sql("INSERT INTO consent_records (id, org_id, subject_id, purpose, status, channels, method, captured_at,"
+        sql(
+            "INSERT INTO consent_records (id, org_id, subject_id, purpose, status, channels, method, captured_at,"
             " recorded_at, chain, seq) SELECT '00000000-0000-4000-8000-000000000001', org_id, subject_id, purpose,"
             " 'granted', channels, method, captured_at, recorded_at, chain, 99"
-            " FROM consent_records WHERE chain = :chain AND seq = 1"),
+            " FROM consent_records WHERE chain = :chain AND seq = 1"
+        ),
         "has no ledger entry",
     ),
     "a ledger entry inserted after the head": (
-        sql("INSERT INTO ledger_entries (chain, seq, type, prev_hash, hash, body)"
-            " SELECT chain, 13, type, hash, hash, body FROM ledger_entries WHERE chain = :chain AND seq = 12"),
+        sql(
+            "INSERT INTO ledger_entries (chain, seq, type, prev_hash, hash, body)"
+            " SELECT chain, 13, type, hash, hash, body FROM ledger_entries WHERE chain = :chain AND seq = 12"
+        ),
         "entry 13",
     ),
     "two entries reordered": (
-        lambda c, chain_id: [c.execute(text(s), {"chain": chain_id}) for s in (
-            "UPDATE ledger_entries SET seq = -1 WHERE chain = :chain AND seq = 6",
-            "UPDATE ledger_entries SET seq = 6 WHERE chain = :chain AND seq = 7",
-            "UPDATE ledger_entries SET seq = 7 WHERE chain = :chain AND seq = -1",
-        )] and None,
+        lambda c, chain_id: (
+            [
+                c.execute(text(s), {"chain": chain_id})
+                for s in (
+                    "UPDATE ledger_entries SET seq = -1 WHERE chain = :chain AND seq = 6",
+                    "UPDATE ledger_entries SET seq = 6 WHERE chain = :chain AND seq = 7",
+                    "UPDATE ledger_entries SET seq = 7 WHERE chain = :chain AND seq = -1",
+                )
+            ]
+            and None
+        ),
         "entry 6",
     ),
     "the tail truncated, head and all": (
-        lambda c, chain_id: [c.execute(text(s), {"chain": chain_id}) for s in (
-            "DELETE FROM ledger_entries WHERE chain = :chain AND seq > 8",
-            "DELETE FROM ledger_checkpoints WHERE chain = :chain AND seq > 10",
-            "UPDATE ledger_heads SET seq = 8, hash = (SELECT hash FROM ledger_entries WHERE chain = :chain"
-            " AND seq = 8) WHERE chain = :chain",
-        )] and None,
+        lambda c, chain_id: (
+            [
+                c.execute(text(s), {"chain": chain_id})
+                for s in (
+                    "DELETE FROM ledger_entries WHERE chain = :chain AND seq > 8",
+                    "DELETE FROM ledger_checkpoints WHERE chain = :chain AND seq > 10",
+                    "UPDATE ledger_heads SET seq = 8, hash = (SELECT hash FROM ledger_entries WHERE chain = :chain"
+                    " AND seq = 8) WHERE chain = :chain",
+                )
+            ]
+            and None
+        ),
         "checkpoint covers entry 10",
     ),
     "the tail truncated after the last checkpoint": (
@@ -107,8 +132,10 @@ CASES: dict[str, tuple[Tamper, str]] = {
         "recorded head is entry 12",
     ),
     "a checkpoint moved to a forged hash": (
-        sql("UPDATE ledger_checkpoints SET hash = REPLACE(hash, SUBSTR(hash, 1, 1), 'f') WHERE chain = :chain"
-            " AND seq = 5"),
+        sql(
+            "UPDATE ledger_checkpoints SET hash = REPLACE(hash, SUBSTR(hash, 1, 1), 'f') WHERE chain = :chain"
+            " AND seq = 5"
+        ),
         "checkpoint at entry 5",
     ),
 }
@@ -127,7 +154,9 @@ def test_tampering_is_detected_and_the_first_bad_entry_named(
     database, settings, chain_id = ledger_db
     tamper, expected = CASES[case]
     with database.engine.connect() as connection:
-        if database.backend == "postgresql":  # let the tamperer bypass foreign keys, as an attacker with the DB could
+        if (
+            database.backend == "postgresql"
+        ):  # let the tamperer bypass foreign keys, as an attacker with the DB could
             connection.execute(text("SET session_replication_role = replica"))
         else:
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")

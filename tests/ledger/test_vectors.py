@@ -40,7 +40,7 @@ def test_rfc8037_jws_verifies_and_signing_reproduces_it() -> None:
 def test_a_changed_byte_of_the_rfc8037_payload_fails() -> None:
     key = rfc8037_key()
     ours = signing.sign(RFC8037["payload"].encode(), key, kid="k")
-    protected, body, signature = ours.split(".")
+    protected, _, signature = ours.split(".")
     tampered = f"{protected}.{signing.b64url(b'Example of Ed25519 signinG')}.{signature}"
     with pytest.raises(signing.SignatureProblem):
         signing.verify(tampered, {"k": key.public_key()})

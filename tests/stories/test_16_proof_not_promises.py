@@ -18,7 +18,9 @@ from tests.conftest import Database
 from tests.live import LiveHub
 
 
-def offline_verify(tmp_path: Path, receipt: object, jwks: object, proof: object | None = None) -> tuple[int, str]:
+def offline_verify(
+    tmp_path: Path, receipt: object, jwks: object, proof: object | None = None
+) -> tuple[int, str]:
     """`harken receipt verify` with nothing but files: no database, no keys, no network."""
     files = {"receipt.json": receipt, "jwks.json": jwks} | ({"proof.json": proof} if proof else {})
     for name, content in files.items():
@@ -27,8 +29,16 @@ def offline_verify(tmp_path: Path, receipt: object, jwks: object, proof: object 
     if proof:
         args += ["--proof", str(tmp_path / "proof.json")]
     done = subprocess.run(
-        [sys.executable, "-m", "harken", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "HARKEN_DATABASE_URL": "sqlite:////nonexistent/none.db", "COLUMNS": "200"},
+        [sys.executable, "-m", "harken", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HARKEN_DATABASE_URL": "sqlite:////nonexistent/none.db",
+            "COLUMNS": "200",
+        },
     )
     return done.returncode, " ".join((done.stdout + done.stderr).split())
 
@@ -37,18 +47,26 @@ def test_every_consent_change_gives_a_receipt_verifiable_offline_and_tampering_i
     hub: LiveHub, fresh_database: Database, tmp_path: Path
 ) -> None:
     bookshop = hub.create_org("Chapter & Verse Books")
-    bookshop.put("/v1/notices/marketing", json={"text": "May we email you about new books?"}).raise_for_status()
+    bookshop.put(
+        "/v1/notices/marketing", json={"text": "May we email you about new books?"}
+    ).raise_for_status()
     bookshop.put("/v1/subjects/reader-priya").raise_for_status()
 
     changes = []
     for status in ("granted", "withdrawn", "granted"):
-        body = {"status": status, "channels": ["email"] if status == "granted" else [], "method": "preference-centre"}
+        body = {
+            "status": status,
+            "channels": ["email"] if status == "granted" else [],
+            "method": "preference-centre",
+        }
         response = bookshop.put("/v1/subjects/reader-priya/consents/marketing", json=body)
         assert response.status_code == 201
         changes.append(response.json())
 
     jwks = bookshop.get("/.well-known/jwks.json").json()
-    kept = [(bookshop.get(c["receipt"]).json(), bookshop.get(f"{c['receipt']}/proof").json()) for c in changes]
+    kept = [
+        (bookshop.get(c["receipt"]).json(), bookshop.get(f"{c['receipt']}/proof").json()) for c in changes
+    ]
 
     # Every change has its own receipt, and each verifies offline, entry and all.
     for (receipt, proof), change in zip(kept, changes, strict=True):
@@ -65,12 +83,19 @@ def test_every_consent_change_gives_a_receipt_verifiable_offline_and_tampering_i
     # Someone with database access rewrites the withdrawal as a grant, in the record and the ledger.
     withdrawal = changes[1]
     with fresh_database.engine.begin() as connection:
-        connection.execute(text("UPDATE consent_records SET status = 'granted' WHERE id = :id"),
-                           {"id": withdrawal["id"] if fresh_database.backend == "postgresql"
-                            else withdrawal["id"].replace("-", "")})
         connection.execute(
-            text("UPDATE ledger_entries SET body = REPLACE(body, '\"withdrawn\"', '\"granted\"') "
-                 "WHERE chain = :chain AND seq = :seq"),
+            text("UPDATE consent_records SET status = 'granted' WHERE id = :id"),
+            {
+                "id": withdrawal["id"]
+                if fresh_database.backend == "postgresql"
+                else withdrawal["id"].replace("-", "")
+            },
+        )
+        connection.execute(
+            text(
+                "UPDATE ledger_entries SET body = REPLACE(body, '\"withdrawn\"', '\"granted\"') "
+                "WHERE chain = :chain AND seq = :seq"
+            ),
             {"chain": withdrawal["ledger"]["chain"], "seq": withdrawal["ledger"]["seq"]},
         )
 

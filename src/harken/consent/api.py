@@ -39,15 +39,23 @@ router = APIRouter(tags=["consent"], responses=PROBLEM_RESPONSES)
 def list_purposes() -> list[PurposeRead]:
     """The purpose catalogue, with legal bases and W3C DPV identifiers."""
     return [
-        PurposeRead(key=p.key, title=p.title, description=p.description, dpv=p.dpv,
-                    legal_basis=str(p.legal_basis), legal_basis_dpv=p.legal_basis_dpv, sensitive=p.sensitive)
+        PurposeRead(
+            key=p.key,
+            title=p.title,
+            description=p.description,
+            dpv=p.dpv,
+            legal_basis=str(p.legal_basis),
+            legal_basis_dpv=p.legal_basis_dpv,
+            sensitive=p.sensitive,
+        )
         for p in CATALOGUE.values()
     ]
 
 
 @router.put("/v1/notices/{purpose}", response_model=NoticeRead, responses={201: {"model": NoticeRead}})
-def put_notice(purpose: PurposePath, body: NoticePut, org: CurrentOrg, session: DbSession, now: Now,
-               response: Response) -> NoticeRead:
+def put_notice(
+    purpose: PurposePath, body: NoticePut, org: CurrentOrg, session: DbSession, now: Now, response: Response
+) -> NoticeRead:
     """Store the notice text as the next version (201); the latest text again changes nothing (200)."""
     notice, created = consent_service.put_notice(
         session, org=org, purpose=purpose, text=body.text, locale=body.locale, now=now
@@ -57,18 +65,33 @@ def put_notice(purpose: PurposePath, body: NoticePut, org: CurrentOrg, session: 
 
 
 @router.get("/v1/notices/{purpose}", response_model=NoticeRead)
-def get_notice(purpose: PurposePath, org: CurrentOrg, session: DbSession,
-               version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> NoticeRead:
+def get_notice(
+    purpose: PurposePath,
+    org: CurrentOrg,
+    session: DbSession,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> NoticeRead:
     """The latest notice for a purpose, or the given version."""
     return _notice(consent_service.notice(session, org=org, purpose=purpose, version=version))
 
 
 @router.put(
-    "/v1/subjects/{ref}/consents/{purpose}", response_model=ConsentRead,
-    responses={201: {"model": ConsentRead, "description": "Recorded: a new record, ledger entry and receipt"}},
+    "/v1/subjects/{ref}/consents/{purpose}",
+    response_model=ConsentRead,
+    responses={
+        201: {"model": ConsentRead, "description": "Recorded: a new record, ledger entry and receipt"}
+    },
 )
-def record_consent(ref: Ref, purpose: PurposePath, body: ConsentPut, org: CurrentOrg, hub: HubDep,
-                   session: DbSession, now: Now, response: Response) -> ConsentRead:
+def record_consent(
+    ref: Ref,
+    purpose: PurposePath,
+    body: ConsentPut,
+    org: CurrentOrg,
+    hub: HubDep,
+    session: DbSession,
+    now: Now,
+    response: Response,
+) -> ConsentRead:
     """Record a consent decision captured at your touchpoint. Durable and in the ledger on return (201);
     the decision already in force, sent again, is returned as it stands (200)."""
     consent, created = consent_service.record(
@@ -81,27 +104,44 @@ def record_consent(ref: Ref, purpose: PurposePath, body: ConsentPut, org: Curren
 @router.get("/v1/subjects/{ref}/consents", response_model=ConsentStates)
 def current_consents(ref: Ref, org: CurrentOrg, session: DbSession, now: Now) -> ConsentStates:
     """The decision in force per purpose; `expired` once its expiry has passed."""
-    subject, records = consent_service.current(session, org=org, ref=ref)
+    records = consent_service.current(session, org=org, ref=ref)
     reads = _read(session, records, ref)
-    return ConsentStates(ref=ref, at=now, consents=[
-        ConsentState(purpose=r.purpose, status=consent_service.effective_status(r, now), channels=read.channels,
-                     record=read)
-        for r, read in zip(records, reads, strict=True)
-    ])
+    return ConsentStates(
+        ref=ref,
+        at=now,
+        consents=[
+            ConsentState(
+                purpose=r.purpose,
+                status=consent_service.effective_status(r, now),
+                channels=read.channels,
+                record=read,
+            )
+            for r, read in zip(records, reads, strict=True)
+        ],
+    )
 
 
 @router.get("/v1/subjects/{ref}/consents/history", response_model=ConsentPage)
 def consent_history(
-    ref: Ref, org: CurrentOrg, session: DbSession, hub: HubDep,
+    ref: Ref,
+    org: CurrentOrg,
+    session: DbSession,
+    hub: HubDep,
     purpose: PurposeKey | None = None,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
-    cursor: Annotated[str | None, Query(max_length=20, description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=20, description="`next_cursor` of the previous page")
+    ] = None,
 ) -> ConsentPage:
     """Every record, newest first."""
     if cursor is not None and not (cursor.isdigit() and 0 < int(cursor) < 2**63):
         raise Invalid("cursor", "pass the `next_cursor` of the previous page unchanged")
     records, next_seq = consent_service.history(
-        session, org=org, ref=ref, purpose=purpose, limit=limit or hub.settings.history_page_size,
+        session,
+        org=org,
+        ref=ref,
+        purpose=purpose,
+        limit=limit or hub.settings.history_page_size,
         before_seq=int(cursor) if cursor else None,
     )
     return ConsentPage(items=_read(session, records, ref), next_cursor=str(next_seq) if next_seq else None)
@@ -118,8 +158,9 @@ def get_receipt(receipt_id: uuid.UUID, org: CurrentOrg, session: DbSession, hub:
 
 
 @router.get("/v1/receipts/{receipt_id}/proof", response_model=ReceiptProof)
-def get_receipt_proof(receipt_id: uuid.UUID, org: CurrentOrg, session: DbSession, hub: HubDep,
-                      now: Now) -> ReceiptProof:
+def get_receipt_proof(
+    receipt_id: uuid.UUID, org: CurrentOrg, session: DbSession, hub: HubDep, now: Now
+) -> ReceiptProof:
     """Proof that the receipt's ledger entry is still in the chain under a signed checkpoint:
     check it with `harken receipt verify FILE --jwks JWKS --proof PROOF`."""
     consent, _ = consent_service.find_record(session, org=org, record_id=receipt_id)
@@ -128,26 +169,43 @@ def get_receipt_proof(receipt_id: uuid.UUID, org: CurrentOrg, session: DbSession
     )
     entry_hash = consent_service.ledger_hashes(session, [consent])[(consent.chain, consent.seq)]
     return ReceiptProof(
-        entry=LedgerPosition(chain=consent.chain, seq=consent.seq, hash=entry_hash), digests=digests,
-        checkpoint=SignedCheckpoint(chain=checkpoint.chain, seq=checkpoint.seq, hash=checkpoint.hash,
-                                    jws=checkpoint.jws),
+        entry=LedgerPosition(chain=consent.chain, seq=consent.seq, hash=entry_hash),
+        digests=digests,
+        checkpoint=SignedCheckpoint(
+            chain=checkpoint.chain, seq=checkpoint.seq, hash=checkpoint.hash, jws=checkpoint.jws
+        ),
     )
 
 
 def _notice(notice: Notice) -> NoticeRead:
-    return NoticeRead(purpose=notice.purpose, version=notice.version, sha256=notice.sha256, text=notice.text,
-                      locale=notice.locale, created_at=notice.created_at)
+    return NoticeRead(
+        purpose=notice.purpose,
+        version=notice.version,
+        sha256=notice.sha256,
+        text=notice.text,
+        locale=notice.locale,
+        created_at=notice.created_at,
+    )
 
 
 def _read(session: Session, records: list[ConsentRecord], ref: str) -> list[ConsentRead]:
     hashes = consent_service.ledger_hashes(session, records)
     return [
         ConsentRead(
-            id=r.id, ref=ref, purpose=r.purpose, status=r.status, channels=r.channels,
+            id=r.id,
+            ref=ref,
+            purpose=r.purpose,
+            status=r.status,
+            channels=r.channels,
             notice=NoticeRef(version=r.notice_version, sha256=r.notice_sha256)
-            if r.notice_version is not None and r.notice_sha256 else None,
-            method=r.method, captured_at=r.captured_at, expires_at=r.expires_at, recorded_at=r.recorded_at,
-            evidence=r.evidence, ledger=LedgerPosition(chain=r.chain, seq=r.seq, hash=hashes[(r.chain, r.seq)]),
+            if r.notice_version is not None and r.notice_sha256
+            else None,
+            method=r.method,
+            captured_at=r.captured_at,
+            expires_at=r.expires_at,
+            recorded_at=r.recorded_at,
+            evidence=r.evidence,
+            ledger=LedgerPosition(chain=r.chain, seq=r.seq, hash=hashes[(r.chain, r.seq)]),
             receipt=f"/v1/receipts/{r.id}",
         )
         for r in records

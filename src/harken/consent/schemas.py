@@ -55,18 +55,23 @@ class ConsentPut(BaseModel):
 
     status: Status
     channels: list[Channel] = Field(
-        default_factory=list, max_length=len(Channel), json_schema_extra={"uniqueItems": True},
+        default_factory=list,
+        max_length=len(Channel),
+        json_schema_extra={"uniqueItems": True},
         description="The channels the decision covers; empty for purposes that send nothing (analytics).",
     )
     notice_version: int | None = Field(
-        None, ge=1, le=2**31 - 1,
+        None,
+        ge=1,
+        le=2**31 - 1,
         description="The notice version shown. Omitted: the org's latest notice for the purpose, if any.",
     )
     method: Method = Method.api
     captured_at: AwareDatetime | None = Field(None, description="When the customer decided; default: now.")
     expires_at: AwareDatetime | None = Field(None, description="When the decision lapses by itself.")
     evidence: dict[str, Any] | None = Field(
-        None, description=f"How it was captured (form id, screenshot hash…): JSON, at most {MAX_EVIDENCE_BYTES} bytes."
+        None,
+        description=f"How it was captured (form id, screenshot hash…): JSON, at most {MAX_EVIDENCE_BYTES} bytes.",
     )
 
     @field_validator("channels")
@@ -152,7 +157,9 @@ class NoticePut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=20_000, description="The exact text shown to the customer.")
-    locale: str = Field("en", max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 language tag.")
+    locale: str = Field(
+        "en", max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 language tag."
+    )
 
 
 class NoticeRead(BaseModel):
@@ -190,5 +197,7 @@ class ReceiptProof(BaseModel):
     """Links a receipt's ledger entry to a checkpoint the hub signed, without revealing other entries."""
 
     entry: LedgerPosition
-    digests: list[str] = Field(description="sha256 of the bodies of the entries after this one, up to the checkpoint.")
+    digests: list[str] = Field(
+        description="sha256 of the bodies of the entries after this one, up to the checkpoint."
+    )
     checkpoint: SignedCheckpoint

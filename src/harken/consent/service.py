@@ -29,19 +29,28 @@ from harken.subjects.models import SubjectRef
 LEDGER_TYPE = "consent.recorded"
 CLOCK_SKEW = timedelta(minutes=5)
 CONSENT_STATE_DPV = {
-    "granted": "dpv:ConsentGiven", "denied": "dpv:ConsentRefused", "withdrawn": "dpv:ConsentWithdrawn",
+    "granted": "dpv:ConsentGiven",
+    "denied": "dpv:ConsentRefused",
+    "withdrawn": "dpv:ConsentWithdrawn",
 }
 
 
-def put_notice(session: Session, *, org: Org, purpose: str, text: str, locale: str, now: datetime) -> tuple[Notice, bool]:
+def put_notice(
+    session: Session, *, org: Org, purpose: str, text: str, locale: str, now: datetime
+) -> tuple[Notice, bool]:
     """Store `text` as the org's next notice version for `purpose`; the same text again is not a new version."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     latest = latest_notice(session, org=org, purpose=purpose)
     if latest is not None and latest.sha256 == digest and latest.locale == locale:
         return latest, False
     notice = Notice(
-        org_id=org.id, purpose=purpose, version=(latest.version + 1 if latest else 1),
-        text=text, sha256=digest, locale=locale, created_at=now,
+        org_id=org.id,
+        purpose=purpose,
+        version=(latest.version + 1 if latest else 1),
+        text=text,
+        sha256=digest,
+        locale=locale,
+        created_at=now,
     )
     session.add(notice)
     session.flush()
@@ -50,8 +59,10 @@ def put_notice(session: Session, *, org: Org, purpose: str, text: str, locale: s
 
 def latest_notice(session: Session, *, org: Org, purpose: str) -> Notice | None:
     return session.execute(
-        select(Notice).where(Notice.org_id == org.id, Notice.purpose == purpose)
-        .order_by(Notice.version.desc()).limit(1)
+        select(Notice)
+        .where(Notice.org_id == org.id, Notice.purpose == purpose)
+        .order_by(Notice.version.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -60,7 +71,9 @@ def notice(session: Session, *, org: Org, purpose: str, version: int | None = No
         found = latest_notice(session, org=org, purpose=purpose)
     else:
         found = session.execute(
-            select(Notice).where(Notice.org_id == org.id, Notice.purpose == purpose, Notice.version == version)
+            select(Notice).where(
+                Notice.org_id == org.id, Notice.purpose == purpose, Notice.version == version
+            )
         ).scalar_one_or_none()
     if found is None:
         raise NotFound(f"no notice for purpose {purpose!r}" + (f" at version {version}" if version else ""))
@@ -88,11 +101,21 @@ def record(
         return current, False
 
     consent = ConsentRecord(
-        id=uuid.uuid4(), org_id=org.id, subject_id=subject.subject_id, purpose=purpose,
-        status=str(change.status), channels=channels,
-        notice_version=shown.version if shown else None, notice_sha256=shown.sha256 if shown else None,
-        method=str(change.method), captured_at=captured_at, expires_at=change.expires_at,
-        recorded_at=now, evidence=change.evidence, chain=org.chain, seq=0,
+        id=uuid.uuid4(),
+        org_id=org.id,
+        subject_id=subject.subject_id,
+        purpose=purpose,
+        status=str(change.status),
+        channels=channels,
+        notice_version=shown.version if shown else None,
+        notice_sha256=shown.sha256 if shown else None,
+        method=str(change.method),
+        captured_at=captured_at,
+        expires_at=change.expires_at,
+        recorded_at=now,
+        evidence=change.evidence,
+        chain=org.chain,
+        seq=0,
     )
     entry = ledger_service.append(
         session, notary=notary, chain_id=org.chain, type=LEDGER_TYPE, data=ledger_data(consent), at=now
@@ -114,12 +137,19 @@ def _shown_notice(session: Session, *, org: Org, purpose: str, version: int | No
 
 
 def _same_decision(
-    current: ConsentRecord, change: ConsentPut, channels: list[str], shown: Notice | None, captured_at: datetime
+    current: ConsentRecord,
+    change: ConsentPut,
+    channels: list[str],
+    shown: Notice | None,
+    captured_at: datetime,
 ) -> bool:
     return (
-        current.status == change.status and current.channels == channels and current.method == change.method
+        current.status == change.status
+        and current.channels == channels
+        and current.method == change.method
         and current.notice_version == (shown.version if shown else None)
-        and current.expires_at == change.expires_at and current.evidence == change.evidence
+        and current.expires_at == change.expires_at
+        and current.evidence == change.evidence
         and (change.captured_at is None or current.captured_at == captured_at)
     )
 
@@ -129,18 +159,29 @@ def _make_current(session: Session, consent: ConsentRecord) -> None:
     key = (consent.org_id, consent.subject_id, consent.purpose)
     current = session.get(CurrentConsent, key, with_for_update=True)
     if current is None:
-        session.add(CurrentConsent(
-            org_id=consent.org_id, subject_id=consent.subject_id, purpose=consent.purpose,
-            record_id=consent.id, captured_at=consent.captured_at,
-        ))
+        session.add(
+            CurrentConsent(
+                org_id=consent.org_id,
+                subject_id=consent.subject_id,
+                purpose=consent.purpose,
+                record_id=consent.id,
+                captured_at=consent.captured_at,
+            )
+        )
     elif consent.captured_at >= current.captured_at:
         current.record_id, current.captured_at = consent.id, consent.captured_at
 
 
-def _current_record(session: Session, *, org: Org, subject_id: uuid.UUID, purpose: str) -> ConsentRecord | None:
+def _current_record(
+    session: Session, *, org: Org, subject_id: uuid.UUID, purpose: str
+) -> ConsentRecord | None:
     return session.execute(
-        select(ConsentRecord).join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id).where(
-            CurrentConsent.org_id == org.id, CurrentConsent.subject_id == subject_id, CurrentConsent.purpose == purpose
+        select(ConsentRecord)
+        .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
+        .where(
+            CurrentConsent.org_id == org.id,
+            CurrentConsent.subject_id == subject_id,
+            CurrentConsent.purpose == purpose,
         )
     ).scalar_one_or_none()
 
@@ -151,15 +192,16 @@ def effective_status(consent: ConsentRecord, now: datetime) -> CurrentStatus:
     return CurrentStatus(consent.status)
 
 
-def current(session: Session, *, org: Org, ref: str) -> tuple[SubjectRef, list[ConsentRecord]]:
+def current(session: Session, *, org: Org, ref: str) -> list[ConsentRecord]:
     """The records in force for each purpose the customer decided on with this org."""
     subject = subject_service.get(session, org=org, ref=ref)
     records = session.execute(
-        select(ConsentRecord).join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
+        select(ConsentRecord)
+        .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
         .where(CurrentConsent.org_id == org.id, CurrentConsent.subject_id == subject.subject_id)
         .order_by(ConsentRecord.purpose)
     ).scalars()
-    return subject, list(records)
+    return list(records)
 
 
 def history(
@@ -193,7 +235,9 @@ def ledger_data(consent: ConsentRecord) -> dict[str, Any]:
         "captured_at": rfc3339(consent.captured_at),
         "expires_at": rfc3339(consent.expires_at) if consent.expires_at else None,
         "recorded_at": rfc3339(consent.recorded_at),
-        "evidence_sha256": hashlib.sha256(chain.canonical(consent.evidence)).hexdigest() if consent.evidence else None,
+        "evidence_sha256": hashlib.sha256(chain.canonical(consent.evidence)).hexdigest()
+        if consent.evidence
+        else None,
     }
 
 
@@ -222,14 +266,18 @@ def audit(session: Session) -> Iterator[AuditFinding]:
     chains = session.execute(select(ConsentRecord.chain).distinct()).scalars().all()
     for chain_id in sorted(set(chains) | {c for c in ledger_service.chains(session) if c.startswith("org:")}):
         stored = session.execute(
-            select(ConsentRecord).where(ConsentRecord.chain == chain_id).order_by(ConsentRecord.seq)
+            select(ConsentRecord)
+            .where(ConsentRecord.chain == chain_id)
+            .order_by(ConsentRecord.seq)
             .execution_options(yield_per=10_000)
         ).scalars()
         entries = ledger_service.typed_entries(session, chain_id, LEDGER_TYPE)
         yield from _merge(chain_id, iter(stored), entries)
 
 
-def _merge(chain_id: str, stored: Iterator[ConsentRecord], entries: Iterator[tuple[int, Any]]) -> Iterator[AuditFinding]:
+def _merge(
+    chain_id: str, stored: Iterator[ConsentRecord], entries: Iterator[tuple[int, Any]]
+) -> Iterator[AuditFinding]:
     consent, entry = next(stored, None), next(entries, None)
     while consent is not None or entry is not None:
         if entry is None or (consent is not None and consent.seq < entry[0]):
@@ -237,11 +285,15 @@ def _merge(chain_id: str, stored: Iterator[ConsentRecord], entries: Iterator[tup
             yield AuditFinding(chain_id, consent.seq, f"consent record {consent.id} has no ledger entry")
             consent = next(stored, None)
         elif consent is None or entry[0] < consent.seq:
-            yield AuditFinding(chain_id, entry[0], f"the consent record of ledger entry {entry[0]} is missing")
+            yield AuditFinding(
+                chain_id, entry[0], f"the consent record of ledger entry {entry[0]} is missing"
+            )
             entry = next(entries, None)
         else:
             if ledger_data(consent) != entry[1]:
-                yield AuditFinding(chain_id, consent.seq, f"consent record {consent.id} differs from its ledger entry")
+                yield AuditFinding(
+                    chain_id, consent.seq, f"consent record {consent.id} differs from its ledger entry"
+                )
             consent, entry = next(stored, None), next(entries, None)
 
 
@@ -264,7 +316,8 @@ def receipt_document(
     purpose = CATALOGUE[consent.purpose]
     shown = (
         notice(session, org=org, purpose=consent.purpose, version=consent.notice_version)
-        if consent.notice_version else None
+        if consent.notice_version
+        else None
     )
     entry = session.get_one(LedgerEntry, (consent.chain, consent.seq))
     return {
@@ -272,29 +325,38 @@ def receipt_document(
         "record_id": str(consent.id),
         "issuer": issuer,
         "pii_principal_id": ref,
-        "pii_controllers": [{"party_id": str(org.id), "party_name": org.name, "party_type": "dpv:DataController"}],
+        "pii_controllers": [
+            {"party_id": str(org.id), "party_name": org.name, "party_type": "dpv:DataController"}
+        ],
         "privacy_notice": (
             {"version": shown.version, "sha256": shown.sha256, "language": shown.locale} if shown else None
         ),
-        "purposes": [{
-            "purpose": purpose.key,
-            "purpose_type": purpose.dpv,
-            "lawful_basis": purpose.legal_basis_dpv,
-            "sensitive": purpose.sensitive,
-        }],
+        "purposes": [
+            {
+                "purpose": purpose.key,
+                "purpose_type": purpose.dpv,
+                "lawful_basis": purpose.legal_basis_dpv,
+                "sensitive": purpose.sensitive,
+            }
+        ],
         "channels": list(consent.channels),
-        "events": [{
-            "event_time": rfc3339(consent.captured_at),
-            "validity_until": rfc3339(consent.expires_at) if consent.expires_at else None,
-            "entity_id": "dpv:DataSubject",
-            "event_state": CONSENT_STATE_DPV[consent.status],
-            "indication_method": consent.method,
-        }],
+        "events": [
+            {
+                "event_time": rfc3339(consent.captured_at),
+                "validity_until": rfc3339(consent.expires_at) if consent.expires_at else None,
+                "entity_id": "dpv:DataSubject",
+                "event_state": CONSENT_STATE_DPV[consent.status],
+                "indication_method": consent.method,
+            }
+        ],
         "consent_status": consent.status,
         "recorded_at": rfc3339(consent.recorded_at),
         "evidence_sha256": ledger_data(consent)["evidence_sha256"],
         "ledger": {
-            "chain": entry.chain, "seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash,
+            "chain": entry.chain,
+            "seq": entry.seq,
+            "prev_hash": entry.prev_hash,
+            "hash": entry.hash,
             "entry": entry.body,
         },
     }

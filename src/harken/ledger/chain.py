@@ -68,7 +68,9 @@ def link(prev_hash: str, body: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + hashlib.sha256(body).digest()).hexdigest()
 
 
-def next_entry(*, chain: str, head_seq: int, head_hash: str, type: str, at: str, data: Mapping[str, Any]) -> Entry:
+def next_entry(
+    *, chain: str, head_seq: int, head_hash: str, type: str, at: str, data: Mapping[str, Any]
+) -> Entry:
     """The entry that follows (head_seq, head_hash) on `chain`."""
     seq = head_seq + 1
     body = canonical({"chain": chain, "seq": seq, "type": type, "at": at, "data": data})
@@ -79,7 +81,9 @@ def entry_data(entry: Entry) -> Any:
     return json.loads(entry.body)["data"]
 
 
-def sign_checkpoint(*, chain: str, seq: int, hash: str, at: str, key: Ed25519PrivateKey, kid: str) -> Checkpoint:
+def sign_checkpoint(
+    *, chain: str, seq: int, hash: str, at: str, key: Ed25519PrivateKey, kid: str
+) -> Checkpoint:
     payload = canonical({"chain": chain, "seq": seq, "hash": hash, "at": at})
     return Checkpoint(chain, seq, hash, signing.sign(payload, key, kid=kid, typ=CHECKPOINT_TYP))
 
@@ -138,13 +142,19 @@ def verify_chain(
         seq, prev, count = entry.seq, entry.hash, count + 1
     beyond = [s for s in signed if s > seq]
     if beyond:
-        return report(f"the ledger ends at entry {seq}, but a signed checkpoint covers entry {max(beyond)}", seq + 1)
+        return report(
+            f"the ledger ends at entry {seq}, but a signed checkpoint covers entry {max(beyond)}", seq + 1
+        )
     if head is not None and head != (seq, prev):
         head_seq = head[0]
         if head_seq > seq:
-            return report(f"the ledger ends at entry {seq}, but its recorded head is entry {head_seq}", seq + 1)
+            return report(
+                f"the ledger ends at entry {seq}, but its recorded head is entry {head_seq}", seq + 1
+            )
         if head_seq < seq:
-            return report(f"entry {head_seq + 1} lies beyond the recorded head (entry {head_seq})", head_seq + 1)
+            return report(
+                f"entry {head_seq + 1} lies beyond the recorded head (entry {head_seq})", head_seq + 1
+            )
         return report(f"entry {seq} does not match the recorded head", seq)
     return report()
 
@@ -158,7 +168,12 @@ def fold(entry_hash: str, digests: Iterable[str]) -> str:
 
 
 def inclusion_problem(
-    *, chain: str, seq: int, entry_hash: str, digests: list[str], checkpoint: Checkpoint,
+    *,
+    chain: str,
+    seq: int,
+    entry_hash: str,
+    digests: list[str],
+    checkpoint: Checkpoint,
     keys: Mapping[str, Ed25519PublicKey],
 ) -> str | None:
     """Why entry (`chain`, `seq`, `entry_hash`) is not proven to be under the signed `checkpoint`; None if it is.

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from harken.clock import system_clock
-from harken.console import console, fail, open_store
 from harken.consent import service as consent_service
+from harken.console import console, fail, open_store
 from harken.db import readonly, session_scope
 from harken.ledger import chain, keys, signing
 from harken.ledger import service as ledger_service
-from harken.ledger.models import LedgerEntry
+from harken.ledger.models import LedgerEntry, LedgerHead
 from harken.ledger.receipts import ReceiptProblem, verify_proof, verify_receipt
 from harken.ledger.service import Notary
 
@@ -30,13 +30,16 @@ def verify() -> None:
     Names the first bad entry of each chain; exits 1 if anything is wrong.
     """
     bad = 0
-    with open_store() as store, session_scope(sessionmaker(readonly(store.engine))) as session, \
-            _progress() as progress:
+    with (
+        open_store() as store,
+        session_scope(sessionmaker(readonly(store.engine))) as session,
+        _progress() as progress,
+    ):
         ring = keys.load_or_create(store.settings.keys_dir)
         total = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
         task = progress.add_task("entries", total=total)
         for chain_id in ledger_service.chains(session):
-            head = session.get(ledger_service.LedgerHead, chain_id)
+            head = session.get(LedgerHead, chain_id)
             report = chain.verify_chain(
                 chain_id,
                 _counted(ledger_service.entries(session, chain_id), progress, task),
@@ -50,7 +53,9 @@ def verify() -> None:
                 )
             else:
                 bad += 1
-                progress.console.print(f"[red]✗[/] {chain_id}: first bad entry {report.bad_seq}: {report.problem}")
+                progress.console.print(
+                    f"[red]✗[/] {chain_id}: first bad entry {report.bad_seq}: {report.problem}"
+                )
         for finding in consent_service.audit(session):
             bad += 1
             progress.console.print(f"[red]✗[/] {finding.chain}: entry {finding.seq}: {finding.problem}")
@@ -73,12 +78,19 @@ def checkpoint() -> None:
 
 @receipt_app.command("verify")
 def verify_receipt_file(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A receipt as GET /v1/receipts/{id} gave it."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="A receipt as GET /v1/receipts/{id} gave it."
+    ),
     jwks: Path = typer.Option(
-        ..., exists=True, dir_okay=False, help="The hub's public keys, as GET /.well-known/jwks.json gave them.",
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="The hub's public keys, as GET /.well-known/jwks.json gave them.",
     ),
     proof: Path | None = typer.Option(
-        None, exists=True, dir_okay=False,
+        None,
+        exists=True,
+        dir_okay=False,
         help="Also check the receipt's entry is in the signed ledger (GET /v1/receipts/{id}/proof).",
     ),
 ) -> None:
@@ -104,7 +116,11 @@ def verify_receipt_file(
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
         transient=True,
     )
 

@@ -27,7 +27,9 @@ def sign_receipt(document: Mapping[str, Any], keys: KeyRing) -> str:
     return keys.sign(canonical(document), typ=RECEIPT_TYP)
 
 
-def verify_receipt(saved: Mapping[str, Any] | str, public_keys: Mapping[str, Ed25519PublicKey]) -> dict[str, Any]:
+def verify_receipt(
+    saved: Mapping[str, Any] | str, public_keys: Mapping[str, Ed25519PublicKey]
+) -> dict[str, Any]:
     """The receipt document, once its signature checks out against `public_keys`.
 
     `saved` is what GET /v1/receipts/{id} returned ({receipt, jws}) or the bare JWS. When the
@@ -85,7 +87,9 @@ def entry_problem(receipt: Mapping[str, Any]) -> str | None:
     return None
 
 
-def verify_proof(receipt: Mapping[str, Any], proof: Mapping[str, Any], public_keys: Mapping[str, Ed25519PublicKey]) -> int:
+def verify_proof(
+    receipt: Mapping[str, Any], proof: Mapping[str, Any], public_keys: Mapping[str, Ed25519PublicKey]
+) -> int:
     """Check that the receipt's ledger entry lies under a checkpoint the hub signed; returns that checkpoint's seq.
 
     `receipt` is a verified receipt document; `proof` is what GET /v1/receipts/{id}/proof returned.
@@ -98,8 +102,12 @@ def verify_proof(receipt: Mapping[str, Any], proof: Mapping[str, Any], public_ke
     except (KeyError, TypeError, ValueError) as exc:
         raise ReceiptProblem(f"the proof is incomplete: {exc}") from exc
     problem = inclusion_problem(
-        chain=position["chain"], seq=position["seq"], entry_hash=position["hash"], digests=digests,
-        checkpoint=checkpoint, keys=public_keys,
+        chain=position["chain"],
+        seq=position["seq"],
+        entry_hash=position["hash"],
+        digests=digests,
+        checkpoint=checkpoint,
+        keys=public_keys,
     )
     if problem:
         raise ReceiptProblem(problem)

@@ -35,11 +35,19 @@ def append(
     Every `checkpoint_every`th entry also gets a signed checkpoint, in the same transaction.
     """
     insert_ignore(session, LedgerHead, {"chain": chain_id, "seq": 0, "hash": chain.GENESIS})
-    head = session.execute(select(LedgerHead).where(LedgerHead.chain == chain_id).with_for_update()).scalar_one()
-    entry = chain.next_entry(chain=chain_id, head_seq=head.seq, head_hash=head.hash, type=type, at=rfc3339(at), data=data)
+    head = session.execute(
+        select(LedgerHead).where(LedgerHead.chain == chain_id).with_for_update()
+    ).scalar_one()
+    entry = chain.next_entry(
+        chain=chain_id, head_seq=head.seq, head_hash=head.hash, type=type, at=rfc3339(at), data=data
+    )
     session.add(
         LedgerEntry(
-            chain=chain_id, seq=entry.seq, type=type, prev_hash=entry.prev_hash, hash=entry.hash,
+            chain=chain_id,
+            seq=entry.seq,
+            type=type,
+            prev_hash=entry.prev_hash,
+            hash=entry.hash,
             body=entry.body.decode(),
         )
     )
@@ -54,15 +62,19 @@ def checkpoint_all(session: Session, *, notary: Notary, at: datetime) -> list[ch
     made = []
     for head in session.execute(select(LedgerHead).with_for_update()).scalars():
         last = session.execute(
-            select(LedgerCheckpoint.seq).where(LedgerCheckpoint.chain == head.chain)
-            .order_by(LedgerCheckpoint.seq.desc()).limit(1)
+            select(LedgerCheckpoint.seq)
+            .where(LedgerCheckpoint.chain == head.chain)
+            .order_by(LedgerCheckpoint.seq.desc())
+            .limit(1)
         ).scalar()
         if head.seq > 0 and head.seq != last:
             made.append(_store_checkpoint(session, notary, head.chain, head.seq, head.hash, at))
     return made
 
 
-def _store_checkpoint(session: Session, notary: Notary, chain_id: str, seq: int, hash: str, at: datetime) -> chain.Checkpoint:
+def _store_checkpoint(
+    session: Session, notary: Notary, chain_id: str, seq: int, hash: str, at: datetime
+) -> chain.Checkpoint:
     cp = chain.sign_checkpoint(
         chain=chain_id, seq=seq, hash=hash, at=rfc3339(at), key=notary.keys.active, kid=notary.keys.active_kid
     )
@@ -99,7 +111,9 @@ def chains(session: Session) -> list[str]:
     return sorted(named)
 
 
-def verify(session: Session, *, keys: KeyRing, chain_ids: Iterable[str] | None = None) -> list[chain.ChainReport]:
+def verify(
+    session: Session, *, keys: KeyRing, chain_ids: Iterable[str] | None = None
+) -> list[chain.ChainReport]:
     """Verify each chain from its first entry through its last checkpoint and its recorded head."""
     reports = []
     for chain_id in chain_ids if chain_ids is not None else chains(session):
@@ -131,21 +145,27 @@ def typed_entries(session: Session, chain_id: str, type: str) -> Iterator[tuple[
         rows.close()
 
 
-def proof(session: Session, *, notary: Notary, chain_id: str, seq: int, at: datetime) -> tuple[list[str], chain.Checkpoint]:
+def proof(
+    session: Session, *, notary: Notary, chain_id: str, seq: int, at: datetime
+) -> tuple[list[str], chain.Checkpoint]:
     """What proves entry `seq` is in the chain: the body digests of the entries after it, up to the first
     signed checkpoint at or after it (signed now, at the head, if there is none yet)."""
     stored = session.execute(
-        select(LedgerCheckpoint).where(LedgerCheckpoint.chain == chain_id, LedgerCheckpoint.seq >= seq)
-        .order_by(LedgerCheckpoint.seq).limit(1)
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.chain == chain_id, LedgerCheckpoint.seq >= seq)
+        .order_by(LedgerCheckpoint.seq)
+        .limit(1)
     ).scalar_one_or_none()
     if stored is None:
-        head = session.execute(select(LedgerHead).where(LedgerHead.chain == chain_id).with_for_update()).scalar_one()
+        head = session.execute(
+            select(LedgerHead).where(LedgerHead.chain == chain_id).with_for_update()
+        ).scalar_one()
         checkpoint = _store_checkpoint(session, notary, chain_id, head.seq, head.hash, at)
     else:
         checkpoint = chain.Checkpoint(stored.chain, stored.seq, stored.hash, stored.jws)
     bodies = session.execute(
-        select(LedgerEntry.body).where(
-            LedgerEntry.chain == chain_id, LedgerEntry.seq > seq, LedgerEntry.seq <= checkpoint.seq
-        ).order_by(LedgerEntry.seq)
+        select(LedgerEntry.body)
+        .where(LedgerEntry.chain == chain_id, LedgerEntry.seq > seq, LedgerEntry.seq <= checkpoint.seq)
+        .order_by(LedgerEntry.seq)
     ).scalars()
     return [hashlib.sha256(body.encode()).hexdigest() for body in bodies], checkpoint

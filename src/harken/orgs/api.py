@@ -9,7 +9,9 @@ from harken.deps import DbSession
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
 
-_bearer = HTTPBearer(auto_error=False, description="An org API key (`hk_…`), as printed by `harken org create`.")
+_bearer = HTTPBearer(
+    auto_error=False, description="An org API key (`hk_…`), as printed by `harken org create`."
+)
 
 
 def current_org(

@@ -36,7 +36,9 @@ def issue_key(session: Session, *, org: Org, now: datetime) -> str:
 
 
 def by_name(session: Session, name: str) -> Org | None:
-    return session.execute(select(Org).where(func.lower(Org.name) == name.strip().lower())).scalar_one_or_none()
+    return session.execute(
+        select(Org).where(func.lower(Org.name) == name.strip().lower())
+    ).scalar_one_or_none()
 
 
 def all_orgs(session: Session) -> list[tuple[Org, int]]:

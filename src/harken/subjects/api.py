@@ -12,11 +12,18 @@ router = APIRouter(tags=["subjects"], responses=PROBLEM_RESPONSES)
 
 
 @router.put(
-    "/v1/subjects/{ref}", response_model=SubjectRead, status_code=200,
+    "/v1/subjects/{ref}",
+    response_model=SubjectRead,
+    status_code=200,
     responses={201: {"model": SubjectRead, "description": "Registered now"}},
 )
 def put_subject(
-    ref: Ref, org: CurrentOrg, session: DbSession, now: Now, response: Response, body: SubjectPut | None = Body(None)
+    ref: Ref,
+    org: CurrentOrg,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    body: SubjectPut | None = Body(None),
 ) -> SubjectRead:
     """Register a customer under your own ref (idempotent: 201 the first time, 200 after)."""
     found, created = subject_service.register(session, org=org, ref=ref, now=now)

@@ -11,7 +11,7 @@ Ref = Annotated[
     str,
     Path(
         pattern=REF_PATTERN,
-        description="The org's own reference for the customer: 1–128 letters, digits and . _ : @ + -",
+        description="The org's own reference for the customer: 1 to 128 letters, digits and . _ : @ + -",
         examples=["cust-1042"],
     ),
 ]

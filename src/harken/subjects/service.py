@@ -24,7 +24,9 @@ def register(session: Session, *, org: Org, ref: str, now: datetime) -> tuple[Su
     subject = Subject(created_at=now)
     session.add(subject)
     session.flush()
-    insert_ignore(session, SubjectRef, {"org_id": org.id, "ref": ref, "subject_id": subject.id, "created_at": now})
+    insert_ignore(
+        session, SubjectRef, {"org_id": org.id, "ref": ref, "subject_id": subject.id, "created_at": now}
+    )
     found = find(session, org=org, ref=ref)
     assert found is not None
     if found.subject_id != subject.id:  # a concurrent call registered the ref first
