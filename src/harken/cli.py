@@ -55,7 +55,7 @@ def demo() -> None:
     with open_store() as store:
         issued = load(store)
     for org, key in issued.items():
-        console.print(f"  {org:<24} API key: [bold]{key}[/]")
+        print(f"  {org:<24} API key: {key}")  # plain print: a key must never be wrapped
 
 
 @db_app.command("upgrade")
