@@ -77,10 +77,6 @@ def next_entry(
     return Entry(chain=chain, seq=seq, prev_hash=head_hash, hash=link(head_hash, body), body=body)
 
 
-def entry_data(entry: Entry) -> Any:
-    return json.loads(entry.body)["data"]
-
-
 def sign_checkpoint(
     *, chain: str, seq: int, hash: str, at: str, key: Ed25519PrivateKey, kid: str
 ) -> Checkpoint:

@@ -15,7 +15,7 @@ from harken.console import console, fail, open_store
 from harken.db import readonly, session_scope
 from harken.ledger import chain, keys, signing
 from harken.ledger import service as ledger_service
-from harken.ledger.models import LedgerEntry, LedgerHead
+from harken.ledger.models import LedgerEntry
 from harken.ledger.receipts import ReceiptProblem, verify_proof, verify_receipt
 from harken.ledger.service import Notary
 
@@ -38,23 +38,15 @@ def verify() -> None:
         ring = keys.load_or_create(store.settings.keys_dir)
         total = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
         task = progress.add_task("entries", total=total)
-        for chain_id in ledger_service.chains(session):
-            head = session.get(LedgerHead, chain_id)
-            report = chain.verify_chain(
-                chain_id,
-                _counted(ledger_service.entries(session, chain_id), progress, task),
-                checkpoints=ledger_service.checkpoints(session, chain_id),
-                keys=ring.public,
-                head=(head.seq, head.hash) if head else (0, chain.GENESIS),
-            )
+        for report in ledger_service.verify(session, keys=ring, watch=lambda e: _counted(e, progress, task)):
             if report.ok:
                 progress.console.print(
-                    f"[green]✓[/] {chain_id}: {report.entries} entries, {report.checkpoints} signed checkpoints"
+                    f"[green]✓[/] {report.chain}: {report.entries} entries, {report.checkpoints} signed checkpoints"
                 )
             else:
                 bad += 1
                 progress.console.print(
-                    f"[red]✗[/] {chain_id}: first bad entry {report.bad_seq}: {report.problem}"
+                    f"[red]✗[/] {report.chain}: first bad entry {report.bad_seq}: {report.problem}"
                 )
         for finding in consent_service.audit(session):
             bad += 1

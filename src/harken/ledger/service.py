@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,11 +82,11 @@ def _store_checkpoint(
     return cp
 
 
-def entries(session: Session, chain_id: str, *, after: int = 0, batch: int = 20_000) -> Iterator[chain.Entry]:
+def entries(session: Session, chain_id: str, *, batch: int = 20_000) -> Iterator[chain.Entry]:
     """The stored entries of a chain in seq order, streamed."""
     rows = session.execute(
         select(LedgerEntry.seq, LedgerEntry.prev_hash, LedgerEntry.hash, LedgerEntry.body)
-        .where(LedgerEntry.chain == chain_id, LedgerEntry.seq > after)
+        .where(LedgerEntry.chain == chain_id)
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=batch)
     )
@@ -112,22 +112,24 @@ def chains(session: Session) -> list[str]:
 
 
 def verify(
-    session: Session, *, keys: KeyRing, chain_ids: Iterable[str] | None = None
-) -> list[chain.ChainReport]:
-    """Verify each chain from its first entry through its last checkpoint and its recorded head."""
-    reports = []
-    for chain_id in chain_ids if chain_ids is not None else chains(session):
+    session: Session,
+    *,
+    keys: KeyRing,
+    watch: Callable[[Iterator[chain.Entry]], Iterator[chain.Entry]] = lambda entries: entries,
+) -> Iterator[chain.ChainReport]:
+    """Verify each chain from its first entry through its last checkpoint and its recorded head.
+
+    `watch` sees every entry on its way to the verifier (a progress bar, say).
+    """
+    for chain_id in chains(session):
         head = session.get(LedgerHead, chain_id)
-        reports.append(
-            chain.verify_chain(
-                chain_id,
-                entries(session, chain_id),
-                checkpoints=checkpoints(session, chain_id),
-                keys=keys.public,
-                head=(head.seq, head.hash) if head else (0, chain.GENESIS),
-            )
+        yield chain.verify_chain(
+            chain_id,
+            watch(entries(session, chain_id)),
+            checkpoints=checkpoints(session, chain_id),
+            keys=keys.public,
+            head=(head.seq, head.hash) if head else (0, chain.GENESIS),
         )
-    return reports
 
 
 def typed_entries(session: Session, chain_id: str, type: str) -> Iterator[tuple[int, Any]]:
