@@ -16,7 +16,7 @@ from tests.factories import T0, make_org
 def test_a_consent_record_cannot_be_updated_or_deleted(session: Session, notary: Notary) -> None:
     org, _ = make_org(session)
     subject_service.register(session, org=org, ref="c1", now=T0)
-    record, _ = consent_service.record(
+    record, _, _ = consent_service.record(
         session,
         org=org,
         ref="c1",
@@ -26,7 +26,7 @@ def test_a_consent_record_cannot_be_updated_or_deleted(session: Session, notary:
         now=T0,
     )
     session.commit()
-    record.status = "withdrawn"
+    session.get_one(ConsentRecord, record.id).status = "withdrawn"
     with pytest.raises(RuntimeError, match="append-only"):
         session.flush()
     session.rollback()

@@ -94,11 +94,12 @@ def record_consent(
 ) -> ConsentRead:
     """Record a consent decision captured at your touchpoint. Durable and in the ledger on return (201);
     the decision already in force, sent again, is returned as it stands (200)."""
-    consent, created = consent_service.record(
+    recorded = consent_service.record(
         session, org=org, ref=ref, purpose=purpose, change=body, notary=hub.notary, now=now
     )
-    response.status_code = 201 if created else 200
-    return _read(session, [consent], ref)[0]
+    response.status_code = 201 if recorded.created else 200
+    consent = recorded.record
+    return _read(session, [consent], ref, {(consent.chain, consent.seq): recorded.ledger_hash})[0]
 
 
 @router.get("/v1/subjects/{ref}/consents", response_model=ConsentStates)
@@ -188,8 +189,10 @@ def _notice(notice: Notice) -> NoticeRead:
     )
 
 
-def _read(session: Session, records: list[ConsentRecord], ref: str) -> list[ConsentRead]:
-    hashes = consent_service.ledger_hashes(session, records)
+def _read(
+    session: Session, records: list[ConsentRecord], ref: str, hashes: dict[tuple[str, int], str] | None = None
+) -> list[ConsentRead]:
+    hashes = hashes or consent_service.ledger_hashes(session, records)
     return [
         ConsentRead(
             id=r.id,

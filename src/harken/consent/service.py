@@ -8,9 +8,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
@@ -58,12 +60,7 @@ def put_notice(
 
 
 def latest_notice(session: Session, *, org: Org, purpose: str) -> Notice | None:
-    return session.execute(
-        select(Notice)
-        .where(Notice.org_id == org.id, Notice.purpose == purpose)
-        .order_by(Notice.version.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return session.execute(_LATEST_NOTICE, {"org_id": org.id, "purpose": purpose}).scalar_one_or_none()
 
 
 def notice(session: Session, *, org: Org, purpose: str, version: int | None = None) -> Notice:
@@ -80,12 +77,18 @@ def notice(session: Session, *, org: Org, purpose: str, version: int | None = No
     return found
 
 
+class Recorded(NamedTuple):
+    record: ConsentRecord
+    ledger_hash: str
+    created: bool
+
+
 def record(
     session: Session, *, org: Org, ref: str, purpose: str, change: ConsentPut, notary: Notary, now: datetime
-) -> tuple[ConsentRecord, bool]:
+) -> Recorded:
     """Append a consent record and its ledger entry (same transaction). Never updates a record.
 
-    The same decision sent again is recognised and returned as it stands: (record, False).
+    The same decision sent again is recognised and returned as it stands, with created=False.
     """
     subject = subject_service.get(session, org=org, ref=ref)
     captured_at = change.captured_at or now
@@ -98,7 +101,7 @@ def record(
 
     current = _current_record(session, org=org, subject_id=subject.subject_id, purpose=purpose)
     if current is not None and _same_decision(current, change, channels, shown, captured_at):
-        return current, False
+        return Recorded(current, ledger_hashes(session, [current])[(current.chain, current.seq)], False)
 
     consent = ConsentRecord(
         id=uuid.uuid4(),
@@ -121,10 +124,52 @@ def record(
         session, notary=notary, chain_id=org.chain, type=LEDGER_TYPE, data=ledger_data(consent), at=now
     )
     consent.seq = entry.seq
-    session.add(consent)
-    session.flush()
-    _make_current(session, consent)
-    return consent, True
+    session.execute(_INSERT_RECORD, {c: getattr(consent, c) for c in _RECORD_COLUMNS})
+    session.execute(
+        _MAKE_CURRENT[session.get_bind().dialect.name],
+        {
+            "org_id": org.id,
+            "subject_id": subject.subject_id,
+            "purpose": purpose,
+            "record_id": consent.id,
+            "captured_at": captured_at,
+        },
+    )
+    return Recorded(consent, entry.hash, True)
+
+
+# Built once: the write path runs these on every consent change.
+_RECORD_COLUMNS = [c.key for c in ConsentRecord.__table__.columns]
+_INSERT_RECORD = insert(ConsentRecord)
+
+
+def _current_upsert(dialect_insert: Any) -> Any:
+    """Point the current state at the new record unless a later-captured decision is in force: one
+    statement, so concurrent writers cannot both insert."""
+    stmt = dialect_insert(CurrentConsent)
+    return stmt.on_conflict_do_update(
+        index_elements=["org_id", "subject_id", "purpose"],
+        set_={"record_id": stmt.excluded.record_id, "captured_at": stmt.excluded.captured_at},
+        where=CurrentConsent.captured_at <= stmt.excluded.captured_at,
+    )
+
+
+_MAKE_CURRENT = {"sqlite": _current_upsert(sqlite_insert), "postgresql": _current_upsert(pg_insert)}
+_CURRENT_RECORD = (
+    select(ConsentRecord)
+    .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
+    .where(
+        CurrentConsent.org_id == bindparam("org_id"),
+        CurrentConsent.subject_id == bindparam("subject_id"),
+        CurrentConsent.purpose == bindparam("purpose"),
+    )
+)
+_LATEST_NOTICE = (
+    select(Notice)
+    .where(Notice.org_id == bindparam("org_id"), Notice.purpose == bindparam("purpose"))
+    .order_by(Notice.version.desc())
+    .limit(1)
+)
 
 
 def _shown_notice(session: Session, *, org: Org, purpose: str, version: int | None) -> Notice | None:
@@ -154,35 +199,11 @@ def _same_decision(
     )
 
 
-def _make_current(session: Session, consent: ConsentRecord) -> None:
-    """Point the current state at `consent` unless a later-captured decision is already in force."""
-    key = (consent.org_id, consent.subject_id, consent.purpose)
-    current = session.get(CurrentConsent, key, with_for_update=True)
-    if current is None:
-        session.add(
-            CurrentConsent(
-                org_id=consent.org_id,
-                subject_id=consent.subject_id,
-                purpose=consent.purpose,
-                record_id=consent.id,
-                captured_at=consent.captured_at,
-            )
-        )
-    elif consent.captured_at >= current.captured_at:
-        current.record_id, current.captured_at = consent.id, consent.captured_at
-
-
 def _current_record(
     session: Session, *, org: Org, subject_id: uuid.UUID, purpose: str
 ) -> ConsentRecord | None:
     return session.execute(
-        select(ConsentRecord)
-        .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
-        .where(
-            CurrentConsent.org_id == org.id,
-            CurrentConsent.subject_id == subject_id,
-            CurrentConsent.purpose == purpose,
-        )
+        _CURRENT_RECORD, {"org_id": org.id, "subject_id": subject_id, "purpose": purpose}
     ).scalar_one_or_none()
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
@@ -27,6 +27,18 @@ class Notary:
     checkpoint_every: int = 100
 
 
+# Built once: the write path runs these on every consent change.
+_LOCK_HEAD = (
+    select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.chain == bindparam("chain")).with_for_update()
+)
+_MOVE_HEAD = (
+    update(LedgerHead)
+    .where(LedgerHead.chain == bindparam("head_chain"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_INSERT_ENTRY = insert(LedgerEntry)
+
+
 def append(
     session: Session, *, notary: Notary, chain_id: str, type: str, data: Mapping[str, Any], at: datetime
 ) -> chain.Entry:
@@ -34,24 +46,25 @@ def append(
 
     Every `checkpoint_every`th entry also gets a signed checkpoint, in the same transaction.
     """
-    insert_ignore(session, LedgerHead, {"chain": chain_id, "seq": 0, "hash": chain.GENESIS})
-    head = session.execute(
-        select(LedgerHead).where(LedgerHead.chain == chain_id).with_for_update()
-    ).scalar_one()
+    head = session.execute(_LOCK_HEAD, {"chain": chain_id}).first()
+    if head is None:  # the chain's first entry: create its head (once, even when racing another writer)
+        insert_ignore(session, LedgerHead, {"chain": chain_id, "seq": 0, "hash": chain.GENESIS})
+        head = session.execute(_LOCK_HEAD, {"chain": chain_id}).one()
     entry = chain.next_entry(
         chain=chain_id, head_seq=head.seq, head_hash=head.hash, type=type, at=rfc3339(at), data=data
     )
-    session.add(
-        LedgerEntry(
-            chain=chain_id,
-            seq=entry.seq,
-            type=type,
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
-            body=entry.body.decode(),
-        )
+    session.execute(
+        _INSERT_ENTRY,
+        {
+            "chain": chain_id,
+            "seq": entry.seq,
+            "type": type,
+            "prev_hash": entry.prev_hash,
+            "hash": entry.hash,
+            "body": entry.body.decode(),
+        },
     )
-    head.seq, head.hash = entry.seq, entry.hash
+    session.execute(_MOVE_HEAD, {"head_chain": chain_id, "new_seq": entry.seq, "new_hash": entry.hash})
     if entry.seq % notary.checkpoint_every == 0:
         _store_checkpoint(session, notary, entry.chain, entry.seq, entry.hash, at)
     return entry

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from harken.errors import Invalid, Unauthenticated
@@ -52,12 +52,15 @@ def authenticate(session: Session, key: str | None) -> Org:
     """The org owning a live API key; Unauthenticated for a missing, unknown or revoked key."""
     if not key or not key.startswith(KEY_PREFIX):
         raise Unauthenticated("send an org API key as `Authorization: Bearer hk_…`")
-    org = session.execute(
-        select(Org).join(ApiKey).where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None))
-    ).scalar_one_or_none()
+    org = session.execute(_BY_KEY, {"key_hash": _hash(key)}).scalar_one_or_none()
     if org is None:
         raise Unauthenticated("this API key is not known or was revoked")
     return org
+
+
+_BY_KEY = (
+    select(Org).join(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
 
 
 def _hash(key: str) -> str:

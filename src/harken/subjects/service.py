@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from harken.db import insert_ignore
@@ -36,9 +36,10 @@ def register(session: Session, *, org: Org, ref: str, now: datetime) -> tuple[Su
 
 
 def find(session: Session, *, org: Org, ref: str) -> SubjectRef | None:
-    return session.execute(
-        select(SubjectRef).where(SubjectRef.org_id == org.id, SubjectRef.ref == ref)
-    ).scalar_one_or_none()
+    return session.execute(_FIND, {"org_id": org.id, "ref": ref}).scalar_one_or_none()
+
+
+_FIND = select(SubjectRef).where(SubjectRef.org_id == bindparam("org_id"), SubjectRef.ref == bindparam("ref"))
 
 
 def get(session: Session, *, org: Org, ref: str) -> SubjectRef:
