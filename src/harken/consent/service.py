@@ -124,9 +124,10 @@ def record(
         session, notary=notary, chain_id=org.chain, type=LEDGER_TYPE, data=ledger_data(consent), at=now
     )
     consent.seq = entry.seq
-    session.execute(_INSERT_RECORD, {c: getattr(consent, c) for c in _RECORD_COLUMNS})
-    session.execute(
-        _MAKE_CURRENT[session.get_bind().dialect.name],
+    db = session.connection()
+    db.execute(_INSERT_RECORD, {c: getattr(consent, c) for c in _RECORD_COLUMNS})
+    db.execute(
+        _MAKE_CURRENT[db.dialect.name],
         {
             "org_id": org.id,
             "subject_id": subject.subject_id,
@@ -140,17 +141,17 @@ def record(
 
 # Built once: the write path runs these on every consent change.
 _RECORD_COLUMNS = [c.key for c in ConsentRecord.__table__.columns]
-_INSERT_RECORD = insert(ConsentRecord)
+_INSERT_RECORD = insert(ConsentRecord.__table__)
 
 
 def _current_upsert(dialect_insert: Any) -> Any:
     """Point the current state at the new record unless a later-captured decision is in force: one
     statement, so concurrent writers cannot both insert."""
-    stmt = dialect_insert(CurrentConsent)
+    stmt = dialect_insert(CurrentConsent.__table__)
     return stmt.on_conflict_do_update(
         index_elements=["org_id", "subject_id", "purpose"],
         set_={"record_id": stmt.excluded.record_id, "captured_at": stmt.excluded.captured_at},
-        where=CurrentConsent.captured_at <= stmt.excluded.captured_at,
+        where=CurrentConsent.__table__.c.captured_at <= stmt.excluded.captured_at,
     )
 
 
