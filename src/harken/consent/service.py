@@ -141,7 +141,7 @@ def record(
 
 # Built once: the write path runs these on every consent change.
 _RECORD_COLUMNS = [c.key for c in ConsentRecord.__table__.columns]
-_INSERT_RECORD = insert(ConsentRecord.__table__)
+_INSERT_RECORD = insert(ConsentRecord)
 
 
 def _current_upsert(dialect_insert: Any) -> Any:

@@ -36,7 +36,7 @@ _MOVE_HEAD = (
     .where(LedgerHead.chain == bindparam("head_chain"))
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
-_INSERT_ENTRY = insert(LedgerEntry.__table__)
+_INSERT_ENTRY = insert(LedgerEntry)
 
 
 def append(
