@@ -98,15 +98,16 @@ def _store_checkpoint(
 
 def entries(session: Session, chain_id: str, *, batch: int = 20_000) -> Iterator[chain.Entry]:
     """The stored entries of a chain in seq order, streamed."""
-    rows = session.execute(
+    rows = session.connection().execute(  # plain Core rows: verification reads millions of them
         select(LedgerEntry.seq, LedgerEntry.prev_hash, LedgerEntry.hash, LedgerEntry.body)
         .where(LedgerEntry.chain == chain_id)
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=batch)
     )
+    entry = chain.Entry
     try:
         for seq, prev_hash, hash_, body in rows:
-            yield chain.Entry(chain_id, seq, prev_hash, hash_, body.encode())
+            yield entry(chain_id, seq, prev_hash, hash_, body.encode())
     finally:  # a verifier that stops at the first bad entry must not leave a server-side cursor open
         rows.close()
 
