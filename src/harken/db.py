@@ -6,6 +6,7 @@ commit or roll back, so a change and its ledger entry land together or not at al
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,7 +64,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
     SQLite: WAL, synchronous=FULL (a commit is on disk before the call returns), foreign keys,
     a busy timeout, and BEGIN IMMEDIATE for every transaction that may write, so two writers
-    queue for the lock instead of failing on upgrade from reader to writer.
+    queue for the lock instead of failing on upgrade from reader to writer. Within a process,
+    writers also queue on a lock of ours: SQLite's own busy handler makes waiters sleep and poll,
+    which under load costs far more than the write itself.
     """
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
@@ -86,10 +89,28 @@ def _apply_sqlite_rules(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        readonly = connection.get_execution_options().get("harken_readonly", False)
-        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("harken_readonly", False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        # The slot is held until the connection goes back to the pool, i.e. after COMMIT has
+        # returned (engine commit events fire before it), and a connection keeps its slot across
+        # the transactions it runs in between.
+        if not connection.info.get("harken_writer"):
+            if not writer.acquire(timeout=30):
+                raise TimeoutError("waited 30 s for the SQLite write lock")
+            connection.info["harken_writer"] = True
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _free(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        if record is not None and record.info.pop("harken_writer", False):
+            writer.release()
+
+    for leaving in ("checkin", "invalidate", "detach"):  # however a connection leaves service
+        event.listen(engine.pool, leaving, _free)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
