@@ -7,6 +7,7 @@ finding, not a failure, and exits 0.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -39,11 +40,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent keep-alive connections (32)")
     parser.add_argument("--workers", type=_workers, default=[1, 2], help="server worker counts to try (1,2)")
     parser.add_argument("--entries", type=int, help="ledger entries (default 1,000,000; quick 100,000)")
+    parser.add_argument("--settle", type=float, help="before each run, wait up to S s for the machine to "
+                        "go quiet (< 0.25 cores busy): it may be shared (default 60; quick 5; 0: don't)")
     parser.add_argument("--only", choices=["writes", "ledger"], help="run only one of the two benchmarks")
     parser.add_argument("--output", type=Path, default=report.RESULTS, help="JSON results file (%(default)s)")
     args = parser.parse_args(argv)
     args.duration = args.duration or (2.0 if args.quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
+    args.settle = args.settle if args.settle is not None else (5.0 if args.quick else 60.0)
     args.entries = args.entries or (100_000 if args.quick else 1_000_000)
     if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.entries < 1:
         parser.error("--concurrency, --duration and --entries must be positive, --warmup not negative")
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         console.rule(f"consent writes: {args.concurrency} connections, {args.warmup:g} s warm-up + "
                      f"{args.duration:g} s per run, workers {args.workers}")
         writes = bench_writes(chosen, pg_url, args.workers,
-                              WriteLoad(args.duration, args.warmup, args.concurrency), console)
+                              WriteLoad(args.duration, args.warmup, args.concurrency, args.settle), console)
     if args.only in (None, "ledger"):
         console.rule(f"ledger: {args.entries:,} entries")
         ledger = bench_ledger(args.entries, chosen, pg_url, console)
@@ -76,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     report.print_tables(console, writes, ledger, found)
     options = {
         "quick": args.quick, "duration_s": args.duration, "warmup_s": args.warmup,
-        "concurrency": args.concurrency, "workers": args.workers, "entries": args.entries,
+        "concurrency": args.concurrency, "settle_s": args.settle, "workers": args.workers, "entries": args.entries,
         "only": args.only, "postgres": bool(pg_url), "elapsed_s": round(time.perf_counter() - began, 1),
-        "argv": sys.argv[1:],
+        "argv": sys.argv[1:], "checkpoint_every": os.environ.get("HARKEN_CHECKPOINT_EVERY", "100 (default)"),
     }
     report.write_json(args.output, started=started, facts=facts, options=options, writes=writes,
                       ledger=ledger, found=found)

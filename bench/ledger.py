@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import random
 import tempfile
-import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from sqlalchemy import insert
 from sqlalchemy.orm import sessionmaker
 
+from bench import cpu as cpu_meter
 from bench.stores import fresh_database
 from harken import schema
 from harken.clock import rfc3339
@@ -48,6 +48,7 @@ class LedgerFigure:
     rate: float  # entries per second
     ok: bool
     note: str = ""
+    cpu: dict[str, float | None] = field(default_factory=dict)  # cores busy meanwhile (see bench.cpu)
 
 
 @dataclass
@@ -152,23 +153,39 @@ def store_chain(url: str, backend: str, built: BuiltChain, console: Console) -> 
         engine.dispose()
 
 
-def verify_stored(url: str, ring: keys.KeyRing, count: int) -> tuple[float, bool, str]:
-    """Time ledger_service.verify over every chain of the database, through a read-only session."""
+def verify_stored(url: str, ring: keys.KeyRing, count: int) -> tuple[bool, str]:
+    """ledger_service.verify over every chain of the database, through a read-only session."""
     engine = create_db_engine(url)
     try:
-        sessions = sessionmaker(readonly(engine))
-        began = time.perf_counter()
-        with sessions() as session:
-            reports = ledger_service.verify(session, keys=ring)
-        seconds = time.perf_counter() - began
+        with sessionmaker(readonly(engine))() as session:
+            reports = list(ledger_service.verify(session, keys=ring))
     finally:
         engine.dispose()
     ok = len(reports) == 1 and reports[0].ok and reports[0].entries == count
-    return seconds, ok, "; ".join(f"{r.chain}: {r.problem}" for r in reports if not r.ok)
+    return ok, "; ".join(f"{r.chain}: {r.problem}" for r in reports if not r.ok)
 
 
-def _figure(step: str, backend: str, count: int, seconds: float, ok: bool, note: str = "") -> LedgerFigure:
-    return LedgerFigure(step, backend, count, round(seconds, 3), round(count / seconds, 1), ok, note)
+T = TypeVar("T")
+
+
+class Stopwatch:
+    """Times one step and notes where the machine's CPU went meanwhile (this process, PostgreSQL, the rest)."""
+
+    def __init__(self, step: str, backend: str, count: int) -> None:
+        self.step, self.backend, self.count = step, backend, count
+
+    def run(self, work: Callable[[], T]) -> tuple[T, Callable[[bool, str], LedgerFigure]]:
+        first = cpu_meter.sample(None)
+        result = work()
+        last = cpu_meter.sample(None)
+        share = cpu_meter.share(first, last)
+        seconds = last.wall - first.wall
+
+        def figure(ok: bool, note: str = "") -> LedgerFigure:
+            return LedgerFigure(self.step, self.backend, self.count, round(seconds, 3),
+                                round(self.count / seconds, 1), ok, note, share.as_dict())
+
+        return result, figure
 
 
 def bench_ledger(count: int, backends: list[str], pg_url: str | None, console: Console) -> list[LedgerFigure]:
@@ -176,32 +193,28 @@ def bench_ledger(count: int, backends: list[str], pg_url: str | None, console: C
     with tempfile.TemporaryDirectory(prefix="harken-bench-ledger-") as scratch:
         directory = Path(scratch)
         ring = keys.load_or_create(directory / "keys")
-        began = time.perf_counter()
-        built = build_chain(count, ring, console)
-        built_s = time.perf_counter() - began
-        figures.append(_figure("build (next_entry + checkpoints)", "memory", count, built_s, True,
-                               f"{len(built.checkpoints)} signed checkpoints"))
+        built, figure = Stopwatch("build (next_entry + checkpoints)", "memory", count).run(
+            lambda: build_chain(count, ring, console))
+        figures.append(figure(True, f"{len(built.checkpoints)} signed checkpoints"))
         console.print(f"  built {count:,} entries in {figures[-1].seconds:.1f} s")
 
         last = built.entries[-1]
-        began = time.perf_counter()
-        report = chain.verify_chain(CHAIN, built.entries, checkpoints=built.checkpoints, keys=ring.public,
-                                    head=(last.seq, last.hash))
-        seconds = time.perf_counter() - began
-        figures.append(_figure("verify_chain (pure)", "memory", count, seconds,
-                               report.ok and report.entries == count, report.problem or ""))
+        report, figure = Stopwatch("verify_chain (pure)", "memory", count).run(
+            lambda: chain.verify_chain(CHAIN, built.entries, checkpoints=built.checkpoints, keys=ring.public,
+                                       head=(last.seq, last.hash)))
+        figures.append(figure(report.ok and report.entries == count, report.problem or ""))
         console.print(f"  verify_chain, in memory: {figures[-1].rate:,.0f} entries/s")
 
         for backend in backends:
             with fresh_database(backend, directory, pg_url) as database:
-                began = time.perf_counter()
-                store_chain(database.url, backend, built, console)
-                loaded = time.perf_counter() - began
-                figures.append(_figure("bulk load", backend, count, loaded, True,
-                                       "executemany" if backend == "sqlite" else "COPY"))
-                seconds, ok, problem = verify_stored(database.url, ring, count)
-                figures.append(_figure("service.verify (streamed)", backend, count, seconds, ok, problem))
+                url = database.url
+                _, figure = Stopwatch("bulk load", backend, count).run(
+                    lambda: store_chain(url, backend, built, console))  # noqa: B023 (called at once)
+                figures.append(figure(True, "executemany" if backend == "sqlite" else "COPY"))
+                loaded = figures[-1].seconds
+                (ok, problem), figure = Stopwatch("service.verify (streamed)", backend, count).run(
+                    lambda: verify_stored(url, ring, count))  # noqa: B023 (called at once)
+                figures.append(figure(ok, problem))
                 console.print(f"  service.verify on {backend}: {figures[-1].rate:,.0f} entries/s "
                               f"(loaded in {loaded:.1f} s)")
-        del built
     return figures

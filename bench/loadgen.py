@@ -104,13 +104,22 @@ async def run_load(
     warmup_s: float,
     duration_s: float,
     mark: Callable[[str], None] | None = None,
+    primer: bytes | None = None,
     max_requests: int = MAX_REQUESTS,
 ) -> LoadResult:
     """Drive one connection per plan; connection i sends plans[i][0], plans[i][1], … cyclically.
 
-    `mark("start")` and `mark("end")` are called at the window's edges (to sample CPU counters).
+    `primer`, if given, is sent once on each new connection before the next one is opened (its answer
+    is not counted): a server with several worker processes accepts on one shared socket, and a burst of
+    connects would mostly land on whichever worker wakes first. `mark("start")` and `mark("end")` are
+    called at the window's edges (to sample CPU counters).
     """
-    connections = [await Connection.open(host, port) for _ in plans]
+    connections = []
+    for _ in plans:
+        connection = await Connection.open(host, port)
+        connections.append(connection)
+        if primer is not None:
+            await connection.exchange(primer)
     statuses: Counter[int] = Counter()
     failures: list[str] = []
     latencies: list[float] = []

@@ -19,6 +19,7 @@ from bench.writes import WriteFigure
 
 WRITE_TARGETS = {"sqlite": 1_000.0, "postgresql": 3_000.0}  # durable consent writes per second
 VERIFY_TARGET = 200_000.0  # ledger entries verified per second
+NOISY_CORES = 0.3  # 'other' CPU above this during a window means something else was competing
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 
 
@@ -55,6 +56,9 @@ def machine(pg_url: str | None) -> dict[str, Any]:
         done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=Path(__file__).parent, timeout=10)
         facts["commit"] = done.stdout.strip() or None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True,
+                               cwd=Path(__file__).parent, timeout=10)
+        facts["src_uncommitted_changes"] = bool(dirty.stdout.strip())
     except OSError:
         facts["commit"] = None
     if pg_url:
@@ -99,28 +103,35 @@ def print_tables(console: Console, writes: list[WriteFigure], ledger: list[Ledge
     if writes:
         table = Table(title="Durable consent writes (PUT …/consents/marketing, 201 each) vs GET /healthz",
                       title_justify="left")
-        for column in ("backend", "workers", "load", "conns", "req/s", "p50 ms", "p99 ms", "healthz/s",
-                       "of floor", "all as expected", "CPU server", "client", "postgres", "machine"):
+        for column in ("backend", "workers", "load", "req/s", "p50 ms", "p99 ms", "healthz/s", "of floor",
+                       "all as expected", "CPU: server", "client", "postgres", "other"):
             table.add_column(column, justify="right" if column not in {"backend", "load"} else "left")
         floors = {(w.backend, w.workers): w.rate for w in writes if w.scenario == "healthz"}
         for w in writes:
             floor = floors.get((w.backend, w.workers))
             ratio = f"{w.rate / floor:.1%}" if floor and w.scenario != "healthz" else ""
             table.add_row(
-                w.backend, str(w.workers), w.scenario, str(w.concurrency), f"{w.rate:,.1f}",
+                w.backend, str(w.workers), w.scenario, f"{w.rate:,.1f}",
                 f"{w.p50_ms:.1f}", f"{w.p99_ms:.1f}", f"{floor:,.1f}" if floor else "-", ratio,
                 "[green]yes[/]" if w.ok else f"[red]no {w.statuses}[/]",
-                *(_cores(w.cpu[part]) for part in ("server", "client", "postgres", "machine")),
+                *(_cores(w.cpu[part]) for part in ("server", "client", "postgres", "other")),
             )
         console.print(table)
+        console.print("CPU columns: cores busy on average during the window (the machine has "
+                      f"{os.cpu_count()}); 'other' is everything else on the machine, kernel I/O included.")
+        busy = [w for w in writes if (w.cpu.get("other") or 0.0) > NOISY_CORES]
+        if busy:
+            console.print(f"[yellow]{len(busy)} run(s) shared the machine with more than {NOISY_CORES} core(s) "
+                          "of other work: their figures are lower than a quiet machine would give.[/]")
     if ledger:
         table = Table(title="Ledger", title_justify="left")
-        for column in ("step", "where", "entries", "seconds", "entries/s", "ok", "note"):
-            numeric = column in {"entries", "seconds", "entries/s"}
-            table.add_column(column, justify="right" if numeric else "left")
+        for column in ("step", "where", "entries", "seconds", "entries/s", "ok", "CPU: bench", "postgres",
+                       "other", "note"):
+            table.add_column(column, justify="left" if column in {"step", "where", "note"} else "right")
         for f in ledger:
             table.add_row(f.step, f.backend, f"{f.entries:,}", f"{f.seconds:.2f}", f"{f.rate:,.0f}",
-                          "[green]yes[/]" if f.ok else "[red]NO[/]", f.note)
+                          "[green]yes[/]" if f.ok else "[red]NO[/]",
+                          *(_cores(f.cpu.get(part)) for part in ("client", "postgres", "other")), f.note)
         console.print(table)
     if found:
         table = Table(title="Targets", title_justify="left")

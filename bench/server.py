@@ -67,6 +67,13 @@ class RunningServer:
     host: str
     port: int
     workers: int
+    log: Path  # the server's stdout and stderr
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
 
 
 def _healthy(port: int) -> bool:
@@ -93,7 +100,7 @@ def serve(workers: int, env: dict[str, str], log: Path) -> Iterator[RunningServe
                 command = " ".join(args)
                 raise RuntimeError(f"`harken {command}` did not come up (exit {process.poll()}):\n{tail}")
             time.sleep(0.1)
-        yield RunningServer(process.pid, HOST, port, workers)
+        yield RunningServer(process.pid, HOST, port, workers, log)
     finally:
         _stop(process)
 

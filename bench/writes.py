@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ class WriteLoad:
     duration_s: float
     warmup_s: float
     concurrency: int
+    settle_s: float = 0.0  # wait at most this long for a quiet machine before each run
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class WriteFigure:
     statuses: dict[str, int]
     ok: bool  # every response had the expected status and no connection failed
     cpu: dict[str, float | None]
+    server_processes: list[float]  # cores per server process (uvicorn's supervisor idles near 0)
     failures: list[str]
 
     @classmethod
@@ -62,7 +66,7 @@ class WriteFigure:
             duration_s=result.window_s, completed=result.completed, rate=round(result.rate, 1),
             p50_ms=round(result.percentile(50), 2), p99_ms=round(result.percentile(99), 2),
             statuses={str(k): v for k, v in sorted(result.statuses.items())}, ok=result.only(expected),
-            cpu=share.as_dict(), failures=result.failures[:5],
+            cpu=share.as_dict(), server_processes=share.server_processes, failures=result.failures[:5],
         )
 
 
@@ -107,8 +111,10 @@ def _measure(server: RunningServer, plans: list[list[bytes]],
     def mark(edge: str) -> None:
         samples[edge] = cpu_meter.sample(server.pid)
 
+    primer = request("GET", "/healthz", host=server.host)
     result: LoadResult = _run(run_load(
-        server.host, server.port, plans, warmup_s=load.warmup_s, duration_s=load.duration_s, mark=mark
+        server.host, server.port, plans, warmup_s=load.warmup_s, duration_s=load.duration_s, mark=mark,
+        primer=primer,
     ))
     return result, cpu_meter.share(samples["start"], samples["end"])
 
@@ -126,13 +132,25 @@ def bench_server(backend: str, workers: int, server: RunningServer, keys: list[s
                   (f"{len(keys)} orgs", _consent_plans(server, many), 201)]
     for scenario, plans, expected in scenarios:
         assert plans is not None
+        if load.settle_s:
+            cpu_meter.settle(load.settle_s, lambda line: console.print(f"  [dim]{line}[/]"))
         result, share = _measure(server, plans, load)
         figure = WriteFigure.of(backend, workers, scenario, result, expected, share)
         verdict = "" if figure.ok else f"  [red]unexpected answers {figure.statuses} {figure.failures[:1]}[/]"
+        spread = "+".join(f"{c:.2f}" for c in figure.server_processes if c >= 0.01)
         console.print(f"  {backend:<10} workers={workers} {scenario:<8} {figure.rate:>9,.1f}/s  "
-                      f"p50 {figure.p50_ms:.1f} ms  p99 {figure.p99_ms:.1f} ms{verdict}")
+                      f"p50 {figure.p50_ms:.1f} ms  p99 {figure.p99_ms:.1f} ms  server CPU {spread}{verdict}")
+        if not figure.ok:
+            console.print("[red]server log, last lines:[/]")
+            console.print(server.log_tail(), markup=False, highlight=False)
         figures.append(figure)
     return figures
+
+
+def _create_orgs(env: dict[str, str]) -> list[str]:
+    """ORGS orgs through `harken org create`, a few at a time (each is a second of interpreter start-up)."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return list(pool.map(create_org, [f"bench-org-{i}" for i in range(ORGS)], [env] * ORGS))
 
 
 def bench_writes(backends: list[str], pg_url: str | None, workers: list[int], load: WriteLoad,
@@ -147,7 +165,7 @@ def bench_writes(backends: list[str], pg_url: str | None, workers: list[int], lo
                     env = environment(database, directory / f"data-{backend}-{count}")
                     console.print(f"[dim]{backend}, {count} worker(s): migrating, creating {ORGS} orgs…[/]")
                     run_cli(["db", "upgrade"], env)
-                    keys = [create_org(f"bench-org-{i}", env) for i in range(ORGS)]
+                    keys = _create_orgs(env)
                     with serve(count, env, directory / f"server-{backend}-{count}.log") as server:
                         figures += bench_server(backend, count, server, keys, load, console)
     return figures
