@@ -29,19 +29,30 @@ def _workers(text: str) -> list[int]:
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 2 s windows after 0.5 s warm-up, 100,000 ledger entries")
-    parser.add_argument("--postgres", metavar="URL",
-                        help=f"PostgreSQL to bench too (a fresh schema per run); default ${POSTGRES_ENV}")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 2 s windows after 0.5 s warm-up, 100,000 ledger entries",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help=f"PostgreSQL to bench too (a fresh schema per run); default ${POSTGRES_ENV}",
+    )
     parser.add_argument("--duration", type=float, help="seconds measured per run (default 10; quick 2)")
     parser.add_argument("--warmup", type=float, help="warm-up seconds before each run (default 2; quick 0.5)")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent keep-alive connections (32)")
     parser.add_argument("--workers", type=_workers, default=[1, 2], help="server worker counts to try (1,2)")
     parser.add_argument("--entries", type=int, help="ledger entries (default 1,000,000; quick 100,000)")
-    parser.add_argument("--settle", type=float, help="before each run, wait up to S s for the machine to "
-                        "go quiet (< 0.25 cores busy): it may be shared (default 60; quick 5; 0: don't)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        help="before each run, wait up to S s for the machine to "
+        "go quiet (< 0.25 cores busy): it may be shared (default 60; quick 5; 0: don't)",
+    )
     parser.add_argument("--only", choices=["writes", "ledger"], help="run only one of the two benchmarks")
     parser.add_argument("--output", type=Path, default=report.RESULTS, help="JSON results file (%(default)s)")
     args = parser.parse_args(argv)
@@ -68,10 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     writes: list[WriteFigure] = []
     ledger: list[LedgerFigure] = []
     if args.only in (None, "writes"):
-        console.rule(f"consent writes: {args.concurrency} connections, {args.warmup:g} s warm-up + "
-                     f"{args.duration:g} s per run, workers {args.workers}")
-        writes = bench_writes(chosen, pg_url, args.workers,
-                              WriteLoad(args.duration, args.warmup, args.concurrency, args.settle), console)
+        console.rule(
+            f"consent writes: {args.concurrency} connections, {args.warmup:g} s warm-up + "
+            f"{args.duration:g} s per run, workers {args.workers}"
+        )
+        writes = bench_writes(
+            chosen,
+            pg_url,
+            args.workers,
+            WriteLoad(args.duration, args.warmup, args.concurrency, args.settle),
+            console,
+        )
     if args.only in (None, "ledger"):
         console.rule(f"ledger: {args.entries:,} entries")
         ledger = bench_ledger(args.entries, chosen, pg_url, console)
@@ -79,13 +97,22 @@ def main(argv: list[str] | None = None) -> int:
     found = report.verdicts(writes, ledger)
     report.print_tables(console, writes, ledger, found)
     options = {
-        "quick": args.quick, "duration_s": args.duration, "warmup_s": args.warmup,
-        "concurrency": args.concurrency, "settle_s": args.settle, "workers": args.workers, "entries": args.entries,
-        "only": args.only, "postgres": bool(pg_url), "elapsed_s": round(time.perf_counter() - began, 1),
-        "argv": sys.argv[1:], "checkpoint_every": os.environ.get("HARKEN_CHECKPOINT_EVERY", "100 (default)"),
+        "quick": args.quick,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "concurrency": args.concurrency,
+        "settle_s": args.settle,
+        "workers": args.workers,
+        "entries": args.entries,
+        "only": args.only,
+        "postgres": bool(pg_url),
+        "elapsed_s": round(time.perf_counter() - began, 1),
+        "argv": sys.argv[1:],
+        "checkpoint_every": os.environ.get("HARKEN_CHECKPOINT_EVERY", "100 (default)"),
     }
-    report.write_json(args.output, started=started, facts=facts, options=options, writes=writes,
-                      ledger=ledger, found=found)
+    report.write_json(
+        args.output, started=started, facts=facts, options=options, writes=writes, ledger=ledger, found=found
+    )
     console.print(f"results: {args.output}  ({options['elapsed_s']} s)")
     broken = [w for w in writes if not w.ok] + [f for f in ledger if not f.ok]
     if broken:

@@ -44,8 +44,13 @@ class CpuShare:
         return round(max(0.0, self.machine - self.server - self.client - self.postgres), 2)
 
     def as_dict(self) -> dict[str, float | None]:
-        return {"machine": self.machine, "server": self.server, "client": self.client,
-                "postgres": self.postgres, "other": self.other}
+        return {
+            "machine": self.machine,
+            "server": self.server,
+            "client": self.client,
+            "postgres": self.postgres,
+            "other": self.other,
+        }
 
 
 def _processes() -> dict[int, tuple[int, str, int]]:
@@ -58,8 +63,8 @@ def _processes() -> dict[int, tuple[int, str, int]]:
             raw = (entry / "stat").read_text()
         except OSError:
             continue
-        name = raw[raw.index("(") + 1:raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
         found[int(entry.name)] = (int(fields[1]), name, int(fields[11]) + int(fields[12]))
     return found
 
@@ -123,8 +128,12 @@ def share(first: Sample, last: Sample) -> CpuShare:
         client=round((last.client - first.client) / wall, 2) if wall > 0 else 0.0,
         postgres=cores(first.postgres, last.postgres),
         server_processes=sorted(
-            (round((jiffies - first.server_processes.get(pid, 0)) / TICKS / wall, 2)
-             for pid, jiffies in last.server_processes.items()) if wall > 0 else [],
+            (
+                round((jiffies - first.server_processes.get(pid, 0)) / TICKS / wall, 2)
+                for pid, jiffies in last.server_processes.items()
+            )
+            if wall > 0
+            else [],
             reverse=True,
         ),
     )

@@ -60,8 +60,12 @@ class BuiltChain:
 
 def _progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=console, transient=True,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
     )
 
 
@@ -80,20 +84,31 @@ def build_chain(count: int, ring: keys.KeyRing, console: Console) -> BuiltChain:
             at = rfc3339(moment)
             granted = seq % 2 == 1
             data: dict[str, Any] = {
-                "record": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "org": org,
-                "subject": subjects[seq % len(subjects)], "purpose": "marketing",
-                "status": "granted" if granted else "withdrawn", "channels": ["email"] if granted else [],
-                "notice_version": None, "notice_sha256": None, "method": "api", "captured_at": at,
-                "expires_at": None, "recorded_at": at, "evidence_sha256": None,
+                "record": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "org": org,
+                "subject": subjects[seq % len(subjects)],
+                "purpose": "marketing",
+                "status": "granted" if granted else "withdrawn",
+                "channels": ["email"] if granted else [],
+                "notice_version": None,
+                "notice_sha256": None,
+                "method": "api",
+                "captured_at": at,
+                "expires_at": None,
+                "recorded_at": at,
+                "evidence_sha256": None,
             }
-            entry = chain.next_entry(chain=CHAIN, head_seq=head_seq, head_hash=head_hash, type=ENTRY_TYPE,
-                                     at=at, data=data)
+            entry = chain.next_entry(
+                chain=CHAIN, head_seq=head_seq, head_hash=head_hash, type=ENTRY_TYPE, at=at, data=data
+            )
             built.entries.append(entry)
             head_seq, head_hash = entry.seq, entry.hash
             if seq % CHECKPOINT_EVERY == 0:
-                built.checkpoints.append(chain.sign_checkpoint(
-                    chain=CHAIN, seq=seq, hash=entry.hash, at=at, key=ring.active, kid=ring.active_kid
-                ))
+                built.checkpoints.append(
+                    chain.sign_checkpoint(
+                        chain=CHAIN, seq=seq, hash=entry.hash, at=at, key=ring.active, kid=ring.active_kid
+                    )
+                )
                 built.created.append(moment)
             if seq % STEP == 0 or seq == count:
                 progress.update(task, completed=seq)
@@ -119,13 +134,16 @@ def store_chain(url: str, backend: str, built: BuiltChain, console: Console) -> 
                 task = progress.add_task(f"loading into {backend}", total=len(built.entries))
                 if backend == "sqlite":
                     driver.execute("BEGIN IMMEDIATE")
-                    driver.executemany(f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?)",
-                                       _rows(built, progress, task))
+                    driver.executemany(
+                        f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?)",
+                        _rows(built, progress, task),
+                    )
                     driver.execute("COMMIT")
                 else:
-                    with driver.cursor() as cursor, cursor.copy(
-                        f"COPY ledger_entries ({ENTRY_COLUMNS}) FROM STDIN"
-                    ) as copy:
+                    with (
+                        driver.cursor() as cursor,
+                        cursor.copy(f"COPY ledger_entries ({ENTRY_COLUMNS}) FROM STDIN") as copy,
+                    ):
                         for row in _rows(built, progress, task):
                             copy.write_row(row)
                     driver.commit()
@@ -134,10 +152,13 @@ def store_chain(url: str, backend: str, built: BuiltChain, console: Console) -> 
         last = built.entries[-1]
         with engine.begin() as connection:
             connection.execute(insert(LedgerHead), [{"chain": CHAIN, "seq": last.seq, "hash": last.hash}])
-            connection.execute(insert(LedgerCheckpoint), [
-                {"chain": cp.chain, "seq": cp.seq, "hash": cp.hash, "created_at": at, "jws": cp.jws}
-                for cp, at in zip(built.checkpoints, built.created, strict=True)
-            ])
+            connection.execute(
+                insert(LedgerCheckpoint),
+                [
+                    {"chain": cp.chain, "seq": cp.seq, "hash": cp.hash, "created_at": at, "jws": cp.jws}
+                    for cp, at in zip(built.checkpoints, built.created, strict=True)
+                ],
+            )
         # As a database in service would be: WAL folded back (SQLite), statistics and hint bits (PostgreSQL).
         raw = engine.raw_connection()
         try:
@@ -182,8 +203,16 @@ class Stopwatch:
         seconds = last.wall - first.wall
 
         def figure(ok: bool, note: str = "") -> LedgerFigure:
-            return LedgerFigure(self.step, self.backend, self.count, round(seconds, 3),
-                                round(self.count / seconds, 1), ok, note, share.as_dict())
+            return LedgerFigure(
+                self.step,
+                self.backend,
+                self.count,
+                round(seconds, 3),
+                round(self.count / seconds, 1),
+                ok,
+                note,
+                share.as_dict(),
+            )
 
         return result, figure
 
@@ -194,14 +223,21 @@ def bench_ledger(count: int, backends: list[str], pg_url: str | None, console: C
         directory = Path(scratch)
         ring = keys.load_or_create(directory / "keys")
         built, figure = Stopwatch("build (next_entry + checkpoints)", "memory", count).run(
-            lambda: build_chain(count, ring, console))
+            lambda: build_chain(count, ring, console)
+        )
         figures.append(figure(True, f"{len(built.checkpoints)} signed checkpoints"))
         console.print(f"  built {count:,} entries in {figures[-1].seconds:.1f} s")
 
         last = built.entries[-1]
         report, figure = Stopwatch("verify_chain (pure)", "memory", count).run(
-            lambda: chain.verify_chain(CHAIN, built.entries, checkpoints=built.checkpoints, keys=ring.public,
-                                       head=(last.seq, last.hash)))
+            lambda: chain.verify_chain(
+                CHAIN,
+                built.entries,
+                checkpoints=built.checkpoints,
+                keys=ring.public,
+                head=(last.seq, last.hash),
+            )
+        )
         figures.append(figure(report.ok and report.entries == count, report.problem or ""))
         console.print(f"  verify_chain, in memory: {figures[-1].rate:,.0f} entries/s")
 
@@ -209,12 +245,16 @@ def bench_ledger(count: int, backends: list[str], pg_url: str | None, console: C
             with fresh_database(backend, directory, pg_url) as database:
                 url = database.url
                 _, figure = Stopwatch("bulk load", backend, count).run(
-                    lambda: store_chain(url, backend, built, console))  # noqa: B023 (called at once)
+                    lambda: store_chain(url, backend, built, console)
+                )  # noqa: B023 (called at once)
                 figures.append(figure(True, "executemany" if backend == "sqlite" else "COPY"))
                 loaded = figures[-1].seconds
                 (ok, problem), figure = Stopwatch("service.verify (streamed)", backend, count).run(
-                    lambda: verify_stored(url, ring, count))  # noqa: B023 (called at once)
+                    lambda: verify_stored(url, ring, count)
+                )  # noqa: B023 (called at once)
                 figures.append(figure(ok, problem))
-                console.print(f"  service.verify on {backend}: {figures[-1].rate:,.0f} entries/s "
-                              f"(loaded in {loaded:.1f} s)")
+                console.print(
+                    f"  service.verify on {backend}: {figures[-1].rate:,.0f} entries/s "
+                    f"(loaded in {loaded:.1f} s)"
+                )
     return figures

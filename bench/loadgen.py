@@ -24,8 +24,9 @@ class ProtocolError(RuntimeError):
     """The server answered with something this small client does not parse."""
 
 
-def request(method: str, path: str, *, host: str, headers: dict[str, str] | None = None,
-            body: bytes | None = None) -> bytes:
+def request(
+    method: str, path: str, *, host: str, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> bytes:
     """The bytes of one HTTP/1.1 request, built once and sent many times."""
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: keep-alive"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
@@ -60,7 +61,7 @@ class Connection:
                 raise ProtocolError("chunked responses are not supported by the bench client")
             return status, b""
         end = lowered.index(b"\r\n", at + 17)
-        length = int(lowered[at + 17:end])
+        length = int(lowered[at + 17 : end])
         return status, (await self._reader.readexactly(length) if length else b"")
 
     async def close(self) -> None:

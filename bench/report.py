@@ -53,11 +53,21 @@ def machine(pg_url: str | None) -> dict[str, Any]:
         "platform": platform.platform(),
     }
     try:
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=10)
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=10,
+        )
         facts["commit"] = done.stdout.strip() or None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True,
-                               cwd=Path(__file__).parent, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=10,
+        )
         facts["src_uncommitted_changes"] = bool(dirty.stdout.strip())
     except OSError:
         facts["commit"] = None
@@ -71,7 +81,8 @@ def machine(pg_url: str | None) -> dict[str, Any]:
             with engine.connect() as connection:
                 facts["postgresql"] = connection.execute(text("SHOW server_version")).scalar_one()
                 facts["postgresql_synchronous_commit"] = connection.execute(
-                    text("SHOW synchronous_commit")).scalar_one()
+                    text("SHOW synchronous_commit")
+                ).scalar_one()
         finally:
             engine.dispose()
     return facts
@@ -85,12 +96,24 @@ def verdicts(writes: list[WriteFigure], ledger: list[LedgerFigure]) -> list[Verd
             runs = [w for w in writes if w.backend == backend and w.scenario == scenario and w.ok]
             if runs:
                 best = max(runs, key=lambda w: w.rate)
-                found.append(Verdict(f"{backend} writes/s, {scenario} (best: {best.workers} worker(s))",
-                                     best.rate, target, best.rate >= target))
+                found.append(
+                    Verdict(
+                        f"{backend} writes/s, {scenario} (best: {best.workers} worker(s))",
+                        best.rate,
+                        target,
+                        best.rate >= target,
+                    )
+                )
     for figure in ledger:
         if figure.step.startswith(("verify_chain", "service.verify")):
-            found.append(Verdict(f"{figure.step}, {figure.backend} (entries/s)", figure.rate, VERIFY_TARGET,
-                                 figure.ok and figure.rate >= VERIFY_TARGET))
+            found.append(
+                Verdict(
+                    f"{figure.step}, {figure.backend} (entries/s)",
+                    figure.rate,
+                    VERIFY_TARGET,
+                    figure.ok and figure.rate >= VERIFY_TARGET,
+                )
+            )
     return found
 
 
@@ -98,40 +121,83 @@ def _cores(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def print_tables(console: Console, writes: list[WriteFigure], ledger: list[LedgerFigure],
-                 found: list[Verdict]) -> None:
+def print_tables(
+    console: Console, writes: list[WriteFigure], ledger: list[LedgerFigure], found: list[Verdict]
+) -> None:
     if writes:
-        table = Table(title="Durable consent writes (PUT …/consents/marketing, 201 each) vs GET /healthz",
-                      title_justify="left")
-        for column in ("backend", "workers", "load", "req/s", "p50 ms", "p99 ms", "healthz/s", "of floor",
-                       "all as expected", "CPU: server", "client", "postgres", "other"):
+        table = Table(
+            title="Durable consent writes (PUT …/consents/marketing, 201 each) vs GET /healthz",
+            title_justify="left",
+        )
+        for column in (
+            "backend",
+            "workers",
+            "load",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "healthz/s",
+            "of floor",
+            "all as expected",
+            "CPU: server",
+            "client",
+            "postgres",
+            "other",
+        ):
             table.add_column(column, justify="right" if column not in {"backend", "load"} else "left")
         floors = {(w.backend, w.workers): w.rate for w in writes if w.scenario == "healthz"}
         for w in writes:
             floor = floors.get((w.backend, w.workers))
             ratio = f"{w.rate / floor:.1%}" if floor and w.scenario != "healthz" else ""
             table.add_row(
-                w.backend, str(w.workers), w.scenario, f"{w.rate:,.1f}",
-                f"{w.p50_ms:.1f}", f"{w.p99_ms:.1f}", f"{floor:,.1f}" if floor else "-", ratio,
+                w.backend,
+                str(w.workers),
+                w.scenario,
+                f"{w.rate:,.1f}",
+                f"{w.p50_ms:.1f}",
+                f"{w.p99_ms:.1f}",
+                f"{floor:,.1f}" if floor else "-",
+                ratio,
                 "[green]yes[/]" if w.ok else f"[red]no {w.statuses}[/]",
                 *(_cores(w.cpu[part]) for part in ("server", "client", "postgres", "other")),
             )
         console.print(table)
-        console.print("CPU columns: cores busy on average during the window (the machine has "
-                      f"{os.cpu_count()}); 'other' is everything else on the machine, kernel I/O included.")
+        console.print(
+            "CPU columns: cores busy on average during the window (the machine has "
+            f"{os.cpu_count()}); 'other' is everything else on the machine, kernel I/O included."
+        )
         busy = [w for w in writes if (w.cpu.get("other") or 0.0) > NOISY_CORES]
         if busy:
-            console.print(f"[yellow]{len(busy)} run(s) shared the machine with more than {NOISY_CORES} core(s) "
-                          "of other work: their figures are lower than a quiet machine would give.[/]")
+            console.print(
+                f"[yellow]{len(busy)} run(s) shared the machine with more than {NOISY_CORES} core(s) "
+                "of other work: their figures are lower than a quiet machine would give.[/]"
+            )
     if ledger:
         table = Table(title="Ledger", title_justify="left")
-        for column in ("step", "where", "entries", "seconds", "entries/s", "ok", "CPU: bench", "postgres",
-                       "other", "note"):
+        for column in (
+            "step",
+            "where",
+            "entries",
+            "seconds",
+            "entries/s",
+            "ok",
+            "CPU: bench",
+            "postgres",
+            "other",
+            "note",
+        ):
             table.add_column(column, justify="left" if column in {"step", "where", "note"} else "right")
         for f in ledger:
-            table.add_row(f.step, f.backend, f"{f.entries:,}", f"{f.seconds:.2f}", f"{f.rate:,.0f}",
-                          "[green]yes[/]" if f.ok else "[red]NO[/]",
-                          *(_cores(f.cpu.get(part)) for part in ("client", "postgres", "other")), f.note)
+            table.add_row(
+                f.step,
+                f.backend,
+                f"{f.entries:,}",
+                f"{f.seconds:.2f}",
+                f"{f.rate:,.0f}",
+                "[green]yes[/]" if f.ok else "[red]NO[/]",
+                *(_cores(f.cpu.get(part)) for part in ("client", "postgres", "other")),
+                f.note,
+            )
         console.print(table)
     if found:
         table = Table(title="Targets", title_justify="left")
@@ -143,13 +209,24 @@ def print_tables(console: Console, writes: list[WriteFigure], ledger: list[Ledge
         console.print(table)
 
 
-def write_json(path: Path, *, started: str, facts: dict[str, Any], options: dict[str, Any],
-               writes: list[WriteFigure], ledger: list[LedgerFigure], found: list[Verdict]) -> None:
+def write_json(
+    path: Path,
+    *,
+    started: str,
+    facts: dict[str, Any],
+    options: dict[str, Any],
+    writes: list[WriteFigure],
+    ledger: list[LedgerFigure],
+    found: list[Verdict],
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        "started": started, "machine": facts, "options": options,
+        "started": started,
+        "machine": facts,
+        "options": options,
         "targets": {"writes_per_s": WRITE_TARGETS, "verify_entries_per_s": VERIFY_TARGET},
-        "writes": [asdict(w) for w in writes], "ledger": [asdict(f) for f in ledger],
+        "writes": [asdict(w) for w in writes],
+        "ledger": [asdict(f) for f in ledger],
         "verdicts": [asdict(v) for v in found],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")

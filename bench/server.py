@@ -90,8 +90,13 @@ def serve(workers: int, env: dict[str, str], log: Path) -> Iterator[RunningServe
     port = free_port()
     args = ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     with log.open("w") as output:
-        process = subprocess.Popen([*harken_command(), *args], env=env, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [*harken_command(), *args],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _healthy(port):

@@ -59,14 +59,30 @@ class WriteFigure:
     failures: list[str]
 
     @classmethod
-    def of(cls, backend: str, workers: int, scenario: str, result: LoadResult, expected: int,
-           share: cpu_meter.CpuShare) -> WriteFigure:
+    def of(
+        cls,
+        backend: str,
+        workers: int,
+        scenario: str,
+        result: LoadResult,
+        expected: int,
+        share: cpu_meter.CpuShare,
+    ) -> WriteFigure:
         return cls(
-            backend=backend, workers=workers, scenario=scenario, concurrency=result.concurrency,
-            duration_s=result.window_s, completed=result.completed, rate=round(result.rate, 1),
-            p50_ms=round(result.percentile(50), 2), p99_ms=round(result.percentile(99), 2),
-            statuses={str(k): v for k, v in sorted(result.statuses.items())}, ok=result.only(expected),
-            cpu=share.as_dict(), server_processes=share.server_processes, failures=result.failures[:5],
+            backend=backend,
+            workers=workers,
+            scenario=scenario,
+            concurrency=result.concurrency,
+            duration_s=result.window_s,
+            completed=result.completed,
+            rate=round(result.rate, 1),
+            p50_ms=round(result.percentile(50), 2),
+            p99_ms=round(result.percentile(99), 2),
+            statuses={str(k): v for k, v in sorted(result.statuses.items())},
+            ok=result.only(expected),
+            cpu=share.as_dict(),
+            server_processes=share.server_processes,
+            failures=result.failures[:5],
         )
 
 
@@ -85,11 +101,16 @@ def _headers(key: str, body: bool) -> dict[str, str]:
 
 def _register(server: RunningServer, subjects: list[tuple[str, str]]) -> None:
     """PUT /v1/subjects/{ref} for each (key, ref): every one must be new (201)."""
-    raws = [request("PUT", f"/v1/subjects/{ref}", host=server.host, headers=_headers(key, False))
-            for key, ref in subjects]
+    raws = [
+        request("PUT", f"/v1/subjects/{ref}", host=server.host, headers=_headers(key, False))
+        for key, ref in subjects
+    ]
     answers = _run(call(server.host, server.port, raws))
-    bad = [(ref, status, body[:200]) for (_, ref), (status, body) in zip(subjects, answers, strict=True)
-           if status != 201]
+    bad = [
+        (ref, status, body[:200])
+        for (_, ref), (status, body) in zip(subjects, answers, strict=True)
+        if status != 201
+    ]
     if bad:
         raise RuntimeError(f"registering subjects failed: {bad[:3]}")
 
@@ -99,28 +120,41 @@ def _consent_plans(server: RunningServer, subjects: list[tuple[str, str]]) -> li
     for key, ref in subjects:
         path = f"/v1/subjects/{ref}/consents/marketing"
         headers = _headers(key, True)
-        plans.append([request("PUT", path, host=server.host, headers=headers, body=GRANT),
-                      request("PUT", path, host=server.host, headers=headers, body=WITHDRAW)])
+        plans.append(
+            [
+                request("PUT", path, host=server.host, headers=headers, body=GRANT),
+                request("PUT", path, host=server.host, headers=headers, body=WITHDRAW),
+            ]
+        )
     return plans
 
 
-def _measure(server: RunningServer, plans: list[list[bytes]],
-             load: WriteLoad) -> tuple[LoadResult, cpu_meter.CpuShare]:
+def _measure(
+    server: RunningServer, plans: list[list[bytes]], load: WriteLoad
+) -> tuple[LoadResult, cpu_meter.CpuShare]:
     samples: dict[str, cpu_meter.Sample] = {}
 
     def mark(edge: str) -> None:
         samples[edge] = cpu_meter.sample(server.pid)
 
     primer = request("GET", "/healthz", host=server.host)
-    result: LoadResult = _run(run_load(
-        server.host, server.port, plans, warmup_s=load.warmup_s, duration_s=load.duration_s, mark=mark,
-        primer=primer,
-    ))
+    result: LoadResult = _run(
+        run_load(
+            server.host,
+            server.port,
+            plans,
+            warmup_s=load.warmup_s,
+            duration_s=load.duration_s,
+            mark=mark,
+            primer=primer,
+        )
+    )
     return result, cpu_meter.share(samples["start"], samples["end"])
 
 
-def bench_server(backend: str, workers: int, server: RunningServer, keys: list[str], load: WriteLoad,
-                 console: Console) -> list[WriteFigure]:
+def bench_server(
+    backend: str, workers: int, server: RunningServer, keys: list[str], load: WriteLoad, console: Console
+) -> list[WriteFigure]:
     """The three runs against one server: the floor, one chain, ORGS chains."""
     figures = []
     health = [[request("GET", "/healthz", host=server.host)] for _ in range(load.concurrency)]
@@ -128,8 +162,10 @@ def bench_server(backend: str, workers: int, server: RunningServer, keys: list[s
     one = [(keys[0], f"one-{i}") for i in range(load.concurrency)]
     many = [(keys[i % len(keys)], f"many-{i}") for i in range(load.concurrency)]
     _register(server, one + many)
-    scenarios += [("one org", _consent_plans(server, one), 201),
-                  (f"{len(keys)} orgs", _consent_plans(server, many), 201)]
+    scenarios += [
+        ("one org", _consent_plans(server, one), 201),
+        (f"{len(keys)} orgs", _consent_plans(server, many), 201),
+    ]
     for scenario, plans, expected in scenarios:
         assert plans is not None
         if load.settle_s:
@@ -138,8 +174,10 @@ def bench_server(backend: str, workers: int, server: RunningServer, keys: list[s
         figure = WriteFigure.of(backend, workers, scenario, result, expected, share)
         verdict = "" if figure.ok else f"  [red]unexpected answers {figure.statuses} {figure.failures[:1]}[/]"
         spread = "+".join(f"{c:.2f}" for c in figure.server_processes if c >= 0.01)
-        console.print(f"  {backend:<10} workers={workers} {scenario:<8} {figure.rate:>9,.1f}/s  "
-                      f"p50 {figure.p50_ms:.1f} ms  p99 {figure.p99_ms:.1f} ms  server CPU {spread}{verdict}")
+        console.print(
+            f"  {backend:<10} workers={workers} {scenario:<8} {figure.rate:>9,.1f}/s  "
+            f"p50 {figure.p50_ms:.1f} ms  p99 {figure.p99_ms:.1f} ms  server CPU {spread}{verdict}"
+        )
         if not figure.ok:
             console.print("[red]server log, last lines:[/]")
             console.print(server.log_tail(), markup=False, highlight=False)
@@ -153,8 +191,9 @@ def _create_orgs(env: dict[str, str]) -> list[str]:
         return list(pool.map(create_org, [f"bench-org-{i}" for i in range(ORGS)], [env] * ORGS))
 
 
-def bench_writes(backends: list[str], pg_url: str | None, workers: list[int], load: WriteLoad,
-                 console: Console) -> list[WriteFigure]:
+def bench_writes(
+    backends: list[str], pg_url: str | None, workers: list[int], load: WriteLoad, console: Console
+) -> list[WriteFigure]:
     """Every (backend, worker count): fresh database, migrate, orgs, serve, three runs."""
     figures: list[WriteFigure] = []
     with tempfile.TemporaryDirectory(prefix="harken-bench-") as scratch:
