@@ -47,7 +47,7 @@ def create_app(
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         """Liveness, touching nothing: also the framework floor in benchmarks."""
         return {"status": "ok"}
 

@@ -25,18 +25,19 @@ from harken.consent.schemas import (
     SignedCheckpoint,
     SignedReceipt,
 )
-from harken.deps import DbSession, HubDep, Now
+from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES, Invalid
 from harken.ledger import service as ledger_service
 from harken.ledger.receipts import sign_receipt
-from harken.orgs.api import CurrentOrg
+from harken.orgs.api import Call
+from harken.orgs.models import Org
 from harken.subjects.schemas import Ref
 
 router = APIRouter(tags=["consent"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/v1/purposes", response_model=list[PurposeRead])
-def list_purposes() -> list[PurposeRead]:
+async def list_purposes() -> list[PurposeRead]:
     """The purpose catalogue, with legal bases and W3C DPV identifiers."""
     return [
         PurposeRead(
@@ -53,26 +54,32 @@ def list_purposes() -> list[PurposeRead]:
 
 
 @router.put("/v1/notices/{purpose}", response_model=NoticeRead, responses={201: {"model": NoticeRead}})
-def put_notice(
-    purpose: PurposePath, body: NoticePut, org: CurrentOrg, session: DbSession, now: Now, response: Response
+async def put_notice(
+    purpose: PurposePath, body: NoticePut, call: Call, now: Now, response: Response
 ) -> NoticeRead:
     """Store the notice text as the next version (201); the latest text again changes nothing (200)."""
-    notice, created = consent_service.put_notice(
-        session, org=org, purpose=purpose, text=body.text, locale=body.locale, now=now
-    )
+
+    def work(session: Session, org: Org) -> tuple[NoticeRead, bool]:
+        notice, created = consent_service.put_notice(
+            session, org=org, purpose=purpose, text=body.text, locale=body.locale, now=now
+        )
+        return _notice(notice), created
+
+    notice, created = await call(work)
     response.status_code = 201 if created else 200
-    return _notice(notice)
+    return notice
 
 
 @router.get("/v1/notices/{purpose}", response_model=NoticeRead)
-def get_notice(
-    purpose: PurposePath,
-    org: CurrentOrg,
-    session: DbSession,
-    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+async def get_notice(
+    purpose: PurposePath, call: Call, version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
 ) -> NoticeRead:
     """The latest notice for a purpose, or the given version."""
-    return _notice(consent_service.notice(session, org=org, purpose=purpose, version=version))
+    return await call(
+        lambda session, org: _notice(
+            consent_service.notice(session, org=org, purpose=purpose, version=version)
+        )
+    )
 
 
 @router.put(
@@ -82,52 +89,54 @@ def get_notice(
         201: {"model": ConsentRead, "description": "Recorded: a new record, ledger entry and receipt"}
     },
 )
-def record_consent(
-    ref: Ref,
-    purpose: PurposePath,
-    body: ConsentPut,
-    org: CurrentOrg,
-    hub: HubDep,
-    session: DbSession,
-    now: Now,
-    response: Response,
+async def record_consent(
+    ref: Ref, purpose: PurposePath, body: ConsentPut, call: Call, now: Now, response: Response
 ) -> ConsentRead:
     """Record a consent decision captured at your touchpoint. Durable and in the ledger on return (201);
     the decision already in force, sent again, is returned as it stands (200)."""
-    recorded = consent_service.record(
-        session, org=org, ref=ref, purpose=purpose, change=body, notary=hub.notary, now=now
-    )
-    response.status_code = 201 if recorded.created else 200
-    consent = recorded.record
-    return _read(session, [consent], ref, {(consent.chain, consent.seq): recorded.ledger_hash})[0]
+
+    def work(session: Session, org: Org) -> tuple[ConsentRead, bool]:
+        recorded = consent_service.record(
+            session, org=org, ref=ref, purpose=purpose, change=body, notary=call.hub.notary, now=now
+        )
+        consent = recorded.record
+        return _read(session, [consent], ref, {(consent.chain, consent.seq): recorded.ledger_hash})[
+            0
+        ], recorded.created
+
+    consent, created = await call(work)
+    response.status_code = 201 if created else 200
+    return consent
 
 
 @router.get("/v1/subjects/{ref}/consents", response_model=ConsentStates)
-def current_consents(ref: Ref, org: CurrentOrg, session: DbSession, now: Now) -> ConsentStates:
+async def current_consents(ref: Ref, call: Call, now: Now) -> ConsentStates:
     """The decision in force per purpose; `expired` once its expiry has passed."""
-    records = consent_service.current(session, org=org, ref=ref)
-    reads = _read(session, records, ref)
-    return ConsentStates(
-        ref=ref,
-        at=now,
-        consents=[
-            ConsentState(
-                purpose=r.purpose,
-                status=consent_service.effective_status(r, now),
-                channels=read.channels,
-                record=read,
-            )
-            for r, read in zip(records, reads, strict=True)
-        ],
-    )
+
+    def work(session: Session, org: Org) -> ConsentStates:
+        records = consent_service.current(session, org=org, ref=ref)
+        reads = _read(session, records, ref)
+        return ConsentStates(
+            ref=ref,
+            at=now,
+            consents=[
+                ConsentState(
+                    purpose=r.purpose,
+                    status=consent_service.effective_status(r, now),
+                    channels=read.channels,
+                    record=read,
+                )
+                for r, read in zip(records, reads, strict=True)
+            ],
+        )
+
+    return await call(work)
 
 
 @router.get("/v1/subjects/{ref}/consents/history", response_model=ConsentPage)
-def consent_history(
+async def consent_history(
     ref: Ref,
-    org: CurrentOrg,
-    session: DbSession,
-    hub: HubDep,
+    call: Call,
     purpose: PurposeKey | None = None,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
     cursor: Annotated[
@@ -137,45 +146,57 @@ def consent_history(
     """Every record, newest first."""
     if cursor is not None and not (cursor.isdigit() and 0 < int(cursor) < 2**63):
         raise Invalid("cursor", "pass the `next_cursor` of the previous page unchanged")
-    records, next_seq = consent_service.history(
-        session,
-        org=org,
-        ref=ref,
-        purpose=purpose,
-        limit=limit or hub.settings.history_page_size,
-        before_seq=int(cursor) if cursor else None,
-    )
-    return ConsentPage(items=_read(session, records, ref), next_cursor=str(next_seq) if next_seq else None)
+
+    def work(session: Session, org: Org) -> ConsentPage:
+        records, next_seq = consent_service.history(
+            session,
+            org=org,
+            ref=ref,
+            purpose=purpose,
+            limit=limit or call.hub.settings.history_page_size,
+            before_seq=int(cursor) if cursor else None,
+        )
+        return ConsentPage(
+            items=_read(session, records, ref), next_cursor=str(next_seq) if next_seq else None
+        )
+
+    return await call(work)
 
 
 @router.get("/v1/receipts/{receipt_id}", response_model=SignedReceipt)
-def get_receipt(receipt_id: uuid.UUID, org: CurrentOrg, session: DbSession, hub: HubDep) -> SignedReceipt:
+async def get_receipt(receipt_id: uuid.UUID, call: Call) -> SignedReceipt:
     """The record's receipt, signed by the hub (verify with /.well-known/jwks.json, offline)."""
-    consent, ref = consent_service.find_record(session, org=org, record_id=receipt_id)
-    document = consent_service.receipt_document(
-        session, org=org, consent=consent, ref=ref, issuer=hub.settings.public_url
-    )
-    return SignedReceipt(receipt=document, jws=sign_receipt(document, hub.keys))
+
+    def work(session: Session, org: Org) -> SignedReceipt:
+        consent, ref = consent_service.find_record(session, org=org, record_id=receipt_id)
+        document = consent_service.receipt_document(
+            session, org=org, consent=consent, ref=ref, issuer=call.hub.settings.public_url
+        )
+        return SignedReceipt(receipt=document, jws=sign_receipt(document, call.hub.keys))
+
+    return await call(work)
 
 
 @router.get("/v1/receipts/{receipt_id}/proof", response_model=ReceiptProof)
-def get_receipt_proof(
-    receipt_id: uuid.UUID, org: CurrentOrg, session: DbSession, hub: HubDep, now: Now
-) -> ReceiptProof:
+async def get_receipt_proof(receipt_id: uuid.UUID, call: Call, now: Now) -> ReceiptProof:
     """Proof that the receipt's ledger entry is still in the chain under a signed checkpoint:
     check it with `harken receipt verify FILE --jwks JWKS --proof PROOF`."""
-    consent, _ = consent_service.find_record(session, org=org, record_id=receipt_id)
-    digests, checkpoint = ledger_service.proof(
-        session, notary=hub.notary, chain_id=consent.chain, seq=consent.seq, at=now
-    )
-    entry_hash = consent_service.ledger_hashes(session, [consent])[(consent.chain, consent.seq)]
-    return ReceiptProof(
-        entry=LedgerPosition(chain=consent.chain, seq=consent.seq, hash=entry_hash),
-        digests=digests,
-        checkpoint=SignedCheckpoint(
-            chain=checkpoint.chain, seq=checkpoint.seq, hash=checkpoint.hash, jws=checkpoint.jws
-        ),
-    )
+
+    def work(session: Session, org: Org) -> ReceiptProof:
+        consent, _ = consent_service.find_record(session, org=org, record_id=receipt_id)
+        digests, checkpoint = ledger_service.proof(
+            session, notary=call.hub.notary, chain_id=consent.chain, seq=consent.seq, at=now
+        )
+        entry_hash = consent_service.ledger_hashes(session, [consent])[(consent.chain, consent.seq)]
+        return ReceiptProof(
+            entry=LedgerPosition(chain=consent.chain, seq=consent.seq, hash=entry_hash),
+            digests=digests,
+            checkpoint=SignedCheckpoint(
+                chain=checkpoint.chain, seq=checkpoint.seq, hash=checkpoint.hash, jws=checkpoint.jws
+            ),
+        )
+
+    return await call(work)
 
 
 def _notice(notice: Notice) -> NoticeRead:

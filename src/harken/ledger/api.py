@@ -10,6 +10,6 @@ router = APIRouter(tags=["ledger"])
 
 
 @router.get("/.well-known/jwks.json")
-def jwks(hub: HubDep) -> dict[str, Any]:
+async def jwks(hub: HubDep) -> dict[str, Any]:
     """The hub's public signing keys: receipts and checkpoints verify against these, offline."""
     return hub.keys.jwks()
