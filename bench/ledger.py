@@ -245,13 +245,13 @@ def bench_ledger(count: int, backends: list[str], pg_url: str | None, console: C
             with fresh_database(backend, directory, pg_url) as database:
                 url = database.url
                 _, figure = Stopwatch("bulk load", backend, count).run(
-                    lambda: store_chain(url, backend, built, console)
-                )  # noqa: B023 (called at once)
+                    lambda url=url, backend=backend: store_chain(url, backend, built, console)
+                )
                 figures.append(figure(True, "executemany" if backend == "sqlite" else "COPY"))
                 loaded = figures[-1].seconds
                 (ok, problem), figure = Stopwatch("service.verify (streamed)", backend, count).run(
-                    lambda: verify_stored(url, ring, count)
-                )  # noqa: B023 (called at once)
+                    lambda url=url: verify_stored(url, ring, count)
+                )
                 figures.append(figure(ok, problem))
                 console.print(
                     f"  service.verify on {backend}: {figures[-1].rate:,.0f} entries/s "

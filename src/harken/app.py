@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +37,9 @@ def create_app(
         sessions=sessions or make_session_factory(engine),
         keys=ledger_keys.load_or_create(settings.keys_dir),
         clock=clock,
+        writer=ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        if engine.dialect.name == "sqlite"
+        else None,
     )
     app = FastAPI(
         title="Harken",

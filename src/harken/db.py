@@ -6,6 +6,8 @@ commit or roll back, so a change and its ledger entry land together or not at al
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -64,21 +66,43 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
     SQLite: WAL, synchronous=FULL (a commit is on disk before the call returns), foreign keys,
     a busy timeout, and BEGIN IMMEDIATE for every transaction that may write, so two writers
-    queue for the lock instead of failing on upgrade from reader to writer. Within a process,
-    writers also queue on a lock of ours: SQLite's own busy handler makes waiters sleep and poll,
-    which under load costs far more than the write itself.
+    queue for the lock instead of failing on upgrade from reader to writer (see WriterSlot).
     """
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _apply_sqlite_rules(engine)
+        _apply_sqlite_rules(
+            engine, WriterSlot(Path(f"{path}-writer.lock") if path and path != ":memory:" else None)
+        )
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _apply_sqlite_rules(engine: Engine) -> None:
+class WriterSlot:
+    """SQLite takes one writer at a time. Writers queue here, on a thread lock and (for a database
+    file) an flock shared by every process: both wake a waiter the moment the slot frees, where
+    SQLite's own busy handler makes waiters sleep and poll, which under load costs far more than
+    the write itself."""
+
+    def __init__(self, lock_file: Path | None) -> None:
+        self._thread = threading.Lock()
+        self._fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600) if lock_file else None
+
+    def acquire(self) -> None:
+        if not self._thread.acquire(timeout=30):
+            raise TimeoutError("waited 30 s for the SQLite write lock")
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
+
+
+def _apply_sqlite_rules(engine: Engine, writer: WriterSlot) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
@@ -89,8 +113,6 @@ def _apply_sqlite_rules(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    writer = threading.Lock()
-
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         if connection.get_execution_options().get("harken_readonly", False):
@@ -100,8 +122,7 @@ def _apply_sqlite_rules(engine: Engine) -> None:
         # returned (engine commit events fire before it), and a connection keeps its slot across
         # the transactions it runs in between.
         if not connection.info.get("harken_writer"):
-            if not writer.acquire(timeout=30):
-                raise TimeoutError("waited 30 s for the SQLite write lock")
+            writer.acquire()
             connection.info["harken_writer"] = True
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 

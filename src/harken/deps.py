@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -25,6 +26,7 @@ class Hub:
     sessions: sessionmaker[Session]
     keys: KeyRing
     clock: Clock
+    writer: ThreadPoolExecutor | None = None
 
     @property
     def notary(self) -> Notary:

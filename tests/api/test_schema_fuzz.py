@@ -3,6 +3,8 @@ accepted, invalid input refused with a problem."""
 
 from __future__ import annotations
 
+import os
+
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +23,8 @@ CONFIG = schemathesis.Config.from_dict(
     }
 )
 EXAMPLES = 60
+# CI replays the same examples every run, so a red build is reproducible; locally they vary.
+DERANDOMIZE = bool(os.environ.get("CI"))
 
 
 def test_every_operation_keeps_the_contract(client: TestClient, session: Session) -> None:
@@ -31,7 +35,11 @@ def test_every_operation_keeps_the_contract(client: TestClient, session: Session
     for operation in operations:
 
         @settings(
-            max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            derandomize=DERANDOMIZE,
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
         )
         @given(case=operation.as_strategy())
         def keeps_contract(case: schemathesis.Case) -> None:

@@ -156,7 +156,12 @@ class ConsentPage(BaseModel):
 class NoticePut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=20_000, description="The exact text shown to the customer.")
+    text: str = Field(
+        min_length=1,
+        max_length=20_000,
+        pattern=r"^[^\x00]*$",
+        description="The exact text shown to the customer (any characters but NUL).",
+    )
     locale: str = Field(
         "en", max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 language tag."
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
@@ -30,6 +31,8 @@ class OrgCall:
     key: str | None
 
     async def __call__(self, work: Callable[[Session, Org], T]) -> T:
+        if self.hub.writer is not None:
+            return await asyncio.get_running_loop().run_in_executor(self.hub.writer, self._run, work)
         return await run_in_threadpool(self._run, work)
 
     def _run(self, work: Callable[[Session, Org], T]) -> T:
