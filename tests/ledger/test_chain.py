@@ -49,7 +49,7 @@ def test_the_hash_links_the_previous_hash_and_the_body_digest() -> None:
 
 def test_an_altered_body_is_named() -> None:
     entries = build(5)
-    entries[2] = dataclasses.replace(entries[2], body=entries[2].body.replace(b'"i":2', b'"i":7'))
+    entries[2] = entries[2]._replace(body=entries[2].body.replace(b'"i":2', b'"i":7'))
     report = chain.verify_chain("org:test", entries)
     assert report.bad_seq == 3 and "altered" in (report.problem or "")
 
@@ -68,7 +68,7 @@ def test_reordered_entries_are_detected() -> None:
 
 def test_renumbered_entries_are_detected() -> None:
     entries = build(5)
-    entries[1], entries[2] = (dataclasses.replace(entries[2], seq=2), dataclasses.replace(entries[1], seq=3))
+    entries[1], entries[2] = (entries[2]._replace(seq=2), entries[1]._replace(seq=3))
     assert chain.verify_chain("org:test", entries).bad_seq == 2
 
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -26,8 +26,9 @@ GENESIS = "0" * 64
 CHECKPOINT_TYP = "harken-checkpoint+jws"
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
+    """One link of a chain (a tuple: verification builds millions of them)."""
+
     chain: str
     seq: int
     prev_hash: str
