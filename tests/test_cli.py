@@ -80,3 +80,12 @@ def test_a_receipt_from_another_hub_does_not_verify(
     (tmp_path / "k.json").write_text(httpx.get(f"{ours.url}/.well-known/jwks.json").text)
     code, output = run({}, "receipt", "verify", str(tmp_path / "r.json"), "--jwks", str(tmp_path / "k.json"))
     assert code == 1 and "unknown signing key" in " ".join(output.split())
+
+
+def test_ledger_verify_without_the_hubs_keys_fails_and_creates_none(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    env = {"HARKEN_DATABASE_URL": fresh_database.url, "HARKEN_DATA_DIR": str(tmp_path / "elsewhere")}
+    code, output = run(env, "ledger", "verify")
+    assert code == 1 and "no signing keys" in " ".join(output.split())
+    assert not any((tmp_path / "elsewhere").rglob("*.pem"))

@@ -33,7 +33,6 @@ def create_app(
     schema.check(engine)
     hub = Hub(
         settings=settings,
-        engine=engine,
         sessions=sessions or make_session_factory(engine),
         keys=ledger_keys.load_or_create(settings.keys_dir),
         clock=clock,

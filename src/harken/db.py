@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Uuid, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -157,13 +159,11 @@ def readonly(engine: Engine) -> Engine:
     return engine.execution_options(harken_readonly=True)
 
 
+# INSERT with ON CONFLICT, per backend (both spell it alike, through different constructs).
+DIALECT_INSERT: dict[str, Any] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
 def insert_ignore(session: Session, model: type[Base], values: dict[str, Any]) -> None:
     """INSERT the row unless one with the same key exists (ON CONFLICT DO NOTHING, on both backends)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(pg_insert(model).values(values).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(sqlite_insert(model).values(values).on_conflict_do_nothing())
+    insert = DIALECT_INSERT[session.get_bind().dialect.name]
+    session.execute(insert(model).values(values).on_conflict_do_nothing())

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from harken.clock import Clock
@@ -22,7 +21,6 @@ class Hub:
     """Everything a request may need that outlives it; built once by create_app."""
 
     settings: Settings
-    engine: Engine
     sessions: sessionmaker[Session]
     keys: KeyRing
     clock: Clock

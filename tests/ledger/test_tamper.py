@@ -56,9 +56,10 @@ def verify(settings: Settings) -> tuple[int, str]:
     return result.exit_code, " ".join(result.output.split())  # as read, whatever the terminal's width
 
 
-def sql(statement: str) -> Tamper:
+def sql(*statements: str) -> Tamper:
     def tamper(connection: Connection, chain_id: str) -> None:
-        connection.execute(text(statement), {"chain": chain_id})
+        for statement in statements:
+            connection.execute(text(statement), {"chain": chain_id})
 
     return tamper
 
@@ -99,31 +100,19 @@ CASES: dict[str, tuple[Tamper, str]] = {
         "entry 13",
     ),
     "two entries reordered": (
-        lambda c, chain_id: (
-            [
-                c.execute(text(s), {"chain": chain_id})
-                for s in (
-                    "UPDATE ledger_entries SET seq = -1 WHERE chain = :chain AND seq = 6",
-                    "UPDATE ledger_entries SET seq = 6 WHERE chain = :chain AND seq = 7",
-                    "UPDATE ledger_entries SET seq = 7 WHERE chain = :chain AND seq = -1",
-                )
-            ]
-            and None
+        sql(
+            "UPDATE ledger_entries SET seq = -1 WHERE chain = :chain AND seq = 6",
+            "UPDATE ledger_entries SET seq = 6 WHERE chain = :chain AND seq = 7",
+            "UPDATE ledger_entries SET seq = 7 WHERE chain = :chain AND seq = -1",
         ),
         "entry 6",
     ),
     "the tail truncated, head and all": (
-        lambda c, chain_id: (
-            [
-                c.execute(text(s), {"chain": chain_id})
-                for s in (
-                    "DELETE FROM ledger_entries WHERE chain = :chain AND seq > 8",
-                    "DELETE FROM ledger_checkpoints WHERE chain = :chain AND seq > 10",
-                    "UPDATE ledger_heads SET seq = 8, hash = (SELECT hash FROM ledger_entries WHERE chain = :chain"
-                    " AND seq = 8) WHERE chain = :chain",
-                )
-            ]
-            and None
+        sql(
+            "DELETE FROM ledger_entries WHERE chain = :chain AND seq > 8",
+            "DELETE FROM ledger_checkpoints WHERE chain = :chain AND seq > 10",
+            "UPDATE ledger_heads SET seq = 8, hash = (SELECT hash FROM ledger_entries WHERE chain = :chain"
+            " AND seq = 8) WHERE chain = :chain",
         ),
         "checkpoint covers entry 10",
     ),

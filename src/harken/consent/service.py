@@ -11,14 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
 from harken.consent.models import ConsentRecord, CurrentConsent, Notice
 from harken.consent.purposes import CATALOGUE
 from harken.consent.schemas import ConsentPut, CurrentStatus
+from harken.db import DIALECT_INSERT
 from harken.errors import Invalid, NotFound
 from harken.ledger import chain
 from harken.ledger import service as ledger_service
@@ -155,16 +154,13 @@ def _current_upsert(dialect_insert: Any) -> Any:
     )
 
 
-_MAKE_CURRENT = {"sqlite": _current_upsert(sqlite_insert), "postgresql": _current_upsert(pg_insert)}
-_CURRENT_RECORD = (
+_MAKE_CURRENT = {name: _current_upsert(insert) for name, insert in DIALECT_INSERT.items()}
+_IN_FORCE = (
     select(ConsentRecord)
     .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
-    .where(
-        CurrentConsent.org_id == bindparam("org_id"),
-        CurrentConsent.subject_id == bindparam("subject_id"),
-        CurrentConsent.purpose == bindparam("purpose"),
-    )
+    .where(CurrentConsent.org_id == bindparam("org_id"), CurrentConsent.subject_id == bindparam("subject_id"))
 )
+_CURRENT_RECORD = _IN_FORCE.where(CurrentConsent.purpose == bindparam("purpose"))
 _LATEST_NOTICE = (
     select(Notice)
     .where(Notice.org_id == bindparam("org_id"), Notice.purpose == bindparam("purpose"))
@@ -217,13 +213,8 @@ def effective_status(consent: ConsentRecord, now: datetime) -> CurrentStatus:
 def current(session: Session, *, org: Org, ref: str) -> list[ConsentRecord]:
     """The records in force for each purpose the customer decided on with this org."""
     subject = subject_service.get(session, org=org, ref=ref)
-    records = session.execute(
-        select(ConsentRecord)
-        .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
-        .where(CurrentConsent.org_id == org.id, CurrentConsent.subject_id == subject.subject_id)
-        .order_by(ConsentRecord.purpose)
-    ).scalars()
-    return list(records)
+    query = _IN_FORCE.order_by(ConsentRecord.purpose)
+    return list(session.execute(query, {"org_id": org.id, "subject_id": subject.subject_id}).scalars())
 
 
 def history(
@@ -257,10 +248,12 @@ def ledger_data(consent: ConsentRecord) -> dict[str, Any]:
         "captured_at": rfc3339(consent.captured_at),
         "expires_at": rfc3339(consent.expires_at) if consent.expires_at else None,
         "recorded_at": rfc3339(consent.recorded_at),
-        "evidence_sha256": hashlib.sha256(chain.canonical(consent.evidence)).hexdigest()
-        if consent.evidence
-        else None,
+        "evidence_sha256": _evidence_digest(consent),
     }
+
+
+def _evidence_digest(consent: ConsentRecord) -> str | None:
+    return chain.digest(chain.canonical(consent.evidence)) if consent.evidence else None
 
 
 def find_record(session: Session, *, org: Org, record_id: uuid.UUID) -> tuple[ConsentRecord, str]:
@@ -373,7 +366,7 @@ def receipt_document(
         ],
         "consent_status": consent.status,
         "recorded_at": rfc3339(consent.recorded_at),
-        "evidence_sha256": ledger_data(consent)["evidence_sha256"],
+        "evidence_sha256": _evidence_digest(consent),
         "ledger": {
             "chain": entry.chain,
             "seq": entry.seq,

@@ -65,8 +65,17 @@ def canonical(value: Mapping[str, Any]) -> bytes:
     return rfc8785.dumps(value)
 
 
+def digest(body: bytes) -> str:
+    """The sha256 of an entry's body: what a proof reveals of an entry instead of the entry."""
+    return hashlib.sha256(body).hexdigest()
+
+
 def link(prev_hash: str, body: bytes) -> str:
-    return hashlib.sha256(bytes.fromhex(prev_hash) + hashlib.sha256(body).digest()).hexdigest()
+    return link_digest(prev_hash, digest(body))
+
+
+def link_digest(prev_hash: str, body_digest: str) -> str:
+    return hashlib.sha256(bytes.fromhex(prev_hash) + bytes.fromhex(body_digest)).hexdigest()
 
 
 def next_entry(
@@ -123,7 +132,6 @@ def verify_chain(
         return ChainReport(chain, count, seq, prev, len(signed), problem, bad)
 
     seq, prev, count = 0, GENESIS, 0
-    sha256 = hashlib.sha256
     for entry in entries:
         expected = seq + 1
         if entry.seq != expected:
@@ -132,7 +140,7 @@ def verify_chain(
             return report(f"entry {entry.seq} appears again or out of order after entry {seq}", entry.seq)
         if entry.prev_hash != prev:
             return report(f"entry {entry.seq} does not link to entry {seq}", entry.seq)
-        if sha256(bytes.fromhex(prev) + sha256(entry.body).digest()).hexdigest() != entry.hash:
+        if link(prev, entry.body) != entry.hash:
             return report(f"entry {entry.seq} was altered: its content no longer matches its hash", entry.seq)
         if signed.get(entry.seq, entry.hash) != entry.hash:
             return report(f"entry {entry.seq} differs from the signed checkpoint at that position", entry.seq)
@@ -159,8 +167,8 @@ def verify_chain(
 def fold(entry_hash: str, digests: Iterable[str]) -> str:
     """The hash reached from `entry_hash` by linking the following entries, given their body digests."""
     current = entry_hash
-    for digest in digests:
-        current = hashlib.sha256(bytes.fromhex(current) + bytes.fromhex(digest)).hexdigest()
+    for body_digest in digests:
+        current = link_digest(current, body_digest)
     return current
 
 

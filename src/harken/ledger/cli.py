@@ -35,7 +35,10 @@ def verify() -> None:
         session_scope(sessionmaker(readonly(store.engine))) as session,
         _progress() as progress,
     ):
-        ring = keys.load_or_create(store.settings.keys_dir)
+        try:
+            ring = keys.load(store.settings.keys_dir)
+        except FileNotFoundError as exc:
+            fail(str(exc))
         total = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
         task = progress.add_task("entries", total=total)
         for report in ledger_service.verify(session, keys=ring, watch=lambda e: _counted(e, progress, task)):

@@ -49,6 +49,15 @@ def load_or_create(directory: Path) -> KeyRing:
     directory.mkdir(parents=True, exist_ok=True)
     if not any(directory.glob("*.pem")):
         rotate(directory)
+    return load(directory)
+
+
+def load(directory: Path) -> KeyRing:
+    """The key ring in `directory`; FileNotFoundError if it holds no key (verifying must never create one)."""
+    if not any(directory.glob("*.pem")):
+        raise FileNotFoundError(
+            f"no signing keys in {directory}: set HARKEN_DATA_DIR to the hub's data directory"
+        )
     private: dict[str, Ed25519PrivateKey] = {}
     newest: tuple[float, str] | None = None
     for path in sorted(directory.glob("*.pem")):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -174,9 +173,7 @@ def proof(
         .limit(1)
     ).scalar_one_or_none()
     if stored is None:
-        head = session.execute(
-            select(LedgerHead).where(LedgerHead.chain == chain_id).with_for_update()
-        ).scalar_one()
+        head = session.connection().execute(_LOCK_HEAD, {"chain": chain_id}).one()
         checkpoint = _store_checkpoint(session, notary, chain_id, head.seq, head.hash, at)
     else:
         checkpoint = chain.Checkpoint(stored.chain, stored.seq, stored.hash, stored.jws)
@@ -185,4 +182,4 @@ def proof(
         .where(LedgerEntry.chain == chain_id, LedgerEntry.seq > seq, LedgerEntry.seq <= checkpoint.seq)
         .order_by(LedgerEntry.seq)
     ).scalars()
-    return [hashlib.sha256(body.encode()).hexdigest() for body in bodies], checkpoint
+    return [chain.digest(body.encode()) for body in bodies], checkpoint

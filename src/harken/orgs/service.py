@@ -20,7 +20,7 @@ def create(session: Session, *, name: str, now: datetime) -> tuple[Org, str]:
     name = name.strip()
     if not name or len(name) > 200:
         raise Invalid("name", "an org name has 1 to 200 characters")
-    if session.execute(select(Org.id).where(func.lower(Org.name) == name.lower())).first():
+    if by_name(session, name) is not None:
         raise Invalid("name", f"an org named {name!r} exists already")
     org = Org(name=name, created_at=now)
     session.add(org)
