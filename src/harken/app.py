@@ -13,10 +13,13 @@ from harken import errors, schema
 from harken.clock import Clock, system_clock
 from harken.config import Settings
 from harken.consent.api import router as consent_router
+from harken.context.api import router as context_router
 from harken.db import create_db_engine, make_session_factory
+from harken.decisions.api import router as decisions_router
 from harken.deps import Hub
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
+from harken.subjects import tokens
 from harken.subjects.api import router as subjects_router
 
 
@@ -35,6 +38,7 @@ def create_app(
         settings=settings,
         sessions=sessions or make_session_factory(engine),
         keys=ledger_keys.load_or_create(settings.keys_dir),
+        secret=tokens.load_or_create_secret(settings.data_dir / "secret"),
         clock=clock,
         writer=ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         if engine.dialect.name == "sqlite"
@@ -47,7 +51,7 @@ def create_app(
     )
     app.state.hub = hub
     errors.install(app)
-    for router in (subjects_router, consent_router, ledger_router):
+    for router in (subjects_router, consent_router, context_router, decisions_router, ledger_router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])

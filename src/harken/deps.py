@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from harken.clock import Clock
 from harken.config import Settings
+from harken.db import session_scope
 from harken.ledger.keys import KeyRing
 from harken.ledger.service import Notary
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -23,12 +29,25 @@ class Hub:
     settings: Settings
     sessions: sessionmaker[Session]
     keys: KeyRing
+    secret: bytes
     clock: Clock
     writer: ThreadPoolExecutor | None = None
 
     @property
     def notary(self) -> Notary:
         return Notary(keys=self.keys, checkpoint_every=self.settings.checkpoint_every)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run `work` as one unit of work — one transaction on one thread, committed when it returns —
+        so a 2xx means durable and nothing holds a lock while waiting for a thread. On SQLite every
+        unit runs on the single writer thread."""
+        if self.writer is not None:
+            return await asyncio.get_running_loop().run_in_executor(self.writer, self._run, work)
+        return await run_in_threadpool(self._run, work)
+
+    def _run(self, work: Callable[[Session], T]) -> T:
+        with session_scope(self.sessions) as session:
+            return work(session)
 
 
 # Dependencies are `async def` and do no I/O: FastAPI would run a plain `def` in the thread pool,

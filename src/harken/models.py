@@ -1,7 +1,9 @@
 """Every table, imported in one place so migrations and schema checks see the whole model."""
 
 from harken.consent.models import ConsentRecord, CurrentConsent, Notice
+from harken.context.models import Event, Fact, Sharing
 from harken.db import Base
+from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
 from harken.subjects.models import Subject, SubjectRef
@@ -11,11 +13,17 @@ __all__ = [
     "Base",
     "ConsentRecord",
     "CurrentConsent",
+    "DecisionFeedback",
+    "DecisionLog",
+    "Event",
+    "Fact",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
     "Notice",
+    "Offer",
     "Org",
+    "Sharing",
     "Subject",
     "SubjectRef",
 ]

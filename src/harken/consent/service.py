@@ -213,8 +213,12 @@ def effective_status(consent: ConsentRecord, now: datetime) -> CurrentStatus:
 def current(session: Session, *, org: Org, ref: str) -> list[ConsentRecord]:
     """The records in force for each purpose the customer decided on with this org."""
     subject = subject_service.get(session, org=org, ref=ref)
+    return in_force(session, org_id=org.id, subject_id=subject.subject_id)
+
+
+def in_force(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID) -> list[ConsentRecord]:
     query = _IN_FORCE.order_by(ConsentRecord.purpose)
-    return list(session.execute(query, {"org_id": org.id, "subject_id": subject.subject_id}).scalars())
+    return list(session.execute(query, {"org_id": org_id, "subject_id": subject_id}).scalars())
 
 
 def history(

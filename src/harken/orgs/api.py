@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
@@ -8,9 +7,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from harken.db import session_scope
 from harken.deps import Hub, HubDep
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
@@ -24,20 +21,13 @@ _bearer = HTTPBearer(
 
 @dataclass(frozen=True)
 class OrgCall:
-    """An org API call's unit of work: authenticate the key, do the work, commit — in one transaction
-    on one thread, so a 2xx means durable and nothing holds a lock while waiting for a thread."""
+    """An org API call's unit of work: authenticate the key and do the work in one transaction."""
 
     hub: Hub
     key: str | None
 
     async def __call__(self, work: Callable[[Session, Org], T]) -> T:
-        if self.hub.writer is not None:
-            return await asyncio.get_running_loop().run_in_executor(self.hub.writer, self._run, work)
-        return await run_in_threadpool(self._run, work)
-
-    def _run(self, work: Callable[[Session, Org], T]) -> T:
-        with session_scope(self.hub.sessions) as session:
-            return work(session, org_service.authenticate(session, self.key))
+        return await self.hub.run(lambda session: work(session, org_service.authenticate(session, self.key)))
 
 
 async def org_call(

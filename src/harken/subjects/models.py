@@ -16,6 +16,8 @@ class Subject(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     created_at: Mapped[datetime]
+    # A keyed digest of the person's email (never the address): how two orgs' refs reach one person.
+    email_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class SubjectRef(Base):

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,127}$"
 Ref = Annotated[
@@ -22,8 +22,27 @@ class SubjectPut(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    email: str | None = Field(
+        None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="The customer's email, if they gave it: links your ref to the same person at other "
+        "businesses (who see nothing unless the customer shares it). Kept only as a keyed digest.",
+    )
+
 
 class SubjectRead(BaseModel):
     ref: str
     created_at: datetime
     created: bool
+
+
+class SessionPost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ttl_seconds: int = Field(900, ge=60, le=3600, description="How long the token lives (1 to 60 minutes).")
+
+
+class SessionRead(BaseModel):
+    token: str = Field(description="A customer token (`hc_…`): send it as `Authorization: Bearer` to /v1/me.")
+    expires_at: datetime

@@ -1,0 +1,305 @@
+"""The rules for what customers and orgs tell Harken: writing facts (each change in the ledger),
+sharing, events, and what each org may see of it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import Session
+
+from harken.clock import rfc3339
+from harken.context.models import Event, Fact, Sharing
+from harken.context.schemas import ContextPut, EventPost, PersonaPut, PreferencesPatch, Provenance
+from harken.db import DIALECT_INSERT
+from harken.decisions import engine
+from harken.errors import Invalid
+from harken.ledger import chain
+from harken.ledger import service as ledger_service
+from harken.ledger.service import Notary
+
+CONTEXT_LIFETIME = timedelta(hours=4)
+LONGEST_CONTEXT = timedelta(days=30)
+PURCHASE_MEMORY = timedelta(days=365)
+# What each purpose needs to see; `service` (a contract) needs only how and when to reach the customer.
+FIELDS_FOR_PURPOSE = {
+    "service": ("channel", "quiet_hours", "time_zone", "locale", "country"),
+    "marketing": ("context", "interest"),
+    "personalised-offers": ("context", "persona", "interest", "novelty"),
+}
+
+
+class Change(NamedTuple):
+    """One datum to set (value) or remove (value None)."""
+
+    key: str
+    value: dict[str, Any] | None
+    valid_until: datetime | None = None
+
+
+def context_changes(body: ContextPut, now: datetime) -> list[Change]:
+    valid_until = body.valid_until or now + CONTEXT_LIFETIME
+    if body.do_not_disturb_until is not None:
+        valid_until = max(valid_until, body.do_not_disturb_until)
+    if valid_until <= now:
+        raise Invalid("valid_until", "must lie in the future")
+    if valid_until > now + LONGEST_CONTEXT:
+        raise Invalid("valid_until" if body.valid_until else "do_not_disturb_until", "at most 30 days ahead")
+    value = {
+        "persona": body.persona,
+        "intent": body.intent and str(body.intent),
+        "situation": body.situation and str(body.situation),
+        "topics": sorted(set(body.topics)),
+        "do_not_disturb_until": rfc3339(body.do_not_disturb_until) if body.do_not_disturb_until else None,
+    }
+    return [Change("context", value, valid_until)]
+
+
+def persona_change(key: str, body: PersonaPut | None) -> list[Change]:
+    value = None if body is None else {"label": body.label, "interests": sorted(set(body.interests))}
+    return [Change(f"persona:{key}", value)]
+
+
+def preference_changes(body: PreferencesPatch, now: datetime) -> list[Change]:
+    changes: list[Change] = []
+    given = body.model_fields_set - {"provenance"}
+    for topic, affinity in (body.interests or {}).items():
+        changes.append(Change(f"interest:{topic}", None if affinity is None else {"affinity": affinity}))
+    for channel, pref in (body.channels or {}).items():
+        changes.append(Change(f"channel:{channel}", None if pref is None else pref.model_dump()))
+    for key, event in (body.life_events or {}).items():
+        if event is not None and event.until <= now:
+            raise Invalid(f"life_events.{key}.until", "must lie in the future")
+        value = (
+            None
+            if event is None
+            else {"label": event.label, "topics": sorted(set(event.topics)), "until": rfc3339(event.until)}
+        )
+        changes.append(Change(f"life_event:{key}", value, event.until if event else None))
+    if "quiet_hours" in given:
+        hours = body.quiet_hours
+        changes.append(
+            Change(
+                "quiet_hours",
+                None if hours is None else {"start": f"{hours.start:%H:%M}", "end": f"{hours.end:%H:%M}"},
+            )
+        )
+    for name in ("time_zone", "locale", "country", "novelty"):
+        if name in given:
+            value = getattr(body, name)
+            changes.append(Change(name, None if value is None else {"value": value}))
+    return changes
+
+
+def write(
+    session: Session,
+    *,
+    subject_id: uuid.UUID,
+    provenance: Provenance,
+    source: str,
+    changes: Sequence[Change],
+    chain_id: str,
+    notary: Notary,
+    now: datetime,
+) -> None:
+    """Set or remove data about a person, with one ledger entry that names each change by digest only."""
+    if not changes:
+        return
+    db = session.connection()
+    upsert = _UPSERT[db.dialect.name]
+    for change in changes:
+        where = {"subject_id": subject_id, "key": change.key, "provenance": str(provenance), "source": source}
+        if change.value is None:
+            db.execute(_DELETE, where)
+        else:
+            db.execute(
+                upsert,
+                {
+                    **where,
+                    "id": uuid.uuid4(),
+                    "value": change.value,
+                    "valid_until": change.valid_until,
+                    "recorded_at": now,
+                },
+            )
+    ledger_service.append(
+        session,
+        notary=notary,
+        chain_id=chain_id,
+        type="profile.changed",
+        data={
+            "subject": str(subject_id),
+            "provenance": str(provenance),
+            "source": source,
+            "changes": [
+                {
+                    "key": c.key,
+                    "value_sha256": chain.digest(chain.canonical(c.value)) if c.value is not None else None,
+                    "valid_until": rfc3339(c.valid_until) if c.valid_until else None,
+                }
+                for c in changes
+            ],
+        },
+        at=now,
+    )
+
+
+def _upsert(dialect_insert: Any) -> Any:
+    stmt = dialect_insert(Fact.__table__)
+    return stmt.on_conflict_do_update(
+        index_elements=["subject_id", "key", "provenance", "source"],
+        set_={
+            "value": stmt.excluded.value,
+            "valid_until": stmt.excluded.valid_until,
+            "recorded_at": stmt.excluded.recorded_at,
+        },
+    )
+
+
+_UPSERT = {name: _upsert(insert) for name, insert in DIALECT_INSERT.items()}
+_DELETE = delete(Fact).where(
+    Fact.subject_id == bindparam("subject_id"),
+    Fact.key == bindparam("key"),
+    Fact.provenance == bindparam("provenance"),
+    Fact.source == bindparam("source"),
+)
+_FACTS = select(Fact).where(Fact.subject_id == bindparam("subject_id"))
+_SHARING = select(Sharing).where(
+    Sharing.subject_id == bindparam("subject_id"), Sharing.org_id == bindparam("org_id")
+)
+
+
+def sharing(session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID) -> Sharing | None:
+    return session.execute(_SHARING, {"subject_id": subject_id, "org_id": org_id}).scalar_one_or_none()
+
+
+def set_sharing(
+    session: Session,
+    *,
+    subject_id: uuid.UUID,
+    org_id: uuid.UUID,
+    profile: bool,
+    purchases: bool,
+    chain_id: str,
+    notary: Notary,
+    now: datetime,
+) -> Sharing:
+    """The customer's choice of what this org may see beyond what it was told directly; in the ledger."""
+    found = sharing(session, subject_id=subject_id, org_id=org_id)
+    if found is None:
+        found = Sharing(
+            subject_id=subject_id, org_id=org_id, profile=profile, purchases=purchases, updated_at=now
+        )
+        session.add(found)
+    else:
+        found.profile, found.purchases, found.updated_at = profile, purchases, now
+    session.flush()
+    ledger_service.append(
+        session,
+        notary=notary,
+        chain_id=chain_id,
+        type="sharing.changed",
+        at=now,
+        data={"subject": str(subject_id), "org": str(org_id), "profile": profile, "purchases": purchases},
+    )
+    return found
+
+
+def facts(session: Session, *, subject_id: uuid.UUID) -> list[Fact]:
+    return list(session.execute(_FACTS, {"subject_id": subject_id}).scalars())
+
+
+def engine_facts(rows: Iterable[Fact], *, org_id: uuid.UUID | None, shared: bool) -> list[engine.Fact]:
+    """The person's facts as the engine sees them for `org_id`: its own data and declared data, each
+    marked shared when the org may see it. Other orgs' observed and inferred data never leave them.
+    `org_id` None is the customer's own view: everything, all shared."""
+    own = str(org_id) if org_id else None
+    found = []
+    for row in rows:
+        mine = org_id is None or row.source == own
+        if row.provenance != Provenance.declared and not mine:
+            continue
+        found.append(
+            engine.Fact(row.key, row.value, row.provenance, row.recorded_at, row.valid_until, mine or shared)
+        )
+    return found
+
+
+def visible(rows: Iterable[Fact], *, org_id: uuid.UUID, shared: bool, now: datetime) -> list[Fact]:
+    """The facts an org may read: what it wrote, and what the customer declared to it or shares with it."""
+    own = str(org_id)
+    return [
+        row
+        for row in rows
+        if (row.valid_until is None or row.valid_until > now)
+        and (row.source == own or (shared and row.provenance == Provenance.declared))
+    ]
+
+
+def record_event(
+    session: Session,
+    *,
+    org_id: uuid.UUID,
+    subject_id: uuid.UUID,
+    body: EventPost,
+    chain_id: str,
+    notary: Notary,
+    now: datetime,
+) -> Event:
+    """An observed event, in the ledger by digest. A purchase's item or topics are never the customer's
+    declared interest; a gift is not even an observed one."""
+    occurred_at = body.occurred_at or now
+    if occurred_at > now + timedelta(minutes=5):
+        raise Invalid("occurred_at", "lies in the future")
+    if body.type == "purchase" and not (body.item or body.topics):
+        raise Invalid("item", "a purchase needs an item or topics")
+    if body.type != "purchase" and body.offer_id is None:
+        raise Invalid("offer_id", f"a {body.type} event names its offer")
+    event = Event(
+        id=uuid.uuid4(),
+        org_id=org_id,
+        subject_id=subject_id,
+        type=str(body.type),
+        item=body.item,
+        topics=sorted(set(body.topics)),
+        gift=body.gift,
+        offer_id=body.offer_id,
+        occurred_at=occurred_at,
+        recorded_at=now,
+    )
+    session.add(event)
+    session.flush()
+    ledger_service.append(
+        session,
+        notary=notary,
+        chain_id=chain_id,
+        type="event.recorded",
+        at=now,
+        data={
+            "event": str(event.id),
+            "subject": str(subject_id),
+            "type": event.type,
+            "occurred_at": rfc3339(occurred_at),
+            "sha256": chain.digest(
+                chain.canonical(
+                    {"item": event.item, "topics": event.topics, "gift": event.gift, "offer": event.offer_id}
+                )
+            ),
+        },
+    )
+    return event
+
+
+def purchases(
+    session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID, shared: bool, now: datetime
+) -> list[engine.Purchase]:
+    """Purchases the org recorded, and other orgs' too when the customer shares them with it."""
+    query = select(Event.item, Event.topics, Event.gift, Event.occurred_at).where(
+        Event.subject_id == subject_id, Event.type == "purchase", Event.occurred_at > now - PURCHASE_MEMORY
+    )
+    if not shared:
+        query = query.where(Event.org_id == org_id)
+    return [engine.Purchase(i, frozenset(t), g, at) for i, t, g, at in session.execute(query)]

@@ -1,0 +1,131 @@
+"""The org's offers, decisions with reasons, feedback — and the customer's access log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
+
+from harken.context.schemas import AccessEntry, Item
+from harken.decisions import engine
+from harken.decisions import service as decision_service
+from harken.decisions.models import DecisionLog, Offer
+from harken.decisions.schemas import (
+    DataUsed,
+    DecisionPost,
+    DecisionRead,
+    FeedbackPost,
+    OfferPut,
+    OfferRead,
+    RankedRead,
+    ReasonRead,
+)
+from harken.deps import Now
+from harken.errors import PROBLEM_RESPONSES
+from harken.orgs.api import Call
+from harken.orgs.models import Org
+from harken.subjects.api import Customer, Me
+
+router = APIRouter(tags=["decisions"], responses=PROBLEM_RESPONSES)
+
+
+@router.put("/v1/offers/{offer_id}", response_model=OfferRead, responses={201: {"model": OfferRead}})
+async def put_offer(offer_id: Item, body: OfferPut, call: Call, now: Now, response: Response) -> OfferRead:
+    """Create (201) or replace (200) an offer in your catalogue."""
+
+    def work(session: Session, org: Org) -> tuple[OfferRead, bool]:
+        offer, created = decision_service.put_offer(session, org=org, offer_id=offer_id, body=body, now=now)
+        return _offer(offer), created
+
+    offer, created = await call(work)
+    response.status_code = 201 if created else 200
+    return offer
+
+
+@router.get("/v1/offers/{offer_id}", response_model=OfferRead)
+async def get_offer(offer_id: Item, call: Call) -> OfferRead:
+    return await call(
+        lambda session, org: _offer(decision_service.get_offer(session, org=org, offer_id=offer_id))
+    )
+
+
+def _offer(offer: Offer) -> OfferRead:
+    return OfferRead.model_validate({**offer.spec, "id": offer.id, "updated_at": offer.updated_at})
+
+
+@router.post("/v1/decisions", response_model=DecisionRead)
+async def post_decision(body: DecisionPost, call: Call, now: Now) -> DecisionRead:
+    """May I contact this customer now, on which channel, with which of these offers? The answer comes
+    with reasons, a sentence you may show, the data it used, and when to ask again. An unknown ref is
+    "don't send" (`subject.unknown`), never an error."""
+
+    def work(session: Session, org: Org) -> DecisionRead:
+        log, decision = decision_service.decide(session, org=org, body=body, now=now)
+        return _decision(log, decision)
+
+    return await call(work)
+
+
+def _decision(log: DecisionLog, decision: engine.Decision) -> DecisionRead:
+    return DecisionRead(
+        decision_id=str(log.id),
+        allowed=decision.allowed,
+        channel=decision.channel,
+        offer=decision.offer,
+        ranking=[
+            RankedRead(
+                offer_id=r.offer_id,
+                eligible=r.eligible,
+                score=r.score,
+                reasons=[ReasonRead(code=x.code, message=x.message) for x in r.reasons],
+            )
+            for r in decision.ranking
+        ],
+        reasons=[ReasonRead(code=r.code, message=r.message) for r in decision.reasons],
+        explanation=decision.explanation,
+        data_used=[DataUsed(field=f, provenance=p) for f, p in decision.data_used],
+        retry_after=decision.retry_after,
+        at=log.at,
+    )
+
+
+@router.post("/v1/decisions/{decision_id}/feedback", status_code=204)
+async def post_feedback(decision_id: uuid.UUID, body: FeedbackPost, call: Call, now: Now) -> Response:
+    """What became of a decision. Dismissed or not relevant holds the offer back for its suppression
+    window; opted-out records the customer's withdrawal of the decision's purpose (with a receipt)."""
+    await call(
+        lambda session, org: decision_service.feedback(
+            session, org=org, decision_id=decision_id, kind=body.kind, notary=call.hub.notary, now=now
+        )
+    )
+    return Response(status_code=204)
+
+
+@router.get("/v1/me/access-log", response_model=list[AccessEntry], tags=["me"])
+async def get_access_log(me: Me, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AccessEntry]:
+    """Who asked about me, when, for what purpose and channel, what they were told and why — newest first.
+    Through a business's app: that business's questions."""
+
+    def work(session: Session, customer: Customer) -> list[AccessEntry]:
+        rows = decision_service.access_log(
+            session, subject_id=customer.subject.subject_id, org_id=customer.org.id, limit=limit
+        )
+        return [
+            AccessEntry(
+                decision_id=str(log.id),
+                org=name,
+                at=log.decided_at,
+                purpose=log.purpose,
+                channels=log.channels,
+                allowed=log.allowed,
+                channel=log.channel,
+                offer=log.offer_id,
+                reasons=log.codes,
+                explanation=log.explanation,
+            )
+            for log, name in rows
+        ]
+
+    return await me(work)

@@ -1,0 +1,720 @@
+"""The decision engine: `decide(snapshot, request, at)`, a pure function over plain data.
+
+No database, no web, no clock: the service builds the snapshot and passes the time in. Gates run in
+order — customer known, consent, context, frequency — then every candidate is filtered and ranked by
+what the customer declared. Nothing relevant enough, or no open channel, means "don't send".
+
+Two rules shape what the engine may use:
+- declared beats observed and inferred, always (`resolve` keeps the declared value of every key);
+- protection flows everywhere, information only where shared: a declared datum the customer did not
+  share with the asking org may still stop a message (do-not-disturb, quiet hours, a dislike, a life
+  event), but never selects or explains one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from harken.consent.purposes import CATALOGUE, LegalBasis
+from harken.decisions.reasons import BLOCKING_CONTEXT, Code
+
+DECLARED, OBSERVED, INFERRED = "declared", "observed", "inferred"
+RELEVANCE_FLOOR = 0.25
+WEEK = timedelta(days=7)
+# Channels that interrupt: not while the customer is in transit, and phone never at work.
+FITTING_CHANNELS: dict[str, frozenset[str]] = {
+    "home": frozenset({"email", "sms", "push", "phone", "post", "in-app"}),
+    "work": frozenset({"email", "sms", "push", "post", "in-app"}),
+    "commuting": frozenset({"email", "post"}),
+    "travelling": frozenset({"email", "post", "in-app"}),
+    "out": frozenset({"email", "post", "push", "in-app"}),
+}
+IN_TRANSIT = frozenset({"commuting", "travelling"})
+# Where a day's parts end (local hour): a purchase pauses its topics until the end of its part.
+DAY_PARTS = (5, 12, 17, 22, 29)
+PURCHASE_INTEREST = 0.3  # what a purchase for oneself says about an interest (observed)
+
+
+# ---- the snapshot --------------------------------------------------------------------------------
+
+
+class Fact(NamedTuple):
+    """One datum about the customer as stored: `key` names it (`context`, `interest:travel`…)."""
+
+    key: str
+    value: Mapping[str, Any]
+    provenance: str
+    at: datetime
+    valid_until: datetime | None = None
+    shared: bool = True  # the asking org may see it (its own data, or declared data shared with it)
+
+
+class Context(NamedTuple):
+    persona: str | None
+    intent: str | None
+    situation: str | None
+    topics: frozenset[str]
+    do_not_disturb_until: datetime | None
+    valid_until: datetime | None
+    provenance: str
+
+
+class Persona(NamedTuple):
+    key: str
+    label: str
+    interests: frozenset[str]
+    provenance: str
+
+
+class Interest(NamedTuple):
+    affinity: float
+    provenance: str
+
+
+class ChannelPreference(NamedTuple):
+    allowed: bool
+    max_per_week: int | None
+
+
+class LifeEvent(NamedTuple):
+    key: str
+    topics: frozenset[str]
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the engine may use about the customer, declared values first."""
+
+    context: Context | None = None
+    personas: Mapping[str, Persona] = field(default_factory=dict)
+    interests: Mapping[str, Interest] = field(default_factory=dict)
+    channels: Mapping[str, ChannelPreference] = field(default_factory=dict)
+    quiet_hours: tuple[time, time] | None = None
+    time_zone: str = "UTC"
+    locale: str | None = None
+    country: str | None = None
+    life_events: tuple[LifeEvent, ...] = ()
+    novelty: float = 0.0
+    provenance: Mapping[str, str] = field(default_factory=dict)  # field → provenance, for data_used
+
+
+class Purchase(NamedTuple):
+    item: str | None
+    topics: frozenset[str]
+    gift: bool
+    at: datetime
+
+
+class Contact(NamedTuple):
+    """An earlier decision that allowed a message: counts toward the channel's weekly limit."""
+
+    channel: str
+    at: datetime
+
+
+class Feedback(NamedTuple):
+    offer_id: str
+    kind: str  # accepted | dismissed | not-relevant | opted-out
+    at: datetime
+
+
+class ConsentState(NamedTuple):
+    status: str  # granted | denied | withdrawn
+    channels: frozenset[str]
+    expires_at: datetime | None
+    method: str
+
+
+class Offer(NamedTuple):
+    id: str
+    title: str
+    topics: frozenset[str] = frozenset()
+    personas: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()  # empty: any channel
+    purpose: str | None = None  # None: the request's purpose
+    sensitive: bool = False
+    item: str | None = None
+    situations: frozenset[str] = frozenset()  # empty: any situation
+    countries: frozenset[str] = frozenset()  # empty: any country
+    locales: tuple[str, ...] = ()  # empty: any language
+    suppress_days: int = 30
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    known: bool
+    profile: Profile = field(default_factory=Profile)
+    consents: Mapping[str, ConsentState] = field(default_factory=dict)
+    purchases: tuple[Purchase, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    feedback: tuple[Feedback, ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    purpose: str
+    channels: tuple[str, ...]
+    candidates: tuple[Offer, ...]
+
+
+# ---- the answer ----------------------------------------------------------------------------------
+
+
+class Reason(NamedTuple):
+    code: Code
+    message: str
+
+
+class Ranked(NamedTuple):
+    offer_id: str
+    eligible: bool
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    channel: str | None
+    offer: str | None
+    ranking: tuple[Ranked, ...]
+    reasons: tuple[Reason, ...]
+    explanation: str
+    data_used: tuple[tuple[str, str], ...]  # (field, provenance)
+    retry_after: datetime | None
+
+
+# ---- resolving stored facts into a profile -------------------------------------------------------
+
+_PRECEDENCE = {INFERRED: 0, OBSERVED: 1, DECLARED: 2}
+
+
+def resolve(facts: Iterable[Fact], purchases: Iterable[Purchase], at: datetime) -> Profile:
+    """The profile in force at `at`: per key the declared value if there is one, else the latest other;
+    expired facts are absent. Unshared facts keep only what protects the customer."""
+    chosen: dict[str, Fact] = {}
+    for fact in sorted(facts, key=lambda f: (_PRECEDENCE[f.provenance], f.at)):
+        if fact.valid_until is None or fact.valid_until > at:
+            chosen[fact.key] = fact
+    p: dict[str, Any] = {
+        "personas": {},
+        "interests": {},
+        "channels": {},
+        "life_events": [],
+        "provenance": {},
+    }
+    for purchase in purchases:  # a gift says nothing about the buyer's own interests
+        if not purchase.gift:
+            for topic in purchase.topics:
+                p["interests"][topic] = Interest(PURCHASE_INTEREST, OBSERVED)
+    for key, fact in chosen.items():
+        kind, _, name = key.partition(":")
+        v, shared = fact.value, fact.shared
+        if kind == "context":
+            p["context"] = Context(
+                persona=v.get("persona") if shared else None,
+                intent=v.get("intent") if shared or v.get("intent") in ("in-a-rush", "need-help") else None,
+                situation=v.get("situation"),
+                topics=frozenset(v.get("topics", ())) if shared else frozenset(),
+                do_not_disturb_until=_moment(v.get("do_not_disturb_until")),
+                valid_until=fact.valid_until,
+                provenance=fact.provenance,
+            )
+        elif kind == "persona" and shared:
+            p["personas"][name] = Persona(
+                name, v.get("label", name), frozenset(v.get("interests", ())), fact.provenance
+            )
+        elif kind == "interest" and (shared or v["affinity"] < 0):
+            p["interests"][name] = Interest(float(v["affinity"]), fact.provenance)
+        elif kind == "channel":
+            p["channels"][name] = ChannelPreference(bool(v.get("allowed", True)), v.get("max_per_week"))
+        elif kind == "quiet_hours":
+            p["quiet_hours"] = (time.fromisoformat(v["start"]), time.fromisoformat(v["end"]))
+        elif kind == "time_zone":
+            p["time_zone"] = v["value"]
+        elif kind in ("locale", "country", "novelty") and shared:
+            p[kind] = v["value"]
+        elif kind == "life_event":
+            until = _moment(v["until"])
+            if until is not None and until > at:
+                p["life_events"].append(LifeEvent(name, frozenset(v.get("topics", ())), until))
+        else:
+            continue
+        p["provenance"][kind] = fact.provenance
+    p["life_events"] = tuple(p["life_events"])
+    return Profile(**p)
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+# ---- deciding ------------------------------------------------------------------------------------
+
+
+def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
+    """Whether to contact the customer now, on which channel, with which candidate — and why."""
+    used: dict[str, str] = {}
+    if not snapshot.known:
+        return _deny([_reason(Code.subject_unknown)], (), used, None, _zone(snapshot.profile))
+    profile = snapshot.profile
+    purpose = CATALOGUE[request.purpose]
+    contract = purpose.legal_basis == LegalBasis.contract
+
+    reasons: list[Reason] = []
+    if contract:
+        channels = list(request.channels)
+        reasons.append(_reason(Code.consent_not_required))
+    else:
+        channels, refusal = _consented_channels(snapshot, request.purpose, request.channels, at)
+        used[f"consent.{request.purpose}"] = "declared"
+        if refusal is not None:
+            return _deny([refusal], (), used, None, _zone(profile))
+    closed = [c for c in channels if not profile.channels.get(c, ChannelPreference(True, None)).allowed]
+    if closed:
+        used["preferences.channels"] = profile.provenance.get("channel", DECLARED)
+        channels = [c for c in channels if c not in closed]
+        if not channels:
+            return _deny([_reason(Code.channel_not_allowed, channels=closed)], (), used, None, _zone(profile))
+
+    if not contract:
+        channels, blocks = _open_channels(snapshot, channels, at, used)
+        if not channels:
+            retry = _next_opening(snapshot, list(request.channels), at)
+            if retry is not None and _local(retry, profile).date() != _local(at, profile).date():
+                blocks.append(_reason(Code.context_no_moment_today))
+            return _deny(blocks, (), used, retry, _zone(profile))
+        reasons.extend(blocks)  # channels closed while others stay open
+
+    ranking = [
+        _judge(offer, snapshot, request.purpose, channels, at, contract, used) for offer in request.candidates
+    ]
+    order = sorted(
+        range(len(ranking)),
+        key=lambda i: (not ranking[i].eligible, -ranking[i].score if ranking[i].eligible else 0, i),
+    )
+    ranked = tuple(ranking[i] for i in order)
+    best = ranked[0] if ranked and ranked[0].eligible else None
+    if best is None:
+        why = [_reason(Code.relevance_none)]
+        if len(ranked) == 1:
+            why = [*ranked[0].reasons[-1:], *why]
+        return _deny(why, ranked, used, None, _zone(profile))
+    offer = next(o for o in request.candidates if o.id == best.offer_id)
+    channel = next(c for c in channels if not offer.channels or c in offer.channels)
+    positive = [
+        r for r in best.reasons if r.code.startswith("relevance.") or r.code == Code.consent_not_required
+    ]
+    because = positive[0].message if positive else _reason(Code.consent_not_required).message
+    if contract:
+        because = _reason(Code.consent_not_required).message
+    return Decision(
+        allowed=True,
+        channel=channel,
+        offer=offer.id,
+        ranking=ranked,
+        reasons=(*reasons, _reason(Code.allowed)),
+        explanation=f"Sending “{offer.title}” by {channel} because {because}.",
+        data_used=tuple(sorted(used.items())),
+        retry_after=None,
+    )
+
+
+def _deny(
+    reasons: list[Reason],
+    ranking: tuple[Ranked, ...],
+    used: dict[str, str],
+    retry: datetime | None,
+    zone: ZoneInfo,
+) -> Decision:
+    first = reasons[0].message
+    when = ""
+    if retry is not None:
+        local = retry.astimezone(zone)
+        when = f"; a better moment is {local:%H:%M} ({zone.key})"
+        if any(r.code == Code.context_no_moment_today for r in reasons):
+            when = f"; no suitable moment is left today, the next is {local:%A %H:%M} ({zone.key})"
+    return Decision(
+        allowed=False,
+        channel=None,
+        offer=None,
+        ranking=ranking,
+        reasons=tuple(reasons),
+        explanation=f"Not sending: {first}{when}.",
+        data_used=tuple(sorted(used.items())),
+        retry_after=retry,
+    )
+
+
+def _consented_channels(
+    snapshot: Snapshot, purpose: str, requested: tuple[str, ...], at: datetime
+) -> tuple[list[str], Reason | None]:
+    consent = snapshot.consents.get(purpose)
+    if consent is None:
+        return [], _reason(Code.consent_missing, purpose=purpose)
+    if consent.status != "granted":
+        if consent.method == "gpc":
+            return [], _reason(Code.consent_gpc, purpose=purpose)
+        code = Code.consent_withdrawn if consent.status == "withdrawn" else Code.consent_denied
+        return [], _reason(code, purpose=purpose)
+    if consent.expires_at is not None and consent.expires_at <= at:
+        return [], _reason(Code.consent_expired, purpose=purpose)
+    channels = [c for c in requested if c in consent.channels]
+    if not channels:
+        return [], _reason(Code.consent_channel_not_granted, channels=list(requested))
+    return channels, None
+
+
+def _open_channels(
+    snapshot: Snapshot, channels: list[str], at: datetime, used: dict[str, str]
+) -> tuple[list[str], list[Reason]]:
+    """The channels the customer's context and weekly limits leave open at `at`, and why others close."""
+    profile = snapshot.profile
+    blocks: list[Reason] = []
+    context = _context(profile, at)
+    if context is not None and context.do_not_disturb_until is not None and context.do_not_disturb_until > at:
+        used["context.do_not_disturb"] = context.provenance
+        local = _local(context.do_not_disturb_until, profile)
+        return [], [_reason(Code.context_do_not_disturb, until=f"{local:%H:%M}")]
+    if profile.quiet_hours is not None and _in_quiet_hours(profile, at):
+        used["preferences.quiet_hours"] = profile.provenance.get("quiet_hours", DECLARED)
+        start, end = profile.quiet_hours
+        return [], [_reason(Code.context_quiet_hours, start=f"{start:%H:%M}", end=f"{end:%H:%M}")]
+    if context is not None and context.intent in ("in-a-rush", "need-help"):
+        used["context.intent"] = context.provenance
+        return [], [
+            _reason(Code.context_in_a_rush if context.intent == "in-a-rush" else Code.context_needs_help)
+        ]
+    if context is not None and context.situation is not None:
+        fitting = FITTING_CHANNELS.get(context.situation, frozenset())
+        unfit = [c for c in channels if c not in fitting]
+        if unfit:
+            used["context.situation"] = context.provenance
+            code = Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation
+            blocks.append(_reason(code, situation=context.situation, channels=unfit))
+            channels = [c for c in channels if c in fitting]
+    capped = []
+    for channel in channels:
+        limit = profile.channels.get(channel, ChannelPreference(True, None)).max_per_week
+        if limit is not None:
+            used["preferences.channels"] = profile.provenance.get("channel", DECLARED)
+            if sum(1 for c in snapshot.contacts if c.channel == channel and at - WEEK < c.at <= at) >= limit:
+                capped.append(channel)
+                blocks.append(_reason(Code.frequency_cap, channel=channel, limit=limit))
+    return [c for c in channels if c not in capped], blocks
+
+
+def _next_opening(snapshot: Snapshot, channels: list[str], at: datetime) -> datetime | None:
+    """The earliest moment within a week when some channel opens, trying the moments the blocks end."""
+    t = at
+    for _ in range(12):
+        if t - at > WEEK:
+            return None
+        candidates = _block_ends(snapshot, t)
+        open_now, _ = _open_channels(snapshot, channels, t, {})
+        if open_now:
+            return t
+        later = [c for c in candidates if c > t]
+        if not later:
+            return None
+        t = min(later)
+    return None
+
+
+def _block_ends(snapshot: Snapshot, t: datetime) -> list[datetime]:
+    profile, ends = snapshot.profile, []
+    context = _context(profile, t)
+    if context is not None:
+        if context.valid_until is not None:
+            ends.append(context.valid_until)
+        if context.do_not_disturb_until is not None and context.do_not_disturb_until > t:
+            ends.append(context.do_not_disturb_until)
+    if profile.quiet_hours is not None and _in_quiet_hours(profile, t):
+        ends.append(_next_local(profile, t, profile.quiet_hours[1]))
+    ends.extend(c.at + WEEK for c in snapshot.contacts if c.at + WEEK > t)
+    return ends
+
+
+def _judge(
+    offer: Offer,
+    snapshot: Snapshot,
+    purpose: str,
+    channels: list[str],
+    at: datetime,
+    contract: bool,
+    used: dict[str, str],
+) -> Ranked:
+    """One candidate: the first filter that drops it, or its relevance score and why."""
+    profile = snapshot.profile
+    offer_purpose = offer.purpose or purpose
+    sensitive = offer.sensitive or CATALOGUE[offer_purpose].sensitive
+
+    def drop(code: Code, **values: Any) -> Ranked:
+        return Ranked(offer.id, False, 0.0, (_reason(code, **values),))
+
+    if sensitive:
+        if not CATALOGUE[offer_purpose].sensitive or _granted(snapshot, offer_purpose, at) is None:
+            return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
+    elif offer_purpose != purpose and _granted(snapshot, offer_purpose, at) is None:
+        return drop(Code.consent_offer_purpose, purpose=offer_purpose)
+    if offer.channels and not any(c in offer.channels for c in channels):
+        return drop(Code.channel_not_offered, channels=channels)
+    context = _context(profile, at)
+    if (
+        offer.situations
+        and context is not None
+        and context.situation
+        and context.situation not in offer.situations
+    ):
+        used["context.situation"] = context.provenance
+        return drop(
+            Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation,
+            situation=context.situation,
+            channels=["this offer"],
+        )
+    for topic in sorted(offer.topics):
+        interest = profile.interests.get(topic)
+        if interest is not None and interest.provenance == DECLARED and interest.affinity <= -0.5:
+            used["preferences.interests"] = DECLARED
+            return drop(Code.topic_disliked, topic=topic)
+    for event in profile.life_events:
+        if offer.topics & event.topics:
+            used["preferences.life_events"] = DECLARED
+            return drop(
+                Code.life_event_suppressed,
+                topic=sorted(offer.topics & event.topics)[0],
+                until=f"{_local(event.until, profile):%d %B %Y}",
+            )
+    for purchase in snapshot.purchases:
+        if (
+            offer.item
+            and purchase.item == offer.item
+            and at - purchase.at < timedelta(days=offer.suppress_days)
+        ):
+            used["events.purchases"] = OBSERVED
+            return drop(Code.purchase_already_bought, item=offer.item)
+        if (
+            not purchase.gift
+            and offer.topics & purchase.topics
+            and at < _end_of_day_part(profile, purchase.at)
+        ):
+            used["events.purchases"] = OBSERVED
+            return drop(Code.purchase_recent_topic, topic=sorted(offer.topics & purchase.topics)[0])
+    for feedback in snapshot.feedback:
+        if (
+            feedback.offer_id == offer.id
+            and feedback.kind in ("dismissed", "not-relevant")
+            and at - feedback.at < timedelta(days=offer.suppress_days)
+        ):
+            return drop(Code.feedback_suppressed)
+    if offer.countries:
+        if profile.country is None:
+            return drop(Code.country_unknown)
+        used["preferences.country"] = profile.provenance.get("country", DECLARED)
+        if profile.country.upper() not in offer.countries:
+            return drop(Code.country_mismatch, country=profile.country.upper())
+    if offer.locales and profile.locale is not None:
+        used["preferences.locale"] = profile.provenance.get("locale", DECLARED)
+        if not any(_same_language(profile.locale, locale) for locale in offer.locales):
+            return drop(Code.locale_mismatch, locale=profile.locale)
+    score, why = _relevance(offer, profile, at, sensitive, used)
+    if sensitive:
+        why.append(_reason(Code.sensitive_declared_only))
+    if not contract and score < RELEVANCE_FLOOR:
+        return Ranked(offer.id, False, round(score, 3), (*why, _reason(Code.relevance_below_floor)))
+    return Ranked(offer.id, True, round(score, 3), tuple(why))
+
+
+def _relevance(
+    offer: Offer, profile: Profile, at: datetime, declared_only: bool, used: dict[str, str]
+) -> tuple[float, list[Reason]]:
+    """Declared context and persona first, then interests (others' count half), then novelty."""
+    score, why, signal = 0.0, [], False
+    context = _context(profile, at)
+    if context is not None and (not declared_only or context.provenance == DECLARED):
+        hit = offer.topics & context.topics
+        if hit:
+            used["context.topics"] = context.provenance
+            score, signal = score + 0.8, True
+            why.append(
+                _reason(Code.relevance_context, intent=_intent(context.intent), topics=", ".join(sorted(hit)))
+            )
+        persona = profile.personas.get(context.persona) if context.persona else None
+        if context.persona and offer.personas:
+            used["context.persona"] = context.provenance
+            if context.persona in offer.personas:
+                score, signal = score + 0.3, True
+                why.append(
+                    _reason(Code.relevance_persona, persona=persona.label if persona else context.persona)
+                )
+            else:
+                score -= 0.4
+                why.append(
+                    _reason(
+                        Code.relevance_other_persona, persona=persona.label if persona else context.persona
+                    )
+                )
+        if persona is not None and offer.topics & persona.interests:
+            used["personas"] = persona.provenance
+            score, signal = score + 0.5, True
+            if not any(r.code == Code.relevance_persona for r in why):
+                why.append(_reason(Code.relevance_persona, persona=persona.label))
+    liked, disliked = 0.0, 0.0
+    for topic in sorted(offer.topics):
+        interest = profile.interests.get(topic)
+        if interest is None or (declared_only and interest.provenance != DECLARED):
+            continue
+        signal = True
+        used["preferences.interests"] = interest.provenance
+        weight = 1.0 if interest.provenance == DECLARED else 0.5
+        value = interest.affinity * weight
+        if value > liked:
+            liked = value
+            code = Code.relevance_interest if interest.provenance == DECLARED else Code.relevance_inferred
+            why.append(_reason(code, topic=topic))
+        disliked = min(disliked, value)
+    score += liked + disliked
+    if not signal and profile.novelty > 0 and not declared_only:
+        used["preferences.novelty"] = profile.provenance.get("novelty", DECLARED)
+        score += profile.novelty * 0.6
+        why.append(_reason(Code.relevance_novelty))
+    why.sort(key=lambda r: _RANK_ORDER.index(r.code) if r.code in _RANK_ORDER else len(_RANK_ORDER))
+    return score, why
+
+
+_RANK_ORDER = (
+    Code.relevance_context,
+    Code.relevance_persona,
+    Code.relevance_interest,
+    Code.relevance_inferred,
+    Code.relevance_novelty,
+    Code.relevance_other_persona,
+)
+
+
+def _granted(snapshot: Snapshot, purpose: str, at: datetime) -> ConsentState | None:
+    consent = snapshot.consents.get(purpose)
+    if consent is None or consent.status != "granted":
+        return None
+    if consent.expires_at is not None and consent.expires_at <= at:
+        return None
+    return consent
+
+
+def _context(profile: Profile, at: datetime) -> Context | None:
+    context = profile.context
+    if context is None or (context.valid_until is not None and context.valid_until <= at):
+        return None
+    return context
+
+
+def _zone(profile: Profile) -> ZoneInfo:
+    try:
+        return ZoneInfo(profile.time_zone)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _local(moment: datetime, profile: Profile) -> datetime:
+    return moment.astimezone(_zone(profile))
+
+
+def _in_quiet_hours(profile: Profile, at: datetime) -> bool:
+    assert profile.quiet_hours is not None
+    start, end = profile.quiet_hours
+    now = _local(at, profile).time()
+    return start <= now < end if start < end else (now >= start or now < end)
+
+
+def _next_local(profile: Profile, after: datetime, wall: time) -> datetime:
+    """The first moment after `after` when the customer's clock shows `wall`."""
+    local = _local(after, profile)
+    day: date = local.date()
+    for offset in range(3):
+        moment = datetime.combine(day + timedelta(days=offset), wall, tzinfo=_zone(profile))
+        if moment > local:
+            return moment.astimezone(UTC)
+    raise AssertionError("unreachable: a wall time recurs daily")
+
+
+def _end_of_day_part(profile: Profile, moment: datetime) -> datetime:
+    local = _local(moment, profile)
+    hour = local.hour if local.hour >= DAY_PARTS[0] else local.hour + 24
+    end = next(h for h in DAY_PARTS if h > hour)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=_zone(profile))
+    if local.hour < DAY_PARTS[0]:
+        midnight -= timedelta(days=1)
+    return (midnight + timedelta(hours=end)).astimezone(UTC)
+
+
+def _same_language(customer: str, offered: str) -> bool:
+    a, b = customer.lower().replace("_", "-"), offered.lower().replace("_", "-")
+    return a == b or (a.split("-")[0] == b.split("-")[0] and "-" not in b)
+
+
+def _intent(intent: str | None) -> str:
+    return {
+        "browsing": "you're browsing",
+        "buying": "you're looking to buy",
+        "researching": "you're researching",
+        "in-a-rush": "you're in a rush",
+        "need-help": "you need help",
+    }.get(intent or "", "you're interested in")
+
+
+_MESSAGES: dict[Code, str] = {
+    Code.subject_unknown: "this business does not know you",
+    Code.consent_not_required: "it is a service message about something you arranged",
+    Code.consent_missing: "you have not agreed to {purpose} from this business",
+    Code.consent_denied: "you said no to {purpose} from this business",
+    Code.consent_withdrawn: "you withdrew your consent to {purpose}",
+    Code.consent_expired: "your consent to {purpose} has expired",
+    Code.consent_gpc: "your browser's Global Privacy Control signal refuses {purpose}",
+    Code.consent_channel_not_granted: "you have not agreed to be contacted by {channels}",
+    Code.consent_offer_purpose: "you have not agreed to {purpose}",
+    Code.channel_not_allowed: "you switched off {channels}",
+    Code.channel_not_offered: "this offer cannot be sent by {channels}",
+    Code.context_do_not_disturb: "you asked not to be disturbed until {until}",
+    Code.context_quiet_hours: "it is inside your quiet hours ({start} to {end})",
+    Code.context_in_transit: "you're {situation} right now, which does not suit {channels}",
+    Code.context_situation: "you're {situation} right now, which does not suit {channels}",
+    Code.context_in_a_rush: "you said you're in a rush",
+    Code.context_needs_help: "you said you need help right now, not offers",
+    Code.context_no_moment_today: "no suitable moment is left today",
+    Code.frequency_cap: "you allow at most {limit} messages a week by {channel}, and that many were sent",
+    Code.topic_disliked: "you told us you don't like {topic}",
+    Code.life_event_suppressed: "you asked for a pause on {topic} until {until}",
+    Code.purchase_already_bought: "you already bought {item}",
+    Code.purchase_recent_topic: "you just bought something on {topic}",
+    Code.feedback_suppressed: "you set this offer aside recently",
+    Code.sensitive_no_explicit_consent: "it touches a sensitive subject and you have not explicitly agreed to {purpose}",
+    Code.sensitive_declared_only: "it touches a sensitive subject, so only what you told us counts",
+    Code.country_mismatch: "it is meant for another country than yours ({country})",
+    Code.country_unknown: "it is meant for particular countries and we don't know yours",
+    Code.locale_mismatch: "it is not in your language ({locale})",
+    Code.relevance_context: "{intent} {topics}",
+    Code.relevance_persona: "it fits you as {persona} right now",
+    Code.relevance_other_persona: "it is meant for you as someone other than {persona}",
+    Code.relevance_interest: "you told us you like {topic}",
+    Code.relevance_inferred: "it relates to {topic}, which the business noticed you buy or browse",
+    Code.relevance_novelty: "you asked to be surprised now and then",
+    Code.relevance_below_floor: "it is not relevant enough to you",
+    Code.relevance_none: "nothing on offer is relevant enough to you",
+    Code.allowed: "every check passed",
+}
+
+
+def _reason(code: Code, **values: Any) -> Reason:
+    text = {k: ", ".join(v) if isinstance(v, list) else v for k, v in values.items()}
+    return Reason(code, _MESSAGES[code].format(**text))
+
+
+assert set(_MESSAGES) == set(Code), "every reason code needs a message"
+assert set(Code) >= BLOCKING_CONTEXT

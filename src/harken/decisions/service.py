@@ -1,0 +1,225 @@
+"""Decisions as a service: the org's offer catalogue, building the snapshot the engine decides on,
+logging every decision (the customer's access log) and taking feedback."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from harken.consent import service as consent_service
+from harken.consent.schemas import ConsentPut, Method, Status
+from harken.context import service as context_service
+from harken.decisions import engine
+from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
+from harken.decisions.schemas import DecisionPost, FeedbackKind, OfferPut
+from harken.errors import Invalid, NotFound
+from harken.ledger.service import Notary
+from harken.orgs.models import Org
+from harken.subjects import service as subject_service
+
+LOOK_AHEAD = timedelta(days=7)
+CLOCK_SKEW = timedelta(minutes=5)
+FEEDBACK_MEMORY = timedelta(days=365)
+
+
+def put_offer(
+    session: Session, *, org: Org, offer_id: str, body: OfferPut, now: datetime
+) -> tuple[Offer, bool]:
+    """Create or replace an offer in the org's catalogue; returns (offer, created)."""
+    spec = body.model_dump(mode="json")
+    found = session.get(Offer, (org.id, offer_id))
+    if found is None:
+        found = Offer(org_id=org.id, id=offer_id, spec=spec, updated_at=now)
+        session.add(found)
+        session.flush()
+        return found, True
+    if found.spec != spec:
+        found.spec, found.updated_at = spec, now
+    return found, False
+
+
+def get_offer(session: Session, *, org: Org, offer_id: str) -> Offer:
+    found = session.get(Offer, (org.id, offer_id))
+    if found is None:
+        raise NotFound(f"no offer {offer_id!r}")
+    return found
+
+
+def engine_offer(offer_id: str, spec: dict[str, Any]) -> engine.Offer:
+    return engine.Offer(
+        id=offer_id,
+        title=spec["title"],
+        topics=frozenset(spec["topics"]),
+        personas=frozenset(spec["personas"]),
+        channels=frozenset(spec["channels"]),
+        purpose=spec["purpose"],
+        sensitive=spec["sensitive"],
+        item=spec["item"],
+        situations=frozenset(spec["situations"]),
+        countries=frozenset(spec["countries"]),
+        locales=tuple(spec["locales"]),
+        suppress_days=spec["suppress_days"],
+    )
+
+
+def _candidates(session: Session, *, org: Org, body: DecisionPost) -> tuple[engine.Offer, ...]:
+    if body.candidates is not None:
+        return tuple(engine_offer(c.id, c.model_dump(mode="json")) for c in body.candidates)
+    assert body.offer_ids is not None
+    rows = {
+        o.id: o
+        for o in session.execute(
+            select(Offer).where(Offer.org_id == org.id, Offer.id.in_(body.offer_ids))
+        ).scalars()
+    }
+    for i, offer_id in enumerate(body.offer_ids):
+        if offer_id not in rows:
+            raise Invalid(
+                f"offer_ids[{i}]", f"no offer {offer_id!r} in your catalogue (PUT /v1/offers/{{id}})"
+            )
+    return tuple(engine_offer(i, rows[i].spec) for i in body.offer_ids)
+
+
+def snapshot(session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime) -> engine.Snapshot:
+    """Everything the engine may weigh for this org about this person, at `at`."""
+    sharing = context_service.sharing(session, subject_id=subject_id, org_id=org.id)
+    purchases = context_service.purchases(
+        session, subject_id=subject_id, org_id=org.id, shared=bool(sharing and sharing.purchases), now=at
+    )
+    facts = context_service.engine_facts(
+        context_service.facts(session, subject_id=subject_id),
+        org_id=org.id,
+        shared=bool(sharing and sharing.profile),
+    )
+    consents = {
+        r.purpose: engine.ConsentState(r.status, frozenset(r.channels), r.expires_at, r.method)
+        for r in consent_service.in_force(session, org_id=org.id, subject_id=subject_id)
+    }
+    contacts = tuple(
+        engine.Contact(str(channel), sent)
+        for channel, sent in session.execute(_CONTACTS, {"subject_id": subject_id, "since": at - engine.WEEK})
+    )
+    feedback = tuple(
+        engine.Feedback(str(offer_id), kind, when)
+        for offer_id, kind, when in session.execute(
+            _FEEDBACK, {"subject_id": subject_id, "org_id": org.id, "since": at - FEEDBACK_MEMORY}
+        )
+    )
+    return engine.Snapshot(
+        known=True,
+        profile=engine.resolve(facts, purchases, at),
+        consents=consents,
+        purchases=tuple(purchases),
+        contacts=contacts,
+        feedback=feedback,
+    )
+
+
+# Contacts count for every org: the customer's weekly limit is theirs, not one business's.
+_CONTACTS = select(DecisionLog.channel, DecisionLog.at).where(
+    DecisionLog.subject_id == bindparam("subject_id"),
+    DecisionLog.allowed.is_(True),
+    DecisionLog.at > bindparam("since"),
+)
+_FEEDBACK = select(DecisionFeedback.offer_id, DecisionFeedback.kind, DecisionFeedback.at).where(
+    DecisionFeedback.subject_id == bindparam("subject_id"),
+    DecisionFeedback.org_id == bindparam("org_id"),
+    DecisionFeedback.at > bindparam("since"),
+    DecisionFeedback.offer_id.is_not(None),
+)
+
+
+def decide(
+    session: Session, *, org: Org, body: DecisionPost, now: datetime
+) -> tuple[DecisionLog, engine.Decision]:
+    """Answer and log a decision. An unknown or foreign ref is "don't send", never an error."""
+    at = body.at or now
+    if at < now - CLOCK_SKEW:
+        raise Invalid("at", "lies in the past: decisions are about now or a moment to come")
+    if at > now + LOOK_AHEAD:
+        raise Invalid("at", "at most 7 days ahead")
+    candidates = _candidates(session, org=org, body=body)
+    request = engine.Request(str(body.purpose), tuple(str(c) for c in body.channels), candidates)
+    ref = subject_service.find(session, org=org, ref=body.subject)
+    if ref is None:
+        decision = engine.decide(engine.Snapshot(known=False), request, at)
+    else:
+        decision = engine.decide(snapshot(session, org=org, subject_id=ref.subject_id, at=at), request, at)
+    log = DecisionLog(
+        id=uuid.uuid4(),
+        org_id=org.id,
+        subject_id=ref.subject_id if ref else None,
+        ref=body.subject,
+        purpose=request.purpose,
+        channels=list(request.channels),
+        allowed=decision.allowed,
+        channel=decision.channel,
+        offer_id=decision.offer,
+        codes=[str(r.code) for r in decision.reasons],
+        explanation=decision.explanation,
+        data_used=[f for f, _ in decision.data_used],
+        retry_after=decision.retry_after,
+        at=at,
+        decided_at=now,
+    )
+    session.add(log)
+    session.flush()
+    return log, decision
+
+
+def feedback(
+    session: Session, *, org: Org, decision_id: uuid.UUID, kind: FeedbackKind, notary: Notary, now: datetime
+) -> DecisionFeedback:
+    """What became of a decision. Dismissed or not relevant holds the offer back for its window;
+    opted-out records the customer's withdrawal of the decision's purpose, in the ledger."""
+    log = session.get(DecisionLog, decision_id)
+    if log is None or log.org_id != org.id:
+        raise NotFound(f"no decision {decision_id}")
+    if log.subject_id is None:
+        raise Invalid("decision_id", "that decision was about a customer you have not registered")
+    row = DecisionFeedback(
+        id=uuid.uuid4(),
+        decision_id=log.id,
+        org_id=org.id,
+        subject_id=log.subject_id,
+        offer_id=log.offer_id,
+        kind=str(kind),
+        at=now,
+    )
+    session.add(row)
+    session.flush()
+    if kind == FeedbackKind.opted_out and log.purpose != "service":
+        consent_service.record(
+            session,
+            org=org,
+            ref=log.ref,
+            purpose=log.purpose,
+            notary=notary,
+            now=now,
+            change=ConsentPut(
+                status=Status.withdrawn,
+                method=Method.api,
+                evidence={"decision": str(log.id), "feedback": "opted-out"},
+            ),
+        )
+    return row
+
+
+def access_log(
+    session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID | None, limit: int = 100
+) -> list[tuple[DecisionLog, str]]:
+    """The decisions asked about a person, newest first, with the asking org's name; one org's only if given."""
+    query = (
+        select(DecisionLog, Org.name)
+        .join(Org, Org.id == DecisionLog.org_id)
+        .where(DecisionLog.subject_id == subject_id)
+        .order_by(DecisionLog.decided_at.desc(), DecisionLog.id)
+        .limit(limit)
+    )
+    if org_id is not None:
+        query = query.where(DecisionLog.org_id == org_id)
+    return [(log, name) for log, name in session.execute(query)]
