@@ -41,7 +41,8 @@ class Change(NamedTuple):
 
 
 def context_changes(body: ContextPut, now: datetime) -> list[Change]:
-    valid_until = body.valid_until or now + CONTEXT_LIFETIME
+    # "Do not disturb until 22:00" is a context that lasts until 22:00, unless the customer says otherwise.
+    valid_until = body.valid_until or body.do_not_disturb_until or now + CONTEXT_LIFETIME
     if body.do_not_disturb_until is not None:
         valid_until = max(valid_until, body.do_not_disturb_until)
     if valid_until <= now:

@@ -36,7 +36,7 @@ FITTING_CHANNELS: dict[str, frozenset[str]] = {
 IN_TRANSIT = frozenset({"commuting", "travelling"})
 # Where a day's parts end (local hour): a purchase pauses its topics until the end of its part.
 DAY_PARTS = (5, 12, 17, 22, 29)
-PURCHASE_INTEREST = 0.3  # what a purchase for oneself says about an interest (observed)
+PURCHASE_INTEREST = 0.6  # what buying for oneself says about an interest (observed: counts half in ranking)
 
 
 # ---- the snapshot --------------------------------------------------------------------------------
