@@ -135,10 +135,12 @@ def write(
             "subject": str(subject_id),
             "provenance": str(provenance),
             "source": source,
+            # The kind of each datum in clear, the rest by digest only: "interest", never "interest:pregnancy".
             "changes": [
                 {
-                    "key": c.key,
-                    "value_sha256": chain.digest(chain.canonical(c.value)) if c.value is not None else None,
+                    "kind": c.key.partition(":")[0],
+                    "sha256": chain.digest(chain.canonical({"key": c.key, "value": c.value})),
+                    "removed": c.value is None,
                     "valid_until": rfc3339(c.valid_until) if c.valid_until else None,
                 }
                 for c in changes
