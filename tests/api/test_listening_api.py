@@ -10,13 +10,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from harken.config import Settings
 from harken.consent.models import ConsentRecord
 from harken.context.models import Event, Fact
 from harken.decisions.models import DecisionLog
 from harken.ledger import keys
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
-from harken.config import Settings
 from tests.factories import FixedClock, auth, grant, org_client
 
 TABLES = (Fact, Event, DecisionLog, ConsentRecord, LedgerEntry)
