@@ -13,16 +13,59 @@ Two rules shape what the engine may use:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from harken.consent.purposes import CATALOGUE, LegalBasis
-from harken.decisions.reasons import BLOCKING_CONTEXT, Code
+from harken.decisions.reasons import MESSAGES, Code
+from harken.decisions.snapshot import (
+    DECLARED,
+    INFERRED,
+    OBSERVED,
+    ChannelPreference,
+    ConsentState,
+    Contact,
+    Context,
+    Fact,
+    Feedback,
+    Interest,
+    LifeEvent,
+    Offer,
+    Persona,
+    Profile,
+    Purchase,
+    Request,
+    Snapshot,
+    resolve,
+)
 
-DECLARED, OBSERVED, INFERRED = "declared", "observed", "inferred"
+__all__ = [  # decide, and the plain data it works on (defined in snapshot.py)
+    "DECLARED",
+    "INFERRED",
+    "OBSERVED",
+    "ChannelPreference",
+    "ConsentState",
+    "Contact",
+    "Context",
+    "Decision",
+    "Fact",
+    "Feedback",
+    "Interest",
+    "LifeEvent",
+    "Offer",
+    "Persona",
+    "Profile",
+    "Purchase",
+    "Ranked",
+    "Reason",
+    "Request",
+    "Snapshot",
+    "decide",
+    "resolve",
+]
+
 RELEVANCE_FLOOR = 0.25
 WEEK = timedelta(days=7)
 # Channels that interrupt: not while the customer is in transit, and phone never at work.
@@ -36,130 +79,6 @@ FITTING_CHANNELS: dict[str, frozenset[str]] = {
 IN_TRANSIT = frozenset({"commuting", "travelling"})
 # Where a day's parts end (local hour): a purchase pauses its topics until the end of its part.
 DAY_PARTS = (5, 12, 17, 22, 29)
-PURCHASE_INTEREST = 0.6  # what buying for oneself says about an interest (observed: counts half in ranking)
-
-
-# ---- the snapshot --------------------------------------------------------------------------------
-
-
-class Fact(NamedTuple):
-    """One datum about the customer as stored: `key` names it (`context`, `interest:travel`…)."""
-
-    key: str
-    value: Mapping[str, Any]
-    provenance: str
-    at: datetime
-    valid_until: datetime | None = None
-    shared: bool = True  # the asking org may see it (its own data, or declared data shared with it)
-
-
-class Context(NamedTuple):
-    persona: str | None
-    intent: str | None
-    situation: str | None
-    topics: frozenset[str]
-    do_not_disturb_until: datetime | None
-    valid_until: datetime | None
-    provenance: str
-
-
-class Persona(NamedTuple):
-    key: str
-    label: str
-    interests: frozenset[str]
-    provenance: str
-
-
-class Interest(NamedTuple):
-    affinity: float
-    provenance: str
-
-
-class ChannelPreference(NamedTuple):
-    allowed: bool
-    max_per_week: int | None
-
-
-class LifeEvent(NamedTuple):
-    key: str
-    topics: frozenset[str]
-    until: datetime
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What the engine may use about the customer, declared values first."""
-
-    context: Context | None = None
-    personas: Mapping[str, Persona] = field(default_factory=dict)
-    interests: Mapping[str, Interest] = field(default_factory=dict)
-    channels: Mapping[str, ChannelPreference] = field(default_factory=dict)
-    quiet_hours: tuple[time, time] | None = None
-    time_zone: str = "UTC"
-    locale: str | None = None
-    country: str | None = None
-    life_events: tuple[LifeEvent, ...] = ()
-    novelty: float = 0.0
-    provenance: Mapping[str, str] = field(default_factory=dict)  # field → provenance, for data_used
-
-
-class Purchase(NamedTuple):
-    item: str | None
-    topics: frozenset[str]
-    gift: bool
-    at: datetime
-
-
-class Contact(NamedTuple):
-    """An earlier decision that allowed a message: counts toward the channel's weekly limit."""
-
-    channel: str
-    at: datetime
-
-
-class Feedback(NamedTuple):
-    offer_id: str
-    kind: str  # accepted | dismissed | not-relevant | opted-out
-    at: datetime
-
-
-class ConsentState(NamedTuple):
-    status: str  # granted | denied | withdrawn
-    channels: frozenset[str]
-    expires_at: datetime | None
-    method: str
-
-
-class Offer(NamedTuple):
-    id: str
-    title: str
-    topics: frozenset[str] = frozenset()
-    personas: frozenset[str] = frozenset()
-    channels: frozenset[str] = frozenset()  # empty: any channel
-    purpose: str | None = None  # None: the request's purpose
-    sensitive: bool = False
-    item: str | None = None
-    situations: frozenset[str] = frozenset()  # empty: any situation
-    countries: frozenset[str] = frozenset()  # empty: any country
-    locales: tuple[str, ...] = ()  # empty: any language
-    suppress_days: int = 30
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    known: bool
-    profile: Profile = field(default_factory=Profile)
-    consents: Mapping[str, ConsentState] = field(default_factory=dict)
-    purchases: tuple[Purchase, ...] = ()
-    contacts: tuple[Contact, ...] = ()
-    feedback: tuple[Feedback, ...] = ()
-
-
-@dataclass(frozen=True)
-class Request:
-    purpose: str
-    channels: tuple[str, ...]
-    candidates: tuple[Offer, ...]
 
 
 # ---- the answer ----------------------------------------------------------------------------------
@@ -187,73 +106,6 @@ class Decision:
     explanation: str
     data_used: tuple[tuple[str, str], ...]  # (field, provenance)
     retry_after: datetime | None
-
-
-# ---- resolving stored facts into a profile -------------------------------------------------------
-
-_PRECEDENCE = {INFERRED: 0, OBSERVED: 1, DECLARED: 2}
-
-
-def resolve(facts: Iterable[Fact], purchases: Iterable[Purchase], at: datetime) -> Profile:
-    """The profile in force at `at`: per key the declared value if there is one, else the latest other;
-    expired facts are absent. Unshared facts keep only what protects the customer."""
-    chosen: dict[str, Fact] = {}
-    for fact in sorted(facts, key=lambda f: (_PRECEDENCE[f.provenance], f.at)):
-        if fact.valid_until is None or fact.valid_until > at:
-            chosen[fact.key] = fact
-    p: dict[str, Any] = {
-        "personas": {},
-        "interests": {},
-        "channels": {},
-        "life_events": [],
-        "provenance": {},
-    }
-    for purchase in purchases:  # a gift says nothing about the buyer's own interests
-        if not purchase.gift:
-            for topic in purchase.topics:
-                p["interests"][topic] = Interest(PURCHASE_INTEREST, OBSERVED)
-    for key, fact in chosen.items():
-        kind, _, name = key.partition(":")
-        v, shared = fact.value, fact.shared
-        if kind == "context":
-            p["context"] = Context(
-                persona=v.get("persona") if shared else None,
-                intent=v.get("intent") if shared or v.get("intent") in ("in-a-rush", "need-help") else None,
-                situation=v.get("situation"),
-                topics=frozenset(v.get("topics", ())) if shared else frozenset(),
-                do_not_disturb_until=_moment(v.get("do_not_disturb_until")),
-                valid_until=fact.valid_until,
-                provenance=fact.provenance,
-            )
-        elif kind == "persona" and shared:
-            p["personas"][name] = Persona(
-                name, v.get("label", name), frozenset(v.get("interests", ())), fact.provenance
-            )
-        elif kind == "interest" and (shared or v["affinity"] < 0):
-            p["interests"][name] = Interest(float(v["affinity"]), fact.provenance)
-        elif kind == "channel":
-            p["channels"][name] = ChannelPreference(bool(v.get("allowed", True)), v.get("max_per_week"))
-        elif kind == "quiet_hours":
-            p["quiet_hours"] = (time.fromisoformat(v["start"]), time.fromisoformat(v["end"]))
-        elif kind == "time_zone":
-            p["time_zone"] = v["value"]
-        elif kind in ("locale", "country", "novelty") and shared:
-            p[kind] = v["value"]
-        elif kind == "life_event":
-            until = _moment(v["until"])
-            if until is not None and until > at:
-                p["life_events"].append(LifeEvent(name, frozenset(v.get("topics", ())), until))
-        else:
-            continue
-        p["provenance"][kind] = fact.provenance
-    p["life_events"] = tuple(p["life_events"])
-    return Profile(**p)
-
-
-def _moment(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
 
 
 # ---- deciding ------------------------------------------------------------------------------------
@@ -669,52 +521,6 @@ def _intent(intent: str | None) -> str:
     }.get(intent or "", "you're interested in")
 
 
-_MESSAGES: dict[Code, str] = {
-    Code.subject_unknown: "this business does not know you",
-    Code.consent_not_required: "it is a service message about something you arranged",
-    Code.consent_missing: "you have not agreed to {purpose} from this business",
-    Code.consent_denied: "you said no to {purpose} from this business",
-    Code.consent_withdrawn: "you withdrew your consent to {purpose}",
-    Code.consent_expired: "your consent to {purpose} has expired",
-    Code.consent_gpc: "your browser's Global Privacy Control signal refuses {purpose}",
-    Code.consent_channel_not_granted: "you have not agreed to be contacted by {channels}",
-    Code.consent_offer_purpose: "you have not agreed to {purpose}",
-    Code.channel_not_allowed: "you switched off {channels}",
-    Code.channel_not_offered: "this offer cannot be sent by {channels}",
-    Code.context_do_not_disturb: "you asked not to be disturbed until {until}",
-    Code.context_quiet_hours: "it is inside your quiet hours ({start} to {end})",
-    Code.context_in_transit: "you're {situation} right now, which does not suit {channels}",
-    Code.context_situation: "you're {situation} right now, which does not suit {channels}",
-    Code.context_in_a_rush: "you said you're in a rush",
-    Code.context_needs_help: "you said you need help right now, not offers",
-    Code.context_no_moment_today: "no suitable moment is left today",
-    Code.frequency_cap: "you allow at most {limit} messages a week by {channel}, and that many were sent",
-    Code.topic_disliked: "you told us you don't like {topic}",
-    Code.life_event_suppressed: "you asked for a pause on {topic} until {until}",
-    Code.purchase_already_bought: "you already bought {item}",
-    Code.purchase_recent_topic: "you just bought something on {topic}",
-    Code.feedback_suppressed: "you set this offer aside recently",
-    Code.sensitive_no_explicit_consent: "it touches a sensitive subject and you have not explicitly agreed to {purpose}",
-    Code.sensitive_declared_only: "it touches a sensitive subject, so only what you told us counts",
-    Code.country_mismatch: "it is meant for another country than yours ({country})",
-    Code.country_unknown: "it is meant for particular countries and we don't know yours",
-    Code.locale_mismatch: "it is not in your language ({locale})",
-    Code.relevance_context: "{intent} {topics}",
-    Code.relevance_persona: "it fits you as {persona} right now",
-    Code.relevance_other_persona: "it is meant for you as someone other than {persona}",
-    Code.relevance_interest: "you told us you like {topic}",
-    Code.relevance_inferred: "it relates to {topic}, which the business noticed you buy or browse",
-    Code.relevance_novelty: "you asked to be surprised now and then",
-    Code.relevance_below_floor: "it is not relevant enough to you",
-    Code.relevance_none: "nothing on offer is relevant enough to you",
-    Code.allowed: "every check passed",
-}
-
-
 def _reason(code: Code, **values: Any) -> Reason:
     text = {k: ", ".join(v) if isinstance(v, list) else v for k, v in values.items()}
-    return Reason(code, _MESSAGES[code].format(**text))
-
-
-assert set(_MESSAGES) == set(Code), "every reason code needs a message"
-assert set(Code) >= BLOCKING_CONTEXT
+    return Reason(code, MESSAGES[code].format(**text))

@@ -100,12 +100,47 @@ MEANING: dict[Code, str] = {
     Code.allowed: "Send: every gate passed.",
 }
 
-BLOCKING_CONTEXT = frozenset(
-    {
-        Code.context_do_not_disturb,
-        Code.context_quiet_hours,
-        Code.context_in_transit,
-        Code.context_in_a_rush,
-        Code.context_needs_help,
-    }
-)
+# The sentence shown for each code, to the customer ("you"), filled with the decision's values.
+MESSAGES: dict[Code, str] = {
+    Code.subject_unknown: "this business does not know you",
+    Code.consent_not_required: "it is a service message about something you arranged",
+    Code.consent_missing: "you have not agreed to {purpose} from this business",
+    Code.consent_denied: "you said no to {purpose} from this business",
+    Code.consent_withdrawn: "you withdrew your consent to {purpose}",
+    Code.consent_expired: "your consent to {purpose} has expired",
+    Code.consent_gpc: "your browser's Global Privacy Control signal refuses {purpose}",
+    Code.consent_channel_not_granted: "you have not agreed to be contacted by {channels}",
+    Code.consent_offer_purpose: "you have not agreed to {purpose}",
+    Code.channel_not_allowed: "you switched off {channels}",
+    Code.channel_not_offered: "this offer cannot be sent by {channels}",
+    Code.context_do_not_disturb: "you asked not to be disturbed until {until}",
+    Code.context_quiet_hours: "it is inside your quiet hours ({start} to {end})",
+    Code.context_in_transit: "you're {situation} right now, which does not suit {channels}",
+    Code.context_situation: "you're {situation} right now, which does not suit {channels}",
+    Code.context_in_a_rush: "you said you're in a rush",
+    Code.context_needs_help: "you said you need help right now, not offers",
+    Code.context_no_moment_today: "no suitable moment is left today",
+    Code.frequency_cap: "you allow at most {limit} messages a week by {channel}, and that many were sent",
+    Code.topic_disliked: "you told us you don't like {topic}",
+    Code.life_event_suppressed: "you asked for a pause on {topic} until {until}",
+    Code.purchase_already_bought: "you already bought {item}",
+    Code.purchase_recent_topic: "you just bought something on {topic}",
+    Code.feedback_suppressed: "you set this offer aside recently",
+    Code.sensitive_no_explicit_consent: "it touches a sensitive subject and you have not explicitly agreed to {purpose}",
+    Code.sensitive_declared_only: "it touches a sensitive subject, so only what you told us counts",
+    Code.country_mismatch: "it is meant for another country than yours ({country})",
+    Code.country_unknown: "it is meant for particular countries and we don't know yours",
+    Code.locale_mismatch: "it is not in your language ({locale})",
+    Code.relevance_context: "{intent} {topics}",
+    Code.relevance_persona: "it fits you as {persona} right now",
+    Code.relevance_other_persona: "it is meant for you as someone other than {persona}",
+    Code.relevance_interest: "you told us you like {topic}",
+    Code.relevance_inferred: "it relates to {topic}, which the business noticed you buy or browse",
+    Code.relevance_novelty: "you asked to be surprised now and then",
+    Code.relevance_below_floor: "it is not relevant enough to you",
+    Code.relevance_none: "nothing on offer is relevant enough to you",
+    Code.allowed: "every check passed",
+}
+
+
+assert set(MESSAGES) == set(Code) == set(MEANING), "every reason code needs a meaning and a message"

@@ -1,0 +1,202 @@
+"""What the decision engine decides on: plain data about one customer as one org may use it, and
+`resolve`, which turns stored facts into the profile in force (declared beats observed and inferred).
+
+Pure: no database, no web, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any, NamedTuple
+
+DECLARED, OBSERVED, INFERRED = "declared", "observed", "inferred"
+PURCHASE_INTEREST = 0.6  # what buying for oneself says about an interest (observed: counts half in ranking)
+
+
+class Fact(NamedTuple):
+    """One datum about the customer as stored: `key` names it (`context`, `interest:travel`…)."""
+
+    key: str
+    value: Mapping[str, Any]
+    provenance: str
+    at: datetime
+    valid_until: datetime | None = None
+    shared: bool = True  # the asking org may see it (its own data, or declared data shared with it)
+
+
+class Context(NamedTuple):
+    persona: str | None
+    intent: str | None
+    situation: str | None
+    topics: frozenset[str]
+    do_not_disturb_until: datetime | None
+    valid_until: datetime | None
+    provenance: str
+
+
+class Persona(NamedTuple):
+    key: str
+    label: str
+    interests: frozenset[str]
+    provenance: str
+
+
+class Interest(NamedTuple):
+    affinity: float
+    provenance: str
+
+
+class ChannelPreference(NamedTuple):
+    allowed: bool
+    max_per_week: int | None
+
+
+class LifeEvent(NamedTuple):
+    key: str
+    topics: frozenset[str]
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the engine may use about the customer, declared values first."""
+
+    context: Context | None = None
+    personas: Mapping[str, Persona] = field(default_factory=dict)
+    interests: Mapping[str, Interest] = field(default_factory=dict)
+    channels: Mapping[str, ChannelPreference] = field(default_factory=dict)
+    quiet_hours: tuple[time, time] | None = None
+    time_zone: str = "UTC"
+    locale: str | None = None
+    country: str | None = None
+    life_events: tuple[LifeEvent, ...] = ()
+    novelty: float = 0.0
+    provenance: Mapping[str, str] = field(default_factory=dict)  # field → provenance, for data_used
+
+
+class Purchase(NamedTuple):
+    item: str | None
+    topics: frozenset[str]
+    gift: bool
+    at: datetime
+
+
+class Contact(NamedTuple):
+    """An earlier decision that allowed a message: counts toward the channel's weekly limit."""
+
+    channel: str
+    at: datetime
+
+
+class Feedback(NamedTuple):
+    offer_id: str
+    kind: str  # accepted | dismissed | not-relevant | opted-out
+    at: datetime
+
+
+class ConsentState(NamedTuple):
+    status: str  # granted | denied | withdrawn
+    channels: frozenset[str]
+    expires_at: datetime | None
+    method: str
+
+
+class Offer(NamedTuple):
+    id: str
+    title: str
+    topics: frozenset[str] = frozenset()
+    personas: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()  # empty: any channel
+    purpose: str | None = None  # None: the request's purpose
+    sensitive: bool = False
+    item: str | None = None
+    situations: frozenset[str] = frozenset()  # empty: any situation
+    countries: frozenset[str] = frozenset()  # empty: any country
+    locales: tuple[str, ...] = ()  # empty: any language
+    suppress_days: int = 30
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    known: bool
+    profile: Profile = field(default_factory=Profile)
+    consents: Mapping[str, ConsentState] = field(default_factory=dict)
+    purchases: tuple[Purchase, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    feedback: tuple[Feedback, ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    purpose: str
+    channels: tuple[str, ...]
+    candidates: tuple[Offer, ...]
+
+
+# ---- resolving stored facts into a profile -------------------------------------------------------
+
+_PRECEDENCE = {INFERRED: 0, OBSERVED: 1, DECLARED: 2}
+
+
+def resolve(facts: Iterable[Fact], purchases: Iterable[Purchase], at: datetime) -> Profile:
+    """The profile in force at `at`: per key the declared value if there is one, else the latest other;
+    expired facts are absent. Unshared facts keep only what protects the customer."""
+    chosen: dict[str, Fact] = {}
+    for fact in sorted(facts, key=lambda f: (_PRECEDENCE[f.provenance], f.at)):
+        if fact.valid_until is None or fact.valid_until > at:
+            chosen[fact.key] = fact
+    p: dict[str, Any] = {
+        "personas": {},
+        "interests": {},
+        "channels": {},
+        "life_events": [],
+        "provenance": {},
+    }
+    for purchase in purchases:  # a gift says nothing about the buyer's own interests
+        if not purchase.gift:
+            for topic in purchase.topics:
+                p["interests"][topic] = Interest(PURCHASE_INTEREST, OBSERVED)
+    for key, fact in chosen.items():
+        kind, _, name = key.partition(":")
+        v, shared = fact.value, fact.shared
+        if kind == "context":
+            p["context"] = Context(
+                persona=v.get("persona") if shared else None,
+                intent=v.get("intent") if shared or v.get("intent") in ("in-a-rush", "need-help") else None,
+                situation=v.get("situation"),
+                topics=frozenset(v.get("topics", ())) if shared else frozenset(),
+                do_not_disturb_until=_moment(v.get("do_not_disturb_until")),
+                valid_until=fact.valid_until,
+                provenance=fact.provenance,
+            )
+        elif kind == "persona" and shared:
+            p["personas"][name] = Persona(
+                name, v.get("label", name), frozenset(v.get("interests", ())), fact.provenance
+            )
+        elif kind == "interest" and (shared or v["affinity"] < 0):
+            p["interests"][name] = Interest(float(v["affinity"]), fact.provenance)
+        elif kind == "channel":
+            p["channels"][name] = ChannelPreference(bool(v.get("allowed", True)), v.get("max_per_week"))
+        elif kind == "quiet_hours":
+            p["quiet_hours"] = (time.fromisoformat(v["start"]), time.fromisoformat(v["end"]))
+        elif kind == "time_zone":
+            p["time_zone"] = v["value"]
+        elif kind in ("locale", "country", "novelty") and shared:
+            p[kind] = v["value"]
+        elif kind == "life_event":
+            until = _moment(v["until"])
+            if until is not None and until > at:
+                p["life_events"].append(LifeEvent(name, frozenset(v.get("topics", ())), until))
+        else:
+            continue
+        p["provenance"][kind] = fact.provenance
+    p["life_events"] = tuple(p["life_events"])
+    return Profile(**p)
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
