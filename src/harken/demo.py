@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from harken.clock import system_clock
 from harken.consent import service as consent_service
 from harken.consent.schemas import Channel, ConsentPut, Method, Status
 from harken.console import Store
+from harken.context import service as context_service
+from harken.context.schemas import ContextPut, PersonaPut, PreferencesPatch, Provenance
 from harken.db import session_scope
+from harken.decisions import service as decision_service
+from harken.decisions.schemas import OfferPut
 from harken.ledger import keys
 from harken.ledger.service import Notary
 from harken.orgs import service as org_service
+from harken.orgs.models import Org
 from harken.subjects import service as subject_service
 
 NOTICES = {
@@ -43,6 +51,57 @@ ORGS: dict[str, dict[str, list[tuple[str, Status, list[Channel]]]]] = {
 }
 
 
+OFFERS: dict[str, dict[str, dict[str, Any]]] = {
+    "Skyway Airlines": {
+        "weekend-fares": {"title": "Weekend fares to Lisbon", "topics": ["travel", "city-breaks"]},
+        "family-holiday": {
+            "title": "Family week in the Algarve",
+            "topics": ["family", "beach"],
+            "personas": ["parent"],
+        },
+        "lounge-pass": {"title": "Lounge pass", "topics": ["comfort"], "personas": ["employee"]},
+        "gate-change": {"title": "Gate change", "channels": ["sms", "push"], "purpose": "service"},
+    },
+    "Bean There Coffee": {
+        "coffee-coupon": {"title": "2-for-1 flat white", "topics": ["coffee"], "channels": ["sms", "push"]},
+        "croissant-deal": {"title": "Croissant with any coffee", "topics": ["pastries"]},
+    },
+    "Chapter & Verse Books": {
+        "borneo-guide": {"title": "Borneo: the travel guide", "topics": ["travel", "borneo"]},
+        "nordic-noir": {"title": "A Nordic noir thriller", "topics": ["thriller"]},
+        "picture-book": {"title": "A picture book", "topics": ["young-children"]},
+        "thanksgiving-ca": {
+            "title": "Happy Thanksgiving (Canada)",
+            "topics": ["holidays"],
+            "countries": ["CA"],
+        },
+        "thanksgiving-us": {"title": "Happy Thanksgiving (US)", "topics": ["holidays"], "countries": ["US"]},
+    },
+}
+
+# What the demo customers told each business (declared), and one business's guess (inferred).
+DECLARED: dict[str, dict[str, Any]] = {
+    "commuter-ana": {
+        "context": {"situation": "commuting"},
+        "preferences": {"interests": {"coffee": 0.8, "pastries": 0.5}, "time_zone": "Europe/London"},
+    },
+    "fan-joe": {"context": {"do_not_disturb_until": 3}, "preferences": {"interests": {"coffee": 0.6}}},
+    "parent-sam": {
+        "personas": {
+            "parent": {"label": "Parent", "interests": ["family", "beach"]},
+            "employee": {"label": "Employee", "interests": ["comfort"]},
+        },
+        "context": {"persona": "parent", "situation": "home"},
+    },
+    "reader-priya": {
+        "context": {"intent": "researching", "topics": ["travel", "borneo"]},
+        "preferences": {"interests": {"thriller": -1}},
+        "inferred": {"interests": {"young-children": 0.9, "retro-fashion": 0.8}},
+    },
+    "canadian-chloe": {"preferences": {"country": "CA", "locale": "en-CA", "interests": {"holidays": 0.6}}},
+}
+
+
 def load(store: Store) -> dict[str, str]:
     """Create what is missing (orgs, customers, notices, consents) and issue a fresh API key per org."""
     ring = keys.load_or_create(store.settings.keys_dir)
@@ -59,6 +118,10 @@ def load(store: Store) -> dict[str, str]:
             issued[name] = key
             for purpose, text in NOTICES.items():
                 consent_service.put_notice(session, org=org, purpose=purpose, text=text, locale="en", now=now)
+            for offer_id, spec in OFFERS[name].items():
+                decision_service.put_offer(
+                    session, org=org, offer_id=offer_id, body=OfferPut.model_validate(spec), now=now
+                )
             for ref, decisions in customers.items():
                 _, created = subject_service.register(session, org=org, ref=ref, now=now)
                 if not created:
@@ -73,4 +136,37 @@ def load(store: Store) -> dict[str, str]:
                     consent_service.record(
                         session, org=org, ref=ref, purpose=purpose, change=change, notary=notary, now=now
                     )
+                _tell(session, org, ref, notary, now)
     return issued
+
+
+def _tell(session: Session, org: Org, ref: str, notary: Notary, now: datetime) -> None:
+    """What the demo customer told this business, as if through its app (and what it guessed)."""
+    told = DECLARED.get(ref, {})
+    declared: list[context_service.Change] = []
+    for key, persona in told.get("personas", {}).items():
+        declared += context_service.persona_change(key, PersonaPut.model_validate(persona))
+    if "context" in told:
+        context = dict(told["context"])
+        if "do_not_disturb_until" in context:  # hours from now
+            context["do_not_disturb_until"] = now + timedelta(hours=context["do_not_disturb_until"])
+        declared += context_service.context_changes(ContextPut.model_validate(context), now)
+    if "preferences" in told:
+        declared += context_service.preference_changes(
+            PreferencesPatch.model_validate(told["preferences"]), now
+        )
+    inferred = context_service.preference_changes(
+        PreferencesPatch.model_validate(told.get("inferred", {})), now
+    )
+    subject_id = subject_service.get(session, org=org, ref=ref).subject_id
+    for provenance, changes in ((Provenance.declared, declared), (Provenance.inferred, inferred)):
+        context_service.write(
+            session,
+            subject_id=subject_id,
+            provenance=provenance,
+            source=str(org.id),
+            changes=changes,
+            chain_id=org.chain,
+            notary=notary,
+            now=now,
+        )

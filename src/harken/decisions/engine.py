@@ -113,7 +113,7 @@ class Decision:
 
 def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
     """Whether to contact the customer now, on which channel, with which candidate — and why."""
-    used: dict[str, str] = {}
+    used: set[tuple[str, str]] = set()
     if not snapshot.known:
         return _deny([_reason(Code.subject_unknown)], (), used, None, _zone(snapshot.profile))
     profile = snapshot.profile
@@ -126,12 +126,12 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         reasons.append(_reason(Code.consent_not_required))
     else:
         channels, refusal = _consented_channels(snapshot, request.purpose, request.channels, at)
-        used[f"consent.{request.purpose}"] = "declared"
+        used.add((f"consent.{request.purpose}", "declared"))
         if refusal is not None:
             return _deny([refusal], (), used, None, _zone(profile))
     closed = [c for c in channels if not profile.channels.get(c, ChannelPreference(True, None)).allowed]
     if closed:
-        used["preferences.channels"] = profile.provenance.get("channel", DECLARED)
+        used.add(("preferences.channels", profile.provenance.get("channel", DECLARED)))
         channels = [c for c in channels if c not in closed]
         if not channels:
             return _deny([_reason(Code.channel_not_allowed, channels=closed)], (), used, None, _zone(profile))
@@ -174,7 +174,7 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         ranking=ranked,
         reasons=(*reasons, _reason(Code.allowed)),
         explanation=f"Sending “{offer.title}” by {channel} because {because}.",
-        data_used=tuple(sorted(used.items())),
+        data_used=tuple(sorted(used)),
         retry_after=None,
     )
 
@@ -182,7 +182,7 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
 def _deny(
     reasons: list[Reason],
     ranking: tuple[Ranked, ...],
-    used: dict[str, str],
+    used: set[tuple[str, str]],
     retry: datetime | None,
     zone: ZoneInfo,
 ) -> Decision:
@@ -200,7 +200,7 @@ def _deny(
         ranking=ranking,
         reasons=tuple(reasons),
         explanation=f"Not sending: {first}{when}.",
-        data_used=tuple(sorted(used.items())),
+        data_used=tuple(sorted(used)),
         retry_after=retry,
     )
 
@@ -225,22 +225,22 @@ def _consented_channels(
 
 
 def _open_channels(
-    snapshot: Snapshot, channels: list[str], at: datetime, used: dict[str, str]
+    snapshot: Snapshot, channels: list[str], at: datetime, used: set[tuple[str, str]]
 ) -> tuple[list[str], list[Reason]]:
     """The channels the customer's context and weekly limits leave open at `at`, and why others close."""
     profile = snapshot.profile
     blocks: list[Reason] = []
     context = _context(profile, at)
     if context is not None and context.do_not_disturb_until is not None and context.do_not_disturb_until > at:
-        used["context.do_not_disturb"] = context.provenance
+        used.add(("context.do_not_disturb", context.provenance))
         local = _local(context.do_not_disturb_until, profile)
         return [], [_reason(Code.context_do_not_disturb, until=f"{local:%H:%M}")]
     if profile.quiet_hours is not None and _in_quiet_hours(profile, at):
-        used["preferences.quiet_hours"] = profile.provenance.get("quiet_hours", DECLARED)
+        used.add(("preferences.quiet_hours", profile.provenance.get("quiet_hours", DECLARED)))
         start, end = profile.quiet_hours
         return [], [_reason(Code.context_quiet_hours, start=f"{start:%H:%M}", end=f"{end:%H:%M}")]
     if context is not None and context.intent in ("in-a-rush", "need-help"):
-        used["context.intent"] = context.provenance
+        used.add(("context.intent", context.provenance))
         return [], [
             _reason(Code.context_in_a_rush if context.intent == "in-a-rush" else Code.context_needs_help)
         ]
@@ -248,7 +248,7 @@ def _open_channels(
         fitting = FITTING_CHANNELS.get(context.situation, frozenset())
         unfit = [c for c in channels if c not in fitting]
         if unfit:
-            used["context.situation"] = context.provenance
+            used.add(("context.situation", context.provenance))
             code = Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation
             blocks.append(_reason(code, situation=context.situation, channels=unfit))
             channels = [c for c in channels if c in fitting]
@@ -256,7 +256,7 @@ def _open_channels(
     for channel in channels:
         limit = profile.channels.get(channel, ChannelPreference(True, None)).max_per_week
         if limit is not None:
-            used["preferences.channels"] = profile.provenance.get("channel", DECLARED)
+            used.add(("preferences.channels", profile.provenance.get("channel", DECLARED)))
             if sum(1 for c in snapshot.contacts if c.channel == channel and at - WEEK < c.at <= at) >= limit:
                 capped.append(channel)
                 blocks.append(_reason(Code.frequency_cap, channel=channel, limit=limit))
@@ -270,7 +270,7 @@ def _next_opening(snapshot: Snapshot, channels: list[str], at: datetime) -> date
         if t - at > WEEK:
             return None
         candidates = _block_ends(snapshot, t)
-        open_now, _ = _open_channels(snapshot, channels, t, {})
+        open_now, _ = _open_channels(snapshot, channels, t, set())
         if open_now:
             return t
         later = [c for c in candidates if c > t]
@@ -301,7 +301,7 @@ def _judge(
     channels: list[str],
     at: datetime,
     contract: bool,
-    used: dict[str, str],
+    used: set[tuple[str, str]],
 ) -> Ranked:
     """One candidate: the first filter that drops it, or its relevance score and why."""
     profile = snapshot.profile
@@ -325,7 +325,7 @@ def _judge(
         and context.situation
         and context.situation not in offer.situations
     ):
-        used["context.situation"] = context.provenance
+        used.add(("context.situation", context.provenance))
         return drop(
             Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation,
             situation=context.situation,
@@ -334,11 +334,11 @@ def _judge(
     for topic in sorted(offer.topics):
         interest = profile.interests.get(topic)
         if interest is not None and interest.provenance == DECLARED and interest.affinity <= -0.5:
-            used["preferences.interests"] = DECLARED
+            used.add(("preferences.interests", DECLARED))
             return drop(Code.topic_disliked, topic=topic)
     for event in profile.life_events:
         if offer.topics & event.topics:
-            used["preferences.life_events"] = DECLARED
+            used.add(("preferences.life_events", DECLARED))
             return drop(
                 Code.life_event_suppressed,
                 topic=sorted(offer.topics & event.topics)[0],
@@ -350,14 +350,14 @@ def _judge(
             and purchase.item == offer.item
             and at - purchase.at < timedelta(days=offer.suppress_days)
         ):
-            used["events.purchases"] = OBSERVED
+            used.add(("events.purchases", OBSERVED))
             return drop(Code.purchase_already_bought, item=offer.item)
         if (
             not purchase.gift
             and offer.topics & purchase.topics
             and at < _end_of_day_part(profile, purchase.at)
         ):
-            used["events.purchases"] = OBSERVED
+            used.add(("events.purchases", OBSERVED))
             return drop(Code.purchase_recent_topic, topic=sorted(offer.topics & purchase.topics)[0])
     for feedback in snapshot.feedback:
         if (
@@ -369,11 +369,11 @@ def _judge(
     if offer.countries:
         if profile.country is None:
             return drop(Code.country_unknown)
-        used["preferences.country"] = profile.provenance.get("country", DECLARED)
+        used.add(("preferences.country", profile.provenance.get("country", DECLARED)))
         if profile.country.upper() not in offer.countries:
             return drop(Code.country_mismatch, country=profile.country.upper())
     if offer.locales and profile.locale is not None:
-        used["preferences.locale"] = profile.provenance.get("locale", DECLARED)
+        used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
         if not any(_same_language(profile.locale, locale) for locale in offer.locales):
             return drop(Code.locale_mismatch, locale=profile.locale)
     score, why = _relevance(offer, profile, at, sensitive, used)
@@ -385,7 +385,7 @@ def _judge(
 
 
 def _relevance(
-    offer: Offer, profile: Profile, at: datetime, declared_only: bool, used: dict[str, str]
+    offer: Offer, profile: Profile, at: datetime, declared_only: bool, used: set[tuple[str, str]]
 ) -> tuple[float, list[Reason]]:
     """Declared context and persona first, then interests (others' count half), then novelty."""
     score, why, signal = 0.0, [], False
@@ -393,14 +393,14 @@ def _relevance(
     if context is not None and (not declared_only or context.provenance == DECLARED):
         hit = offer.topics & context.topics
         if hit:
-            used["context.topics"] = context.provenance
+            used.add(("context.topics", context.provenance))
             score, signal = score + 0.8, True
             why.append(
                 _reason(Code.relevance_context, intent=_intent(context.intent), topics=", ".join(sorted(hit)))
             )
         persona = profile.personas.get(context.persona) if context.persona else None
         if context.persona and offer.personas:
-            used["context.persona"] = context.provenance
+            used.add(("context.persona", context.provenance))
             if context.persona in offer.personas:
                 score, signal = score + 0.3, True
                 why.append(
@@ -414,7 +414,7 @@ def _relevance(
                     )
                 )
         if persona is not None and offer.topics & persona.interests:
-            used["personas"] = persona.provenance
+            used.add(("personas", persona.provenance))
             score, signal = score + 0.5, True
             if not any(r.code == Code.relevance_persona for r in why):
                 why.append(_reason(Code.relevance_persona, persona=persona.label))
@@ -424,7 +424,7 @@ def _relevance(
         if interest is None or (declared_only and interest.provenance != DECLARED):
             continue
         signal = True
-        used["preferences.interests"] = interest.provenance
+        used.add(("preferences.interests", interest.provenance))
         weight = 1.0 if interest.provenance == DECLARED else 0.5
         value = interest.affinity * weight
         if value > liked:
@@ -434,7 +434,7 @@ def _relevance(
         disliked = min(disliked, value)
     score += liked + disliked
     if not signal and profile.novelty > 0 and not declared_only:
-        used["preferences.novelty"] = profile.provenance.get("novelty", DECLARED)
+        used.add(("preferences.novelty", profile.provenance.get("novelty", DECLARED)))
         score += profile.novelty * 0.6
         why.append(_reason(Code.relevance_novelty))
     why.sort(key=lambda r: _RANK_ORDER.index(r.code) if r.code in _RANK_ORDER else len(_RANK_ORDER))
