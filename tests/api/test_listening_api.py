@@ -267,3 +267,15 @@ def test_every_change_is_in_the_ledger_and_it_verifies(
     assert "tea" not in str(session.execute(select(LedgerEntry.body)).scalars().all())  # digests, not values
     reports = list(ledger_service.verify(session, keys=keys.load(settings.keys_dir)))
     assert reports and all(r.ok for r in reports)
+
+
+def test_an_offer_dismissed_in_the_orgs_own_app_is_held_back(client: TestClient, session: Session) -> None:
+    org = org_client(client, session)
+    grant(client, org, "c-1")
+    token = customer_token(client, org, "c-1")
+    client.patch("/v1/me/preferences", headers=token, json={"interests": {"tea": 0.8}}).raise_for_status()
+    event = {"type": "offer.dismissed", "offer_id": "tea"}
+    assert client.post("/v1/subjects/c-1/events", headers=org, json=event).status_code == 201
+    answer = decide(client, org, "c-1")
+    assert answer["allowed"] is False
+    assert [r["code"] for r in answer["ranking"][0]["reasons"]] == ["feedback.suppressed"]

@@ -296,13 +296,25 @@ def record_event(
     return event
 
 
-def purchases(
+def history(
     session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID, shared: bool, now: datetime
-) -> list[engine.Purchase]:
-    """Purchases the org recorded, and other orgs' too when the customer shares them with it."""
-    query = select(Event.item, Event.topics, Event.gift, Event.occurred_at).where(
-        Event.subject_id == subject_id, Event.type == "purchase", Event.occurred_at > now - PURCHASE_MEMORY
+) -> tuple[list[engine.Purchase], list[engine.Feedback]]:
+    """What the engine remembers of events: purchases the org recorded (and other orgs' too when the
+    customer shares purchases with it), and the offers the customer dismissed at this org."""
+    query = select(
+        Event.org_id, Event.type, Event.item, Event.topics, Event.gift, Event.offer_id, Event.occurred_at
+    )
+    query = query.where(
+        Event.subject_id == subject_id,
+        Event.type.in_(("purchase", "offer.dismissed")),
+        Event.occurred_at > now - PURCHASE_MEMORY,
     )
     if not shared:
         query = query.where(Event.org_id == org_id)
-    return [engine.Purchase(i, frozenset(t), g, at) for i, t, g, at in session.execute(query)]
+    purchases, dismissed = [], []
+    for org, kind, item, topics, gift, offer_id, at in session.execute(query):
+        if kind == "purchase":
+            purchases.append(engine.Purchase(item, frozenset(topics), gift, at))
+        elif org == org_id:
+            dismissed.append(engine.Feedback(str(offer_id), "dismissed", at))
+    return purchases, dismissed

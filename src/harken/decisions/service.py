@@ -87,7 +87,7 @@ def _candidates(session: Session, *, org: Org, body: DecisionPost) -> tuple[engi
 def snapshot(session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime) -> engine.Snapshot:
     """Everything the engine may weigh for this org about this person, at `at`."""
     sharing = context_service.sharing(session, subject_id=subject_id, org_id=org.id)
-    purchases = context_service.purchases(
+    purchases, dismissed = context_service.history(
         session, subject_id=subject_id, org_id=org.id, shared=bool(sharing and sharing.purchases), now=at
     )
     facts = context_service.engine_facts(
@@ -103,7 +103,7 @@ def snapshot(session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime)
         engine.Contact(str(channel), sent)
         for channel, sent in session.execute(_CONTACTS, {"subject_id": subject_id, "since": at - engine.WEEK})
     )
-    feedback = tuple(
+    feedback = tuple(dismissed) + tuple(
         engine.Feedback(str(offer_id), kind, when)
         for offer_id, kind, when in session.execute(
             _FEEDBACK, {"subject_id": subject_id, "org_id": org.id, "since": at - FEEDBACK_MEMORY}
