@@ -68,6 +68,7 @@ __all__ = [  # decide, and the plain data it works on (defined in snapshot.py)
 
 RELEVANCE_FLOOR = 0.25
 WEEK = timedelta(days=7)
+HORIZON = timedelta(days=31)  # how far ahead retry_after looks (a context lasts at most 30 days)
 # Channels that interrupt: not while the customer is in transit, and phone never at work.
 FITTING_CHANNELS: dict[str, frozenset[str]] = {
     "home": frozenset({"email", "sms", "push", "phone", "post", "in-app"}),
@@ -135,14 +136,16 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         channels = [c for c in channels if c not in closed]
         if not channels:
             return _deny([_reason(Code.channel_not_allowed, channels=closed)], (), used, None, _zone(profile))
+        reasons.append(_reason(Code.channel_not_allowed, channels=closed))
 
     if not contract:
-        channels, blocks = _open_channels(snapshot, channels, at, used)
-        if not channels:
-            retry = _next_opening(snapshot, list(request.channels), at)
+        open_now, blocks = _open_channels(snapshot, channels, at, used)
+        if not open_now:
+            retry = _next_opening(snapshot, channels, at)
             if retry is not None and _local(retry, profile).date() != _local(at, profile).date():
                 blocks.append(_reason(Code.context_no_moment_today))
             return _deny(blocks, (), used, retry, _zone(profile))
+        channels = open_now
         reasons.extend(blocks)  # channels closed while others stay open
 
     ranking = [
@@ -160,13 +163,11 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
             why = [*ranked[0].reasons[-1:], *why]
         return _deny(why, ranked, used, None, _zone(profile))
     offer = next(o for o in request.candidates if o.id == best.offer_id)
-    channel = next(c for c in channels if not offer.channels or c in offer.channels)
-    positive = [
-        r for r in best.reasons if r.code.startswith("relevance.") or r.code == Code.consent_not_required
-    ]
-    because = positive[0].message if positive else _reason(Code.consent_not_required).message
-    if contract:
-        because = _reason(Code.consent_not_required).message
+    channel = _offer_channels(offer, snapshot, request.purpose, channels, at)[0]
+    positive = [r for r in best.reasons if r.code in _POSITIVE]
+    because = _reason(Code.consent_not_required).message
+    if positive and not contract:
+        because = positive[0].message
     return Decision(
         allowed=True,
         channel=channel,
@@ -233,8 +234,9 @@ def _open_channels(
     context = _context(profile, at)
     if context is not None and context.do_not_disturb_until is not None and context.do_not_disturb_until > at:
         used.add(("context.do_not_disturb", context.provenance))
-        local = _local(context.do_not_disturb_until, profile)
-        return [], [_reason(Code.context_do_not_disturb, until=f"{local:%H:%M}")]
+        return [], [
+            _reason(Code.context_do_not_disturb, until=_when(context.do_not_disturb_until, profile, at))
+        ]
     if profile.quiet_hours is not None and _in_quiet_hours(profile, at):
         used.add(("preferences.quiet_hours", profile.provenance.get("quiet_hours", DECLARED)))
         start, end = profile.quiet_hours
@@ -264,23 +266,21 @@ def _open_channels(
 
 
 def _next_opening(snapshot: Snapshot, channels: list[str], at: datetime) -> datetime | None:
-    """The earliest moment within a week when some channel opens, trying the moments the blocks end."""
+    """The earliest moment within the horizon when one of `channels` opens: tries, in order, each
+    moment at which something that blocks them ends."""
     t = at
-    for _ in range(12):
-        if t - at > WEEK:
-            return None
-        candidates = _block_ends(snapshot, t)
+    for _ in range(256):
         open_now, _ = _open_channels(snapshot, channels, t, set())
         if open_now:
             return t
-        later = [c for c in candidates if c > t]
-        if not later:
+        later = [end for end in _block_ends(snapshot, t, channels) if end > t]
+        if not later or min(later) - at > HORIZON:
             return None
         t = min(later)
     return None
 
 
-def _block_ends(snapshot: Snapshot, t: datetime) -> list[datetime]:
+def _block_ends(snapshot: Snapshot, t: datetime, channels: list[str]) -> list[datetime]:
     profile, ends = snapshot.profile, []
     context = _context(profile, t)
     if context is not None:
@@ -290,8 +290,23 @@ def _block_ends(snapshot: Snapshot, t: datetime) -> list[datetime]:
             ends.append(context.do_not_disturb_until)
     if profile.quiet_hours is not None and _in_quiet_hours(profile, t):
         ends.append(_next_local(profile, t, profile.quiet_hours[1]))
-    ends.extend(c.at + WEEK for c in snapshot.contacts if c.at + WEEK > t)
+    limited = {
+        c for c in channels if profile.channels.get(c, ChannelPreference(True, None)).max_per_week is not None
+    }
+    ends.extend(c.at + WEEK for c in snapshot.contacts if c.channel in limited and c.at + WEEK > t)
     return ends
+
+
+def _offer_channels(
+    offer: Offer, snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
+) -> list[str]:
+    """The open channels this offer may go by: its own, and those its purpose's consent covers."""
+    usable = [c for c in channels if not offer.channels or c in offer.channels]
+    offer_purpose = offer.purpose or purpose
+    if offer_purpose != purpose:
+        consent = _granted(snapshot, offer_purpose, at)
+        usable = [c for c in usable if consent is not None and c in consent.channels]
+    return usable
 
 
 def _judge(
@@ -311,13 +326,15 @@ def _judge(
     def drop(code: Code, **values: Any) -> Ranked:
         return Ranked(offer.id, False, 0.0, (_reason(code, **values),))
 
-    if sensitive:
-        if not CATALOGUE[offer_purpose].sensitive or _granted(snapshot, offer_purpose, at) is None:
-            return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
-    elif offer_purpose != purpose and _granted(snapshot, offer_purpose, at) is None:
-        return drop(Code.consent_offer_purpose, purpose=offer_purpose)
     if offer.channels and not any(c in offer.channels for c in channels):
         return drop(Code.channel_not_offered, channels=channels)
+    if sensitive and not CATALOGUE[offer_purpose].sensitive:
+        return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
+    if not _offer_channels(offer, snapshot, purpose, channels, at):
+        code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
+        return drop(code, purpose=offer_purpose)
+    if contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
+        return Ranked(offer.id, True, 0.0, (_reason(Code.consent_not_required),))
     context = _context(profile, at)
     if (
         offer.situations
@@ -335,10 +352,12 @@ def _judge(
         interest = profile.interests.get(topic)
         if interest is not None and interest.provenance == DECLARED and interest.affinity <= -0.5:
             used.add(("preferences.interests", DECLARED))
-            return drop(Code.topic_disliked, topic=topic)
+            return drop(Code.topic_disliked, topic=topic if interest.shared else _UNSHARED_TOPIC)
     for event in profile.life_events:
-        if offer.topics & event.topics:
+        if offer.topics & event.topics and at < event.until:
             used.add(("preferences.life_events", DECLARED))
+            if not event.shared:
+                return drop(Code.life_event_suppressed, topic=_UNSHARED_TOPIC, until="a date you chose")
             return drop(
                 Code.life_event_suppressed,
                 topic=sorted(offer.topics & event.topics)[0],
@@ -379,7 +398,7 @@ def _judge(
     score, why = _relevance(offer, profile, at, sensitive, used)
     if sensitive:
         why.append(_reason(Code.sensitive_declared_only))
-    if not contract and score < RELEVANCE_FLOOR:
+    if score < RELEVANCE_FLOOR:
         return Ranked(offer.id, False, round(score, 3), (*why, _reason(Code.relevance_below_floor)))
     return Ranked(offer.id, True, round(score, 3), tuple(why))
 
@@ -413,7 +432,8 @@ def _relevance(
                         Code.relevance_other_persona, persona=persona.label if persona else context.persona
                     )
                 )
-        if persona is not None and offer.topics & persona.interests:
+        fits = not offer.personas or context.persona in offer.personas
+        if persona is not None and fits and offer.topics & persona.interests:
             used.add(("personas", persona.provenance))
             score, signal = score + 0.5, True
             if not any(r.code == Code.relevance_persona for r in why):
@@ -427,11 +447,10 @@ def _relevance(
         used.add(("preferences.interests", interest.provenance))
         weight = 1.0 if interest.provenance == DECLARED else 0.5
         value = interest.affinity * weight
-        if value > liked:
-            liked = value
+        if value > 0 and interest.shared:
             code = Code.relevance_interest if interest.provenance == DECLARED else Code.relevance_inferred
             why.append(_reason(code, topic=topic))
-        disliked = min(disliked, value)
+        liked, disliked = max(liked, value), min(disliked, value)
     score += liked + disliked
     if not signal and profile.novelty > 0 and not declared_only:
         used.add(("preferences.novelty", profile.provenance.get("novelty", DECLARED)))
@@ -441,6 +460,16 @@ def _relevance(
     return score, why
 
 
+_POSITIVE = frozenset(
+    {
+        Code.relevance_context,
+        Code.relevance_persona,
+        Code.relevance_interest,
+        Code.relevance_inferred,
+        Code.relevance_novelty,
+    }
+)
+_UNSHARED_TOPIC = "one of its topics"
 _RANK_ORDER = (
     Code.relevance_context,
     Code.relevance_persona,
@@ -507,8 +536,15 @@ def _end_of_day_part(profile: Profile, moment: datetime) -> datetime:
 
 
 def _same_language(customer: str, offered: str) -> bool:
-    a, b = customer.lower().replace("_", "-"), offered.lower().replace("_", "-")
-    return a == b or (a.split("-")[0] == b.split("-")[0] and "-" not in b)
+    """Same language, and the same region where both name one (fr-CA fits fr and fr-CA, not fr-FR)."""
+    a, b = customer.lower().replace("_", "-").split("-"), offered.lower().replace("_", "-").split("-")
+    return a[0] == b[0] and (len(a) == 1 or len(b) == 1 or a[1] == b[1])
+
+
+def _when(moment: datetime, profile: Profile, now: datetime) -> str:
+    """A moment on the customer's clock: the time today, or the day and time later on."""
+    local = _local(moment, profile)
+    return f"{local:%H:%M}" if local.date() == _local(now, profile).date() else f"{local:%A %d %B %H:%M}"
 
 
 def _intent(intent: str | None) -> str:

@@ -46,6 +46,7 @@ class Persona(NamedTuple):
 class Interest(NamedTuple):
     affinity: float
     provenance: str
+    shared: bool = True
 
 
 class ChannelPreference(NamedTuple):
@@ -57,6 +58,7 @@ class LifeEvent(NamedTuple):
     key: str
     topics: frozenset[str]
     until: datetime
+    shared: bool = True
 
 
 @dataclass(frozen=True)
@@ -141,59 +143,100 @@ _PRECEDENCE = {INFERRED: 0, OBSERVED: 1, DECLARED: 2}
 
 
 def resolve(facts: Iterable[Fact], purchases: Iterable[Purchase], at: datetime) -> Profile:
-    """The profile in force at `at`: per key the declared value if there is one, else the latest other;
-    expired facts are absent. Unshared facts keep only what protects the customer."""
+    """The profile in force at `at`: per key the declared value, else the observed, else the inferred
+    (the latest of each); expired facts are absent.
+
+    A declared fact the asking org may not see only protects the customer: it can add do-not-disturb,
+    a situation or a hurried intent, quiet hours, a dislike, a channel limit or a life event — never a
+    persona, topic, liking, locale or country, and it never hides the org's own data.
+    """
+    live = [f for f in facts if f.valid_until is None or f.valid_until > at]
     chosen: dict[str, Fact] = {}
-    for fact in sorted(facts, key=lambda f: (_PRECEDENCE[f.provenance], f.at)):
-        if fact.valid_until is None or fact.valid_until > at:
-            chosen[fact.key] = fact
-    p: dict[str, Any] = {
-        "personas": {},
-        "interests": {},
-        "channels": {},
-        "life_events": [],
-        "provenance": {},
-    }
+    for fact in sorted((f for f in live if f.shared), key=lambda f: (_PRECEDENCE[f.provenance], f.at)):
+        chosen[fact.key] = fact
+    p: dict[str, Any] = {"personas": {}, "interests": {}, "channels": {}, "life_events": [], "provenance": {}}
     for purchase in purchases:  # a gift says nothing about the buyer's own interests
         if not purchase.gift:
             for topic in purchase.topics:
                 p["interests"][topic] = Interest(PURCHASE_INTEREST, OBSERVED)
     for key, fact in chosen.items():
         kind, _, name = key.partition(":")
-        v, shared = fact.value, fact.shared
+        v = fact.value
         if kind == "context":
             p["context"] = Context(
-                persona=v.get("persona") if shared else None,
-                intent=v.get("intent") if shared or v.get("intent") in ("in-a-rush", "need-help") else None,
+                persona=v.get("persona"),
+                intent=v.get("intent"),
                 situation=v.get("situation"),
-                topics=frozenset(v.get("topics", ())) if shared else frozenset(),
+                topics=frozenset(v.get("topics", ())),
                 do_not_disturb_until=_moment(v.get("do_not_disturb_until")),
                 valid_until=fact.valid_until,
                 provenance=fact.provenance,
             )
-        elif kind == "persona" and shared:
+        elif kind == "persona":
             p["personas"][name] = Persona(
                 name, v.get("label", name), frozenset(v.get("interests", ())), fact.provenance
             )
-        elif kind == "interest" and (shared or v["affinity"] < 0):
+        elif kind == "interest":
             p["interests"][name] = Interest(float(v["affinity"]), fact.provenance)
         elif kind == "channel":
             p["channels"][name] = ChannelPreference(bool(v.get("allowed", True)), v.get("max_per_week"))
         elif kind == "quiet_hours":
             p["quiet_hours"] = (time.fromisoformat(v["start"]), time.fromisoformat(v["end"]))
-        elif kind == "time_zone":
-            p["time_zone"] = v["value"]
-        elif kind in ("locale", "country", "novelty") and shared:
+        elif kind in ("time_zone", "locale", "country", "novelty"):
             p[kind] = v["value"]
         elif kind == "life_event":
-            until = _moment(v["until"])
-            if until is not None and until > at:
-                p["life_events"].append(LifeEvent(name, frozenset(v.get("topics", ())), until))
+            if _until(v) <= at:
+                continue
+            p["life_events"].append(LifeEvent(name, frozenset(v.get("topics", ())), _until(v)))
         else:
             continue
         p["provenance"][kind] = fact.provenance
+    for fact in sorted((f for f in live if not f.shared and f.provenance == DECLARED), key=lambda f: f.at):
+        _protect(p, fact, at)
     p["life_events"] = tuple(p["life_events"])
     return Profile(**p)
+
+
+_HURRIED = ("in-a-rush", "need-help")
+
+
+def _protect(p: dict[str, Any], fact: Fact, at: datetime) -> None:
+    """Add what an unshared declared fact says to leave the customer alone; nothing else of it."""
+    kind, _, name = fact.key.partition(":")
+    v = fact.value
+    if kind == "context":
+        base: Context | None = p.get("context")
+        p["context"] = Context(
+            persona=base.persona if base else None,
+            intent=v.get("intent") if v.get("intent") in _HURRIED else (base.intent if base else None),
+            situation=v.get("situation") or (base.situation if base else None),
+            topics=base.topics if base else frozenset(),
+            do_not_disturb_until=_moment(v.get("do_not_disturb_until"))
+            or (base.do_not_disturb_until if base else None),
+            valid_until=fact.valid_until,
+            provenance=DECLARED,
+        )
+    elif kind == "interest" and float(v["affinity"]) < 0:
+        p["interests"][name] = Interest(float(v["affinity"]), DECLARED, shared=False)
+    elif kind == "channel" and (not v.get("allowed", True) or v.get("max_per_week") is not None):
+        p["channels"][name] = ChannelPreference(bool(v.get("allowed", True)), v.get("max_per_week"))
+    elif kind == "quiet_hours":
+        p["quiet_hours"] = (time.fromisoformat(v["start"]), time.fromisoformat(v["end"]))
+    elif kind == "time_zone":
+        p["time_zone"] = v["value"]
+    elif kind == "life_event" and _until(v) > at:
+        p["life_events"].append(
+            LifeEvent(name, frozenset(v.get("topics", ())), _until(fact.value), shared=False)
+        )
+    else:
+        return
+    p["provenance"][kind] = DECLARED
+
+
+def _until(value: Any) -> datetime:
+    until = _moment(value["until"])
+    assert until is not None
+    return until
 
 
 def _moment(value: Any) -> datetime | None:
