@@ -59,7 +59,8 @@ class Code(StrEnum):
 
 MEANING: dict[Code, str] = {
     Code.subject_unknown: "The org has no customer with this ref (or it belongs to another org): don't send.",
-    Code.consent_not_required: "The purpose rests on a contract (service messages): no marketing consent needed.",
+    Code.consent_not_required: "The purpose rests on a contract (service messages): no marketing consent is "
+    "needed, and the customer's likes, context and limits do not hold back what is owed.",
     Code.consent_missing: "The customer never decided on this purpose with this org.",
     Code.consent_denied: "The customer refused this purpose.",
     Code.consent_withdrawn: "The customer withdrew consent for this purpose.",
@@ -80,7 +81,8 @@ MEANING: dict[Code, str] = {
     Code.frequency_cap: "The customer's weekly limit for this channel is reached; retry_after is when a slot frees.",
     Code.topic_disliked: "The customer declared they dislike a topic of the offer.",
     Code.life_event_suppressed: "A life event the customer declared pauses offers on this topic until a date.",
-    Code.purchase_already_bought: "The customer already bought this item within the offer's suppression window.",
+    Code.purchase_already_bought: "The customer already bought this item (a gift too: it is about the item, not "
+    "an interest) within the offer's suppression window.",
     Code.purchase_recent_topic: "The customer just bought something on this topic; paused for the rest of the "
     "part of the day (morning, afternoon, evening).",
     Code.feedback_suppressed: "The customer dismissed this offer, or found it not relevant, within its window.",
