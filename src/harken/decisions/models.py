@@ -28,6 +28,7 @@ class DecisionLog(Base):
     __table_args__ = (
         Index("ix_decisions_subject_decided", "subject_id", "decided_at"),
         Index("ix_decisions_org_decided", "org_id", "decided_at"),
+        Index("ix_decisions_contacts", "subject_id", "channel", "at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

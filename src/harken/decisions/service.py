@@ -99,31 +99,55 @@ def snapshot(session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime)
         r.purpose: engine.ConsentState(r.status, frozenset(r.channels), r.expires_at, r.method)
         for r in consent_service.in_force(session, org_id=org.id, subject_id=subject_id)
     }
-    contacts = tuple(
-        engine.Contact(str(channel), sent)
-        for channel, sent in session.execute(_CONTACTS, {"subject_id": subject_id, "since": at - engine.WEEK})
-    )
     feedback = tuple(dismissed) + tuple(
         engine.Feedback(str(offer_id), kind, when)
         for offer_id, kind, when in session.execute(
             _FEEDBACK, {"subject_id": subject_id, "org_id": org.id, "since": at - FEEDBACK_MEMORY}
         )
     )
+    profile = engine.resolve(facts, purchases, at)
     return engine.Snapshot(
         known=True,
-        profile=engine.resolve(facts, purchases, at),
+        profile=profile,
         consents=consents,
         purchases=tuple(purchases),
-        contacts=contacts,
+        contacts=_contacts(session, subject_id=subject_id, profile=profile, at=at),
         feedback=feedback,
     )
 
 
-# Contacts count for every org: the customer's weekly limit is theirs, not one business's.
-_CONTACTS = select(DecisionLog.channel, DecisionLog.at).where(
-    DecisionLog.subject_id == bindparam("subject_id"),
-    DecisionLog.allowed.is_(True),
-    DecisionLog.at > bindparam("since"),
+def _contacts(
+    session: Session, *, subject_id: uuid.UUID, profile: engine.Profile, at: datetime
+) -> tuple[engine.Contact, ...]:
+    """The latest contacts on each channel the customer limited, as many as the limit: enough to know
+    whether it is reached and when a slot frees. Contacts count for every org: the customer's weekly
+    limit is theirs, not one business's."""
+    found: list[engine.Contact] = []
+    for channel, preference in profile.channels.items():
+        if preference.max_per_week:
+            rows = session.execute(
+                _CONTACTS,
+                {
+                    "subject_id": subject_id,
+                    "channel": channel,
+                    "since": at - engine.WEEK,
+                    "limit": preference.max_per_week,
+                },
+            )
+            found += [engine.Contact(channel, sent) for (sent,) in rows]
+    return tuple(found)
+
+
+_CONTACTS = (
+    select(DecisionLog.at)
+    .where(
+        DecisionLog.subject_id == bindparam("subject_id"),
+        DecisionLog.channel == bindparam("channel"),
+        DecisionLog.allowed.is_(True),
+        DecisionLog.at > bindparam("since"),
+    )
+    .order_by(DecisionLog.at.desc())
+    .limit(bindparam("limit"))
 )
 _FEEDBACK = select(DecisionFeedback.offer_id, DecisionFeedback.kind, DecisionFeedback.at).where(
     DecisionFeedback.subject_id == bindparam("subject_id"),

@@ -44,6 +44,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("decisions", schema=None) as batch_op:
         batch_op.create_index("ix_decisions_org_decided", ["org_id", "decided_at"], unique=False)
+        batch_op.create_index("ix_decisions_contacts", ["subject_id", "channel", "at"], unique=False)
         batch_op.create_index("ix_decisions_subject_decided", ["subject_id", "decided_at"], unique=False)
 
     op.create_table(
@@ -150,5 +151,6 @@ def downgrade() -> None:
     with op.batch_alter_table("decisions", schema=None) as batch_op:
         batch_op.drop_index("ix_decisions_subject_decided")
         batch_op.drop_index("ix_decisions_org_decided")
+        batch_op.drop_index("ix_decisions_contacts")
 
     op.drop_table("decisions")
