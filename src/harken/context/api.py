@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
 from harken.context import service as context_service
-from harken.context.models import Fact
 from harken.context.schemas import (
     ConsentSummary,
     ContextPut,
@@ -28,7 +27,7 @@ from harken.context.schemas import (
     SharingPut,
     SubjectView,
 )
-from harken.context.service import Change
+from harken.context.service import Change, StoredFact
 from harken.deps import Hub, Now
 from harken.errors import PROBLEM_RESPONSES
 from harken.orgs.api import Call
@@ -265,7 +264,7 @@ def _written(changes: list[Change], provenance: Provenance, source: str, now: da
     ]
 
 
-def _datum(row: Fact) -> Datum:
+def _datum(row: StoredFact) -> Datum:
     return Datum(
         field=row.key,
         value=row.value,

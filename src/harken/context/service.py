@@ -169,7 +169,20 @@ _DELETE = delete(Fact).where(
     Fact.provenance == bindparam("provenance"),
     Fact.source == bindparam("source"),
 )
-_FACTS = select(Fact).where(Fact.subject_id == bindparam("subject_id"))
+_FACTS = select(Fact.key, Fact.provenance, Fact.source, Fact.value, Fact.valid_until, Fact.recorded_at).where(
+    Fact.subject_id == bindparam("subject_id")
+)
+
+
+class StoredFact(NamedTuple):
+    key: str
+    provenance: str
+    source: str
+    value: dict[str, Any]
+    valid_until: datetime | None
+    recorded_at: datetime
+
+
 _SHARING = select(Sharing).where(
     Sharing.subject_id == bindparam("subject_id"), Sharing.org_id == bindparam("org_id")
 )
@@ -211,11 +224,12 @@ def set_sharing(
     return found
 
 
-def facts(session: Session, *, subject_id: uuid.UUID) -> list[Fact]:
-    return list(session.execute(_FACTS, {"subject_id": subject_id}).scalars())
+def facts(session: Session, *, subject_id: uuid.UUID) -> list[StoredFact]:
+    """Every datum held about the person (plain rows: decisions read them on every call)."""
+    return [StoredFact(*row) for row in session.connection().execute(_FACTS, {"subject_id": subject_id})]
 
 
-def engine_facts(rows: Iterable[Fact], *, org_id: uuid.UUID | None, shared: bool) -> list[engine.Fact]:
+def engine_facts(rows: Iterable[StoredFact], *, org_id: uuid.UUID | None, shared: bool) -> list[engine.Fact]:
     """The person's facts as the engine sees them for `org_id`: its own data and declared data, each
     marked shared when the org may see it. Other orgs' observed and inferred data never leave them.
     `org_id` None is the customer's own view: everything, all shared."""
@@ -231,7 +245,9 @@ def engine_facts(rows: Iterable[Fact], *, org_id: uuid.UUID | None, shared: bool
     return found
 
 
-def visible(rows: Iterable[Fact], *, org_id: uuid.UUID, shared: bool, now: datetime) -> list[Fact]:
+def visible(
+    rows: Iterable[StoredFact], *, org_id: uuid.UUID, shared: bool, now: datetime
+) -> list[StoredFact]:
     """The facts an org may read: what it wrote, and what the customer declared to it or shares with it."""
     own = str(org_id)
     return [

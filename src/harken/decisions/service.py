@@ -70,18 +70,19 @@ def _candidates(session: Session, *, org: Org, body: DecisionPost) -> tuple[engi
     if body.candidates is not None:
         return tuple(engine_offer(c.id, c.model_dump(mode="json")) for c in body.candidates)
     assert body.offer_ids is not None
-    rows = {
-        o.id: o
-        for o in session.execute(
-            select(Offer).where(Offer.org_id == org.id, Offer.id.in_(body.offer_ids))
-        ).scalars()
-    }
+    found = session.connection().execute(_OFFERS, {"org_id": org.id, "ids": body.offer_ids})
+    rows: dict[str, dict[str, Any]] = {offer_id: spec for offer_id, spec in found}
     for i, offer_id in enumerate(body.offer_ids):
         if offer_id not in rows:
             raise Invalid(
                 f"offer_ids[{i}]", f"no offer {offer_id!r} in your catalogue (PUT /v1/offers/{{id}})"
             )
-    return tuple(engine_offer(i, rows[i].spec) for i in body.offer_ids)
+    return tuple(engine_offer(i, rows[i]) for i in body.offer_ids)
+
+
+_OFFERS = select(Offer.id, Offer.spec).where(
+    Offer.org_id == bindparam("org_id"), Offer.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def snapshot(session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime) -> engine.Snapshot:
