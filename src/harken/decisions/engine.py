@@ -148,9 +148,8 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         channels = open_now
         reasons.extend(blocks)  # channels closed while others stay open
 
-    ranking = [
-        _judge(offer, snapshot, request.purpose, channels, at, contract, used) for offer in request.candidates
-    ]
+    lens = _lens(snapshot, request.purpose, channels, at, contract)
+    ranking = [_judge(offer, lens, used) for offer in request.candidates]
     order = sorted(
         range(len(ranking)),
         key=lambda i: (not ranking[i].eligible, -ranking[i].score if ranking[i].eligible else 0, i),
@@ -163,7 +162,7 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
             why = [*ranked[0].reasons[-1:], *why]
         return _deny(why, ranked, used, None, _zone(profile))
     offer = next(o for o in request.candidates if o.id == best.offer_id)
-    channel = _offer_channels(offer, snapshot, request.purpose, channels, at)[0]
+    channel = _offer_channels(offer, lens)[0]
     positive = [r for r in best.reasons if r.code in _POSITIVE]
     because = _reason(Code.consent_not_required).message
     if positive and not contract:
@@ -297,45 +296,106 @@ def _block_ends(snapshot: Snapshot, t: datetime, channels: list[str]) -> list[da
     return ends
 
 
-def _offer_channels(
-    offer: Offer, snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
-) -> list[str]:
+@dataclass(frozen=True)
+class _Lens:
+    """What the snapshot means for this decision, worked out once rather than once per candidate."""
+
+    snapshot: Snapshot
+    purpose: str
+    channels: tuple[str, ...]
+    at: datetime
+    contract: bool
+    context: Context | None
+    persona: Persona | None
+    disliked: dict[str, bool]  # topic → shared, for declared affinities <= -0.5
+    paused: dict[str, LifeEvent]  # topic → the life event pausing it
+    bought: dict[str, datetime]  # item → last bought
+    recent: dict[str, datetime]  # topic → end of the day part of a recent purchase for oneself
+    set_aside: dict[str, datetime]  # offer id → last dismissed or found not relevant
+    interests: dict[str, tuple[float, Code]]  # topic → (weighted affinity, the code citing it)
+    granted: dict[str, frozenset[str] | None]  # purpose → channels its consent covers, None if not granted
+
+
+def _lens(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime, contract: bool) -> _Lens:
+    profile = snapshot.profile
+    context = _context(profile, at)
+    recent: dict[str, datetime] = {}
+    for purchase in snapshot.purchases:
+        if not purchase.gift:
+            end = _end_of_day_part(profile, purchase.at)
+            if at < end:
+                for topic in purchase.topics:
+                    recent[topic] = max(end, recent.get(topic, end))
+    bought: dict[str, datetime] = {}
+    for purchase in snapshot.purchases:
+        if purchase.item and purchase.at > bought.get(purchase.item, datetime.min.replace(tzinfo=UTC)):
+            bought[purchase.item] = purchase.at
+    set_aside: dict[str, datetime] = {}
+    for feedback in snapshot.feedback:
+        if feedback.kind in ("dismissed", "not-relevant") and feedback.at > set_aside.get(
+            feedback.offer_id, datetime.min.replace(tzinfo=UTC)
+        ):
+            set_aside[feedback.offer_id] = feedback.at
+    return _Lens(
+        snapshot=snapshot,
+        purpose=purpose,
+        channels=tuple(channels),
+        at=at,
+        contract=contract,
+        context=context,
+        persona=profile.personas.get(context.persona) if context and context.persona else None,
+        disliked={
+            t: i.shared
+            for t, i in profile.interests.items()
+            if i.provenance == DECLARED and i.affinity <= -0.5
+        },
+        paused={t: e for e in profile.life_events if at < e.until for t in sorted(e.topics)},
+        bought=bought,
+        recent=recent,
+        set_aside=set_aside,
+        interests={
+            t: (
+                i.affinity * (1.0 if i.provenance == DECLARED else 0.5),
+                Code.relevance_interest if i.provenance == DECLARED else Code.relevance_inferred,
+            )
+            for t, i in profile.interests.items()
+        },
+        granted={
+            p: (c.channels if c.status == "granted" and (c.expires_at is None or c.expires_at > at) else None)
+            for p, c in snapshot.consents.items()
+        },
+    )
+
+
+def _offer_channels(offer: Offer, lens: _Lens) -> list[str]:
     """The open channels this offer may go by: its own, and those its purpose's consent covers."""
-    usable = [c for c in channels if not offer.channels or c in offer.channels]
-    offer_purpose = offer.purpose or purpose
-    if offer_purpose != purpose:
-        consent = _granted(snapshot, offer_purpose, at)
-        usable = [c for c in usable if consent is not None and c in consent.channels]
+    usable = [c for c in lens.channels if not offer.channels or c in offer.channels]
+    offer_purpose = offer.purpose or lens.purpose
+    if offer_purpose != lens.purpose:
+        covered = lens.granted.get(offer_purpose)
+        usable = [c for c in usable if covered is not None and c in covered]
     return usable
 
 
-def _judge(
-    offer: Offer,
-    snapshot: Snapshot,
-    purpose: str,
-    channels: list[str],
-    at: datetime,
-    contract: bool,
-    used: set[tuple[str, str]],
-) -> Ranked:
+def _judge(offer: Offer, lens: _Lens, used: set[tuple[str, str]]) -> Ranked:
     """One candidate: the first filter that drops it, or its relevance score and why."""
-    profile = snapshot.profile
-    offer_purpose = offer.purpose or purpose
+    profile, at = lens.snapshot.profile, lens.at
+    offer_purpose = offer.purpose or lens.purpose
     sensitive = offer.sensitive or CATALOGUE[offer_purpose].sensitive
 
     def drop(code: Code, **values: Any) -> Ranked:
         return Ranked(offer.id, False, 0.0, (_reason(code, **values),))
 
-    if offer.channels and not any(c in offer.channels for c in channels):
-        return drop(Code.channel_not_offered, channels=channels)
+    if offer.channels and offer.channels.isdisjoint(lens.channels):
+        return drop(Code.channel_not_offered, channels=list(lens.channels))
     if sensitive and not CATALOGUE[offer_purpose].sensitive:
         return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
-    if not _offer_channels(offer, snapshot, purpose, channels, at):
+    if not _offer_channels(offer, lens):
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
         return drop(code, purpose=offer_purpose)
-    if contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
+    if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
         return Ranked(offer.id, True, 0.0, (_reason(Code.consent_not_required),))
-    context = _context(profile, at)
+    context = lens.context
     if (
         offer.situations
         and context is not None
@@ -348,43 +408,29 @@ def _judge(
             situation=context.situation,
             channels=["this offer"],
         )
-    for topic in sorted(offer.topics):
-        interest = profile.interests.get(topic)
-        if interest is not None and interest.provenance == DECLARED and interest.affinity <= -0.5:
-            used.add(("preferences.interests", DECLARED))
-            return drop(Code.topic_disliked, topic=topic if interest.shared else _UNSHARED_TOPIC)
-    for event in profile.life_events:
-        if offer.topics & event.topics and at < event.until:
-            used.add(("preferences.life_events", DECLARED))
-            if not event.shared:
-                return drop(Code.life_event_suppressed, topic=_UNSHARED_TOPIC, until="a date you chose")
-            return drop(
-                Code.life_event_suppressed,
-                topic=sorted(offer.topics & event.topics)[0],
-                until=f"{_local(event.until, profile):%d %B %Y}",
-            )
-    for purchase in snapshot.purchases:
-        if (
-            offer.item
-            and purchase.item == offer.item
-            and at - purchase.at < timedelta(days=offer.suppress_days)
-        ):
-            used.add(("events.purchases", OBSERVED))
-            return drop(Code.purchase_already_bought, item=offer.item)
-        if (
-            not purchase.gift
-            and offer.topics & purchase.topics
-            and at < _end_of_day_part(profile, purchase.at)
-        ):
-            used.add(("events.purchases", OBSERVED))
-            return drop(Code.purchase_recent_topic, topic=sorted(offer.topics & purchase.topics)[0])
-    for feedback in snapshot.feedback:
-        if (
-            feedback.offer_id == offer.id
-            and feedback.kind in ("dismissed", "not-relevant")
-            and at - feedback.at < timedelta(days=offer.suppress_days)
-        ):
-            return drop(Code.feedback_suppressed)
+    disliked = offer.topics & lens.disliked.keys()
+    if disliked:
+        used.add(("preferences.interests", DECLARED))
+        topic = min(disliked)
+        return drop(Code.topic_disliked, topic=topic if lens.disliked[topic] else _UNSHARED_TOPIC)
+    paused = offer.topics & lens.paused.keys()
+    if paused:
+        used.add(("preferences.life_events", DECLARED))
+        event = lens.paused[min(paused)]
+        if not event.shared:
+            return drop(Code.life_event_suppressed, topic=_UNSHARED_TOPIC, until="a date you chose")
+        until = f"{_local(event.until, profile):%d %B %Y}"
+        return drop(Code.life_event_suppressed, topic=min(paused), until=until)
+    window = timedelta(days=offer.suppress_days)
+    if offer.item in lens.bought and at - lens.bought[offer.item] < window:
+        used.add(("events.purchases", OBSERVED))
+        return drop(Code.purchase_already_bought, item=offer.item)
+    recent = offer.topics & lens.recent.keys()
+    if recent:
+        used.add(("events.purchases", OBSERVED))
+        return drop(Code.purchase_recent_topic, topic=min(recent))
+    if offer.id in lens.set_aside and at - lens.set_aside[offer.id] < window:
+        return drop(Code.feedback_suppressed)
     if offer.countries:
         if profile.country is None:
             return drop(Code.country_unknown)
@@ -395,7 +441,7 @@ def _judge(
         used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
         if not any(_same_language(profile.locale, locale) for locale in offer.locales):
             return drop(Code.locale_mismatch, locale=profile.locale)
-    score, why = _relevance(offer, profile, at, sensitive, used)
+    score, why = _relevance(offer, lens, sensitive, used)
     if sensitive:
         why.append(_reason(Code.sensitive_declared_only))
     if score < RELEVANCE_FLOOR:
@@ -404,11 +450,12 @@ def _judge(
 
 
 def _relevance(
-    offer: Offer, profile: Profile, at: datetime, declared_only: bool, used: set[tuple[str, str]]
+    offer: Offer, lens: _Lens, declared_only: bool, used: set[tuple[str, str]]
 ) -> tuple[float, list[Reason]]:
     """Declared context and persona first, then interests (others' count half), then novelty."""
-    score, why, signal = 0.0, [], False
-    context = _context(profile, at)
+    score, signal = 0.0, False
+    why: list[Reason] = []
+    context, profile = lens.context, lens.snapshot.profile
     if context is not None and (not declared_only or context.provenance == DECLARED):
         hit = offer.topics & context.topics
         if hit:
@@ -417,38 +464,31 @@ def _relevance(
             why.append(
                 _reason(Code.relevance_context, intent=_intent(context.intent), topics=", ".join(sorted(hit)))
             )
-        persona = profile.personas.get(context.persona) if context.persona else None
+        persona = lens.persona
+        label = persona.label if persona else context.persona
         if context.persona and offer.personas:
             used.add(("context.persona", context.provenance))
             if context.persona in offer.personas:
                 score, signal = score + 0.3, True
-                why.append(
-                    _reason(Code.relevance_persona, persona=persona.label if persona else context.persona)
-                )
+                why.append(_reason(Code.relevance_persona, persona=label))
             else:
                 score -= 0.4
-                why.append(
-                    _reason(
-                        Code.relevance_other_persona, persona=persona.label if persona else context.persona
-                    )
-                )
+                why.append(_reason(Code.relevance_other_persona, persona=label))
         fits = not offer.personas or context.persona in offer.personas
-        if persona is not None and fits and offer.topics & persona.interests:
+        if persona is not None and fits and not offer.topics.isdisjoint(persona.interests):
             used.add(("personas", persona.provenance))
             score, signal = score + 0.5, True
             if not any(r.code == Code.relevance_persona for r in why):
                 why.append(_reason(Code.relevance_persona, persona=persona.label))
     liked, disliked = 0.0, 0.0
-    for topic in sorted(offer.topics):
-        interest = profile.interests.get(topic)
-        if interest is None or (declared_only and interest.provenance != DECLARED):
+    for topic in offer.topics & lens.interests.keys():
+        interest = profile.interests[topic]
+        if declared_only and interest.provenance != DECLARED:
             continue
         signal = True
         used.add(("preferences.interests", interest.provenance))
-        weight = 1.0 if interest.provenance == DECLARED else 0.5
-        value = interest.affinity * weight
+        value, code = lens.interests[topic]
         if value > 0 and interest.shared:
-            code = Code.relevance_interest if interest.provenance == DECLARED else Code.relevance_inferred
             why.append(_reason(code, topic=topic))
         liked, disliked = max(liked, value), min(disliked, value)
     score += liked + disliked
@@ -456,7 +496,8 @@ def _relevance(
         used.add(("preferences.novelty", profile.provenance.get("novelty", DECLARED)))
         score += profile.novelty * 0.6
         why.append(_reason(Code.relevance_novelty))
-    why.sort(key=lambda r: _RANK_ORDER.index(r.code) if r.code in _RANK_ORDER else len(_RANK_ORDER))
+    if len(why) > 1:
+        why.sort(key=lambda r: (_RANK_ORDER.get(r.code, len(_RANK_ORDER)), r.message))
     return score, why
 
 
@@ -470,23 +511,19 @@ _POSITIVE = frozenset(
     }
 )
 _UNSHARED_TOPIC = "one of its topics"
-_RANK_ORDER = (
-    Code.relevance_context,
-    Code.relevance_persona,
-    Code.relevance_interest,
-    Code.relevance_inferred,
-    Code.relevance_novelty,
-    Code.relevance_other_persona,
-)
-
-
-def _granted(snapshot: Snapshot, purpose: str, at: datetime) -> ConsentState | None:
-    consent = snapshot.consents.get(purpose)
-    if consent is None or consent.status != "granted":
-        return None
-    if consent.expires_at is not None and consent.expires_at <= at:
-        return None
-    return consent
+_RANK_ORDER = {
+    code: rank
+    for rank, code in enumerate(
+        (
+            Code.relevance_context,
+            Code.relevance_persona,
+            Code.relevance_interest,
+            Code.relevance_inferred,
+            Code.relevance_novelty,
+            Code.relevance_other_persona,
+        )
+    )
+}
 
 
 def _context(profile: Profile, at: datetime) -> Context | None:
@@ -558,5 +595,10 @@ def _intent(intent: str | None) -> str:
 
 
 def _reason(code: Code, **values: Any) -> Reason:
+    if not values:
+        return _PLAIN[code]
     text = {k: ", ".join(v) if isinstance(v, list) else v for k, v in values.items()}
     return Reason(code, MESSAGES[code].format(**text))
+
+
+_PLAIN = {code: Reason(code, message) for code, message in MESSAGES.items() if "{" not in message}
