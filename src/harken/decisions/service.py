@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from harken.consent import service as consent_service
+from harken.consent.models import ConsentRecord, CurrentConsent
 from harken.consent.schemas import ConsentPut, Method, Status
 from harken.context import service as context_service
 from harken.decisions import engine
@@ -80,6 +81,17 @@ def _candidates(session: Session, *, org: Org, body: DecisionPost) -> tuple[engi
     return tuple(engine_offer(i, rows[i]) for i in body.offer_ids)
 
 
+_CONSENTS = (
+    select(
+        ConsentRecord.purpose,
+        ConsentRecord.status,
+        ConsentRecord.channels,
+        ConsentRecord.expires_at,
+        ConsentRecord.method,
+    )
+    .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
+    .where(CurrentConsent.org_id == bindparam("org_id"), CurrentConsent.subject_id == bindparam("subject_id"))
+)
 _OFFERS = select(Offer.id, Offer.spec).where(
     Offer.org_id == bindparam("org_id"), Offer.id.in_(bindparam("ids", expanding=True))
 )
@@ -97,8 +109,10 @@ def snapshot(session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime)
         shared=bool(sharing and sharing.profile),
     )
     consents = {
-        r.purpose: engine.ConsentState(r.status, frozenset(r.channels), r.expires_at, r.method)
-        for r in consent_service.in_force(session, org_id=org.id, subject_id=subject_id)
+        purpose: engine.ConsentState(status, frozenset(channels), expires_at, method)
+        for purpose, status, channels, expires_at, method in session.connection().execute(
+            _CONSENTS, {"org_id": org.id, "subject_id": subject_id}
+        )
     }
     feedback = tuple(dismissed) + tuple(
         engine.Feedback(str(offer_id), kind, when)
@@ -191,9 +205,12 @@ def decide(
         at=at,
         decided_at=now,
     )
-    session.add(log)
-    session.flush()
+    session.connection().execute(_LOG, {c: getattr(log, c) for c in _LOG_COLUMNS})  # Core: on every decision
     return log, decision
+
+
+_LOG = insert(DecisionLog)
+_LOG_COLUMNS = [c.key for c in DecisionLog.__table__.columns]
 
 
 def feedback(
