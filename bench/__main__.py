@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench import report
+from bench.decisions import CUSTOMERS, DecisionLoad, DecisionResults, bench_decisions
 from bench.ledger import LedgerFigure, bench_ledger
 from bench.stores import POSTGRES_ENV, backends, postgres_url
 from bench.writes import WriteFigure, WriteLoad, bench_writes
@@ -35,7 +36,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: 2 s windows after 0.5 s warm-up, 100,000 ledger entries",
+        help="smoke run: 2 s windows after 0.5 s warm-up, 100,000 ledger entries, 10,000 customers",
     )
     parser.add_argument(
         "--postgres",
@@ -53,15 +54,25 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="before each run, wait up to S s for the machine to "
         "go quiet (< 0.25 cores busy): it may be shared (default 60; quick 5; 0: don't)",
     )
-    parser.add_argument("--only", choices=["writes", "ledger"], help="run only one of the two benchmarks")
+    parser.add_argument(
+        "--customers",
+        type=int,
+        help=f"customers for the decisions benchmark (default {CUSTOMERS:,}; quick 10,000)",
+    )
+    parser.add_argument(
+        "--only", choices=["writes", "ledger", "decisions"], help="run only one of the three benchmarks"
+    )
     parser.add_argument("--output", type=Path, default=report.RESULTS, help="JSON results file (%(default)s)")
     args = parser.parse_args(argv)
     args.duration = args.duration or (2.0 if args.quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
     args.settle = args.settle if args.settle is not None else (5.0 if args.quick else 60.0)
     args.entries = args.entries or (100_000 if args.quick else 1_000_000)
+    args.customers = args.customers or (10_000 if args.quick else CUSTOMERS)
     if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.entries < 1:
         parser.error("--concurrency, --duration and --entries must be positive, --warmup not negative")
+    if args.customers < 2:
+        parser.error("--customers must be at least 2")
     return args
 
 
@@ -78,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
     writes: list[WriteFigure] = []
     ledger: list[LedgerFigure] = []
+    decisions: DecisionResults | None = None
     if args.only in (None, "writes"):
         console.rule(
             f"consent writes: {args.concurrency} connections, {args.warmup:g} s warm-up + "
@@ -94,8 +106,21 @@ def main(argv: list[str] | None = None) -> int:
         console.rule(f"ledger: {args.entries:,} entries")
         ledger = bench_ledger(args.entries, chosen, pg_url, console)
 
-    found = report.verdicts(writes, ledger)
-    report.print_tables(console, writes, ledger, found)
+    if args.only in (None, "decisions"):
+        console.rule(
+            f"decisions: {args.customers:,} customers, 20 offers; {args.concurrency} connections, "
+            f"{args.warmup:g} s warm-up + {args.duration:g} s per run, workers {args.workers}"
+        )
+        decisions = bench_decisions(
+            chosen,
+            pg_url,
+            args.workers,
+            DecisionLoad(args.duration, args.warmup, args.concurrency, args.settle, args.customers),
+            console,
+        )
+
+    found = report.verdicts(writes, ledger) + report.decision_verdicts(decisions)
+    report.print_tables(console, writes, ledger, found, decisions)
     options = {
         "quick": args.quick,
         "duration_s": args.duration,
@@ -104,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "settle_s": args.settle,
         "workers": args.workers,
         "entries": args.entries,
+        "customers": args.customers,
         "only": args.only,
         "postgres": bool(pg_url),
         "elapsed_s": round(time.perf_counter() - began, 1),
@@ -111,10 +137,19 @@ def main(argv: list[str] | None = None) -> int:
         "checkpoint_every": os.environ.get("HARKEN_CHECKPOINT_EVERY", "100 (default)"),
     }
     report.write_json(
-        args.output, started=started, facts=facts, options=options, writes=writes, ledger=ledger, found=found
+        args.output,
+        started=started,
+        facts=facts,
+        options=options,
+        writes=writes,
+        ledger=ledger,
+        found=found,
+        decisions=decisions,
     )
     console.print(f"results: {args.output}  ({options['elapsed_s']} s)")
-    broken = [w for w in writes if not w.ok] + [f for f in ledger if not f.ok]
+    broken: list[object] = [w for w in writes if not w.ok] + [f for f in ledger if not f.ok]
+    if decisions is not None and not decisions.ok:
+        broken.append(decisions)
     if broken:
         console.print(f"[bold red]{len(broken)} run(s) got unexpected answers or failed to verify[/]")
         return 1

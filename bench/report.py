@@ -14,11 +14,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.decisions import DecisionResults
 from bench.ledger import LedgerFigure
 from bench.writes import WriteFigure
 
 WRITE_TARGETS = {"sqlite": 1_000.0, "postgresql": 3_000.0}  # durable consent writes per second
 VERIFY_TARGET = 200_000.0  # ledger entries verified per second
+DECISION_AIMS = {
+    "engine_decide_p50_us": 100.0,  # engine.decide alone, median
+    "http_share_of_floor_pct": 50.0,  # POST /v1/decisions per second, as a share of GET /healthz's
+    "http_p99_ms": 10.0,  # POST /v1/decisions, 99th percentile
+}
 NOISY_CORES = 0.3  # 'other' CPU above this during a window means something else was competing
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 
@@ -29,6 +35,7 @@ class Verdict:
     measured: float
     target: float
     met: bool
+    at_most: bool = False  # the target is a ceiling (latency), not a floor
 
 
 def _first_line(path: str, prefix: str) -> str | None:
@@ -117,12 +124,39 @@ def verdicts(writes: list[WriteFigure], ledger: list[LedgerFigure]) -> list[Verd
     return found
 
 
+def decision_verdicts(decisions: DecisionResults | None) -> list[Verdict]:
+    """The decision aims: engine p50; per backend and worker count, HTTP share of the floor and p99."""
+    if decisions is None:
+        return []
+    found = []
+    for figure in decisions.calls:
+        if figure.step == "engine.decide":
+            aim = DECISION_AIMS["engine_decide_p50_us"]
+            found.append(Verdict("engine.decide p50 (µs)", figure.p50_us, aim, figure.p50_us <= aim, True))
+    floors = {(f.backend, f.workers): f.rate for f in decisions.http if f.scenario == "healthz"}
+    for f in decisions.http:
+        floor = floors.get((f.backend, f.workers))
+        if f.scenario != "decisions" or not floor:
+            continue
+        share = round(100 * f.rate / floor, 1)
+        aim = DECISION_AIMS["http_share_of_floor_pct"]
+        where = f"{f.backend}, {f.workers} worker(s), {f.concurrency} connections"
+        found.append(Verdict(f"decisions/s as % of /healthz/s, {where}", share, aim, f.ok and share >= aim))
+        aim = DECISION_AIMS["http_p99_ms"]
+        found.append(Verdict(f"decisions p99 (ms), {where}", f.p99_ms, aim, f.ok and f.p99_ms <= aim, True))
+    return found
+
+
 def _cores(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
 def print_tables(
-    console: Console, writes: list[WriteFigure], ledger: list[LedgerFigure], found: list[Verdict]
+    console: Console,
+    writes: list[WriteFigure],
+    ledger: list[LedgerFigure],
+    found: list[Verdict],
+    decisions: DecisionResults | None = None,
 ) -> None:
     if writes:
         table = Table(
@@ -199,14 +233,109 @@ def print_tables(
                 f.note,
             )
         console.print(table)
+    if decisions is not None:
+        _print_decisions(console, decisions)
     if found:
         table = Table(title="Targets", title_justify="left")
         for column in ("what", "measured", "target", "met"):
             table.add_column(column, justify="left" if column == "what" else "right")
         for v in found:
             met = "[green]yes[/]" if v.met else "[red]no[/]"
-            table.add_row(v.what, f"{v.measured:,.1f}", f"≥ {v.target:,.0f}", met)
+            table.add_row(v.what, f"{v.measured:,.1f}", f"{'≤' if v.at_most else '≥'} {v.target:,.0f}", met)
         console.print(table)
+
+
+def _print_decisions(console: Console, decisions: DecisionResults) -> None:
+    if decisions.seeding:
+        table = Table(title="Decisions: the customer base", title_justify="left")
+        for column in ("step", "where", "customers", "with facts", "facts", "ledger entries", "seconds"):
+            table.add_column(column, justify="left" if column in {"step", "where"} else "right")
+        for s in decisions.seeding:
+            table.add_row(
+                s.step,
+                s.backend,
+                f"{s.customers:,}",
+                f"{s.rich:,}",
+                f"{s.facts:,}",
+                f"{s.ledger_entries:,}",
+                f"{s.seconds:.1f}",
+            )
+        console.print(table)
+    if decisions.calls:
+        table = Table(title="Decisions in-process, one thread (20 offers each)", title_justify="left")
+        for column in (
+            "step",
+            "where",
+            "calls",
+            "calls/s",
+            "p50 µs",
+            "p99 µs",
+            "allowed",
+            "CPU: this",
+            "postgres",
+            "other",
+        ):
+            table.add_column(column, justify="left" if column in {"step", "where"} else "right")
+        for c in decisions.calls:
+            allowed = sum(n for k, n in c.outcomes.items() if k.startswith("allowed:"))
+            table.add_row(
+                c.step,
+                c.backend,
+                f"{c.calls:,}",
+                f"{c.rate:,.1f}",
+                f"{c.p50_us:,.1f}",
+                f"{c.p99_us:,.1f}",
+                f"{allowed / c.calls:.0%}" if c.calls else "-",
+                *(_cores(c.cpu.get(part)) for part in ("bench", "postgres", "other")),
+            )
+        console.print(table)
+    if decisions.http:
+        table = Table(
+            title="Decisions over HTTP (POST /v1/decisions, 20 offers, a random customer each) vs GET /healthz",
+            title_justify="left",
+        )
+        for column in (
+            "backend",
+            "workers",
+            "load",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "of floor",
+            "all as expected",
+            "CPU: server",
+            "client",
+            "postgres",
+            "other",
+        ):
+            table.add_column(column, justify="right" if column not in {"backend", "load"} else "left")
+        floors = {(f.backend, f.workers): f.rate for f in decisions.http if f.scenario == "healthz"}
+        for f in decisions.http:
+            floor = floors.get((f.backend, f.workers))
+            table.add_row(
+                f.backend,
+                str(f.workers),
+                f.scenario,
+                f"{f.rate:,.1f}",
+                f"{f.p50_ms:.1f}",
+                f"{f.p99_ms:.1f}",
+                f"{f.rate / floor:.1%}" if floor and f.scenario != "healthz" else "",
+                "[green]yes[/]" if f.ok else f"[red]no {f.statuses}[/]",
+                *(_cores(f.cpu[part]) for part in ("server", "client", "postgres", "other")),
+            )
+        console.print(table)
+        busy = [f for f in decisions.http if (f.cpu.get("other") or 0.0) > NOISY_CORES]
+        if busy:
+            console.print(
+                f"[yellow]{len(busy)} HTTP run(s) shared the machine with more than {NOISY_CORES} core(s) "
+                "of other work: their figures are lower than a quiet machine would give.[/]"
+            )
+    for where, outcomes in decisions.samples.items():
+        total = sum(outcomes.values())
+        mix = ", ".join(f"{k} {n / total:.0%}" for k, n in outcomes.items()) if total else "-"
+        console.print(f"[dim]sample of {total} HTTP answers checked in full ({where}): {mix}[/]")
+    for problem in decisions.problems:
+        console.print(f"[red]{problem}[/]")
 
 
 def write_json(
@@ -218,15 +347,32 @@ def write_json(
     writes: list[WriteFigure],
     ledger: list[LedgerFigure],
     found: list[Verdict],
+    decisions: DecisionResults | None = None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "started": started,
         "machine": facts,
         "options": options,
-        "targets": {"writes_per_s": WRITE_TARGETS, "verify_entries_per_s": VERIFY_TARGET},
+        "targets": {
+            "writes_per_s": WRITE_TARGETS,
+            "verify_entries_per_s": VERIFY_TARGET,
+            "decisions": DECISION_AIMS,
+        },
         "writes": [asdict(w) for w in writes],
         "ledger": [asdict(f) for f in ledger],
+        "decisions": (
+            {
+                "seeding": [asdict(s) for s in decisions.seeding],
+                "in_process": [asdict(c) for c in decisions.calls],
+                "http": [asdict(f) for f in decisions.http],
+                "http_samples": decisions.samples,
+                "problems": decisions.problems,
+                "ok": decisions.ok,
+            }
+            if decisions is not None
+            else None
+        ),
         "verdicts": [asdict(v) for v in found],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
