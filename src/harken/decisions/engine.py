@@ -135,8 +135,14 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         used.add(("preferences.channels", profile.provenance.get("channel", DECLARED)))
         channels = [c for c in channels if c not in closed]
         if not channels:
-            return _deny([_reason(Code.channel_not_allowed, channels=closed)], (), used, None, _zone(profile))
-        reasons.append(_reason(Code.channel_not_allowed, channels=closed))
+            return _deny(
+                [_reason(Code.channel_not_allowed, channels=", ".join(closed))],
+                (),
+                used,
+                None,
+                _zone(profile),
+            )
+        reasons.append(_reason(Code.channel_not_allowed, channels=", ".join(closed)))
 
     if not contract:
         open_now, blocks = _open_channels(snapshot, channels, at, used)
@@ -220,7 +226,7 @@ def _consented_channels(
         return [], _reason(Code.consent_expired, purpose=purpose)
     channels = [c for c in requested if c in consent.channels]
     if not channels:
-        return [], _reason(Code.consent_channel_not_granted, channels=list(requested))
+        return [], _reason(Code.consent_channel_not_granted, channels=", ".join(requested))
     return channels, None
 
 
@@ -251,7 +257,7 @@ def _open_channels(
         if unfit:
             used.add(("context.situation", context.provenance))
             code = Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation
-            blocks.append(_reason(code, situation=context.situation, channels=unfit))
+            blocks.append(_reason(code, situation=context.situation, channels=", ".join(unfit)))
             channels = [c for c in channels if c in fitting]
     capped = []
     for channel in channels:
@@ -379,16 +385,16 @@ def _offer_channels(offer: Offer, lens: _Lens) -> list[str]:
 
 def _judge(offer: Offer, lens: _Lens, used: set[tuple[str, str]]) -> Ranked:
     """One candidate: the first filter that drops it, or its relevance score and why."""
-    profile, at = lens.snapshot.profile, lens.at
+    profile, at, topics = lens.snapshot.profile, lens.at, offer.topics
     offer_purpose = offer.purpose or lens.purpose
-    sensitive = offer.sensitive or CATALOGUE[offer_purpose].sensitive
+    sensitive = offer.sensitive or _SENSITIVE[offer_purpose]
 
     def drop(code: Code, **values: Any) -> Ranked:
         return Ranked(offer.id, False, 0.0, (_reason(code, **values),))
 
     if offer.channels and offer.channels.isdisjoint(lens.channels):
-        return drop(Code.channel_not_offered, channels=list(lens.channels))
-    if sensitive and not CATALOGUE[offer_purpose].sensitive:
+        return drop(Code.channel_not_offered, channels=", ".join(lens.channels))
+    if sensitive and not _SENSITIVE[offer_purpose]:
         return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
     if not _offer_channels(offer, lens):
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
@@ -406,30 +412,27 @@ def _judge(offer: Offer, lens: _Lens, used: set[tuple[str, str]]) -> Ranked:
         return drop(
             Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation,
             situation=context.situation,
-            channels=["this offer"],
+            channels="this offer",
         )
-    disliked = offer.topics & lens.disliked.keys()
-    if disliked:
+    if lens.disliked and not topics.isdisjoint(lens.disliked):
         used.add(("preferences.interests", DECLARED))
-        topic = min(disliked)
+        topic = min(topics & lens.disliked.keys())
         return drop(Code.topic_disliked, topic=topic if lens.disliked[topic] else _UNSHARED_TOPIC)
-    paused = offer.topics & lens.paused.keys()
-    if paused:
+    if lens.paused and not topics.isdisjoint(lens.paused):
+        paused = topics & lens.paused.keys()
         used.add(("preferences.life_events", DECLARED))
         event = lens.paused[min(paused)]
         if not event.shared:
             return drop(Code.life_event_suppressed, topic=_UNSHARED_TOPIC, until="a date you chose")
         until = f"{_local(event.until, profile):%d %B %Y}"
         return drop(Code.life_event_suppressed, topic=min(paused), until=until)
-    window = timedelta(days=offer.suppress_days)
-    if offer.item in lens.bought and at - lens.bought[offer.item] < window:
+    if offer.item in lens.bought and at - lens.bought[offer.item] < timedelta(days=offer.suppress_days):
         used.add(("events.purchases", OBSERVED))
         return drop(Code.purchase_already_bought, item=offer.item)
-    recent = offer.topics & lens.recent.keys()
-    if recent:
+    if lens.recent and not topics.isdisjoint(lens.recent):
         used.add(("events.purchases", OBSERVED))
-        return drop(Code.purchase_recent_topic, topic=min(recent))
-    if offer.id in lens.set_aside and at - lens.set_aside[offer.id] < window:
+        return drop(Code.purchase_recent_topic, topic=min(topics & lens.recent.keys()))
+    if offer.id in lens.set_aside and at - lens.set_aside[offer.id] < timedelta(days=offer.suppress_days):
         return drop(Code.feedback_suppressed)
     if offer.countries:
         if profile.country is None:
@@ -457,7 +460,7 @@ def _relevance(
     why: list[Reason] = []
     context, profile = lens.context, lens.snapshot.profile
     if context is not None and (not declared_only or context.provenance == DECLARED):
-        hit = offer.topics & context.topics
+        hit = offer.topics & context.topics if context.topics else None
         if hit:
             used.add(("context.topics", context.provenance))
             score, signal = score + 0.8, True
@@ -481,13 +484,16 @@ def _relevance(
             if not any(r.code == Code.relevance_persona for r in why):
                 why.append(_reason(Code.relevance_persona, persona=persona.label))
     liked, disliked = 0.0, 0.0
-    for topic in offer.topics & lens.interests.keys():
+    for topic in offer.topics:
+        weighted = lens.interests.get(topic)
+        if weighted is None:
+            continue
         interest = profile.interests[topic]
         if declared_only and interest.provenance != DECLARED:
             continue
         signal = True
         used.add(("preferences.interests", interest.provenance))
-        value, code = lens.interests[topic]
+        value, code = weighted
         if value > 0 and interest.shared:
             why.append(_reason(code, topic=topic))
         liked, disliked = max(liked, value), min(disliked, value)
@@ -511,6 +517,7 @@ _POSITIVE = frozenset(
     }
 )
 _UNSHARED_TOPIC = "one of its topics"
+_SENSITIVE = {key: purpose.sensitive for key, purpose in CATALOGUE.items()}
 _RANK_ORDER = {
     code: rank
     for rank, code in enumerate(
@@ -595,10 +602,7 @@ def _intent(intent: str | None) -> str:
 
 
 def _reason(code: Code, **values: Any) -> Reason:
-    if not values:
-        return _PLAIN[code]
-    text = {k: ", ".join(v) if isinstance(v, list) else v for k, v in values.items()}
-    return Reason(code, MESSAGES[code].format(**text))
+    return Reason(code, MESSAGES[code].format_map(values)) if values else _PLAIN[code]
 
 
 _PLAIN = {code: Reason(code, message) for code, message in MESSAGES.items() if "{" not in message}
