@@ -19,6 +19,7 @@ from harken.decisions.api import router as decisions_router
 from harken.deps import Hub
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
+from harken.profiling.api import router as profiling_router
 from harken.subjects import tokens
 from harken.subjects.api import router as subjects_router
 
@@ -51,7 +52,14 @@ def create_app(
     )
     app.state.hub = hub
     errors.install(app)
-    for router in (subjects_router, consent_router, context_router, decisions_router, ledger_router):
+    for router in (
+        subjects_router,
+        consent_router,
+        context_router,
+        decisions_router,
+        profiling_router,
+        ledger_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])

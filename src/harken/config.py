@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
         description="Base URL the hub is reached at; names the receipt issuer.",
     )
+    profiling_cadence_days: int = Field(
+        7,
+        ge=0,
+        le=365,
+        description="Progressive profiling asks a customer at most one question per org this often.",
+    )
     history_page_size: int = Field(50, ge=1, le=500, description="Default page size of consent history.")
 
     @property

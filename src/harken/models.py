@@ -6,6 +6,7 @@ from harken.db import Base
 from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
+from harken.profiling.models import Question, QuestionAsk
 from harken.subjects.models import Subject, SubjectRef
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "Notice",
     "Offer",
     "Org",
+    "Question",
+    "QuestionAsk",
     "Sharing",
     "Subject",
     "SubjectRef",

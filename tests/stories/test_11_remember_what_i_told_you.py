@@ -38,6 +38,18 @@ def test_declared_once_seen_by_every_org_it_is_shared_with(business: Callable[[s
     answer = hotel.decide("guest-42", ["late-checkout"], ["sms", "email"])
     assert answer["channel"] == "email"  # the preferred channel, told to the airline, holds here too
 
+    question = {
+        "text": {"en": "Which language shall we write in?"},
+        "fills": "locale",
+        "options": [{"id": "en-gb", "label": {"en": "English"}, "value": {"value": "en-GB"}}],
+        "intrusiveness": 1,
+    }
+    hotel.call("PUT", "/v1/questions/language", question)
+    taxi.call("PUT", "/v1/questions/language", question)
+    asked = hotel.client.get("/v1/subjects/guest-42/next-question", headers=hotel.headers)
+    assert asked.status_code == 204  # profiling never asks what the customer already told
+    assert taxi.client.get("/v1/subjects/rider-9/next-question", headers=taxi.headers).status_code == 200
+
     at_hotel.call("PUT", "/v1/me/sharing", {"profile": False})
     assert "locale" not in hotel.sees("guest-42")  # and it stops the moment sharing stops
 

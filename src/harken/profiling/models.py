@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from harken.db import Base, JSONType
+
+
+class Question(Base):
+    """A question in an org's bank: its text per locale, the datum an answer declares, its options."""
+
+    __tablename__ = "questions"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime]
+
+
+class QuestionAsk(Base):
+    """A question put to a customer, and what became of it (answered, declined, or still open)."""
+
+    __tablename__ = "question_asks"
+    __table_args__ = (Index("ix_question_asks_subject", "org_id", "subject_id", "asked_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"))
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"))
+    question_id: Mapped[str] = mapped_column(String(128))
+    asked_at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    settled_at: Mapped[datetime | None]
