@@ -7,6 +7,7 @@ test); messages may improve, codes never change meaning.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 
 class Code(StrEnum):
@@ -146,3 +147,15 @@ MESSAGES: dict[Code, str] = {
 
 
 assert set(MESSAGES) == set(Code) == set(MEANING), "every reason code needs a meaning and a message"
+
+
+class Reason(NamedTuple):
+    code: Code
+    message: str
+
+
+def reason(code: Code, **values: Any) -> Reason:
+    return Reason(code, MESSAGES[code].format_map(values)) if values else _PLAIN[code]
+
+
+_PLAIN = {code: Reason(code, message) for code, message in MESSAGES.items() if "{" not in message}

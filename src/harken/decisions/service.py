@@ -15,6 +15,7 @@ from harken.consent.models import ConsentRecord, CurrentConsent
 from harken.consent.schemas import ConsentPut, Method, Status
 from harken.context import service as context_service
 from harken.decisions import engine
+from harken.decisions.gates import WEEK
 from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
 from harken.decisions.schemas import DecisionPost, FeedbackKind, OfferPut
 from harken.errors import Invalid, NotFound
@@ -145,7 +146,7 @@ def _contacts(
                 {
                     "subject_id": subject_id,
                     "channel": channel,
-                    "since": at - engine.WEEK,
+                    "since": at - WEEK,
                     "limit": preference.max_per_week,
                 },
             )

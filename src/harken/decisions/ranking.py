@@ -1,0 +1,273 @@
+"""Each candidate, filtered and ranked: what the customer's profile means for this decision is worked
+out once (`lens_for`), then every offer is judged against it — the first filter that drops it, or its
+relevance score and the reasons for it.
+
+Pure: no database, no web, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from harken.consent.purposes import CATALOGUE
+from harken.decisions.gates import IN_TRANSIT, context_at, end_of_day_part, on_clock
+from harken.decisions.reasons import Code, Reason, reason
+from harken.decisions.snapshot import DECLARED, OBSERVED, Context, LifeEvent, Offer, Persona, Snapshot
+
+RELEVANCE_FLOOR = 0.25
+
+
+class Ranked(NamedTuple):
+    offer_id: str
+    eligible: bool
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Lens:
+    """What the snapshot means for this decision, worked out once rather than once per candidate."""
+
+    snapshot: Snapshot
+    purpose: str
+    channels: tuple[str, ...]
+    at: datetime
+    contract: bool
+    context: Context | None
+    persona: Persona | None
+    disliked: dict[str, bool]  # topic → shared, for declared affinities <= -0.5
+    paused: dict[str, LifeEvent]  # topic → the life event pausing it
+    bought: dict[str, datetime]  # item → last bought
+    recent: dict[str, datetime]  # topic → end of the day part of a recent purchase for oneself
+    set_aside: dict[str, datetime]  # offer id → last dismissed or found not relevant
+    interests: dict[str, tuple[float, Code]]  # topic → (weighted affinity, the code citing it)
+    granted: dict[str, frozenset[str] | None]  # purpose → channels its consent covers, None if not granted
+
+
+def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime, contract: bool) -> Lens:
+    profile = snapshot.profile
+    context = context_at(profile, at)
+    recent: dict[str, datetime] = {}
+    for purchase in snapshot.purchases:
+        if not purchase.gift:
+            end = end_of_day_part(profile, purchase.at)
+            if at < end:
+                for topic in purchase.topics:
+                    recent[topic] = max(end, recent.get(topic, end))
+    bought: dict[str, datetime] = {}
+    for purchase in snapshot.purchases:
+        if purchase.item and purchase.at > bought.get(purchase.item, datetime.min.replace(tzinfo=UTC)):
+            bought[purchase.item] = purchase.at
+    set_aside: dict[str, datetime] = {}
+    for feedback in snapshot.feedback:
+        if feedback.kind in ("dismissed", "not-relevant") and feedback.at > set_aside.get(
+            feedback.offer_id, datetime.min.replace(tzinfo=UTC)
+        ):
+            set_aside[feedback.offer_id] = feedback.at
+    return Lens(
+        snapshot=snapshot,
+        purpose=purpose,
+        channels=tuple(channels),
+        at=at,
+        contract=contract,
+        context=context,
+        persona=profile.personas.get(context.persona) if context and context.persona else None,
+        disliked={
+            t: i.shared
+            for t, i in profile.interests.items()
+            if i.provenance == DECLARED and i.affinity <= -0.5
+        },
+        paused={t: e for e in profile.life_events if at < e.until for t in sorted(e.topics)},
+        bought=bought,
+        recent=recent,
+        set_aside=set_aside,
+        interests={
+            t: (
+                i.affinity * (1.0 if i.provenance == DECLARED else 0.5),
+                Code.relevance_interest if i.provenance == DECLARED else Code.relevance_inferred,
+            )
+            for t, i in profile.interests.items()
+        },
+        granted={
+            p: (c.channels if c.status == "granted" and (c.expires_at is None or c.expires_at > at) else None)
+            for p, c in snapshot.consents.items()
+        },
+    )
+
+
+def offer_channels(offer: Offer, lens: Lens) -> list[str]:
+    """The open channels this offer may go by: its own, and those its purpose's consent covers."""
+    usable = [c for c in lens.channels if not offer.channels or c in offer.channels]
+    offer_purpose = offer.purpose or lens.purpose
+    if offer_purpose != lens.purpose:
+        covered = lens.granted.get(offer_purpose)
+        usable = [c for c in usable if covered is not None and c in covered]
+    return usable
+
+
+def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
+    """One candidate: the first filter that drops it, or its relevance score and why."""
+    profile, at, topics = lens.snapshot.profile, lens.at, offer.topics
+    offer_purpose = offer.purpose or lens.purpose
+    sensitive = offer.sensitive or _SENSITIVE[offer_purpose]
+
+    def drop(code: Code, **values: Any) -> Ranked:
+        return Ranked(offer.id, False, 0.0, (reason(code, **values),))
+
+    if offer.channels and offer.channels.isdisjoint(lens.channels):
+        return drop(Code.channel_not_offered, channels=", ".join(lens.channels))
+    if sensitive and not _SENSITIVE[offer_purpose]:
+        return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
+    if not offer_channels(offer, lens):
+        code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
+        return drop(code, purpose=offer_purpose)
+    if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
+        return Ranked(offer.id, True, 0.0, (reason(Code.consent_not_required),))
+    context = lens.context
+    if (
+        offer.situations
+        and context is not None
+        and context.situation
+        and context.situation not in offer.situations
+    ):
+        used.add(("context.situation", context.provenance))
+        return drop(
+            Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation,
+            situation=context.situation,
+            channels="this offer",
+        )
+    if lens.disliked and not topics.isdisjoint(lens.disliked):
+        used.add(("preferences.interests", DECLARED))
+        topic = min(topics & lens.disliked.keys())
+        return drop(Code.topic_disliked, topic=topic if lens.disliked[topic] else _UNSHARED_TOPIC)
+    if lens.paused and not topics.isdisjoint(lens.paused):
+        paused = topics & lens.paused.keys()
+        used.add(("preferences.life_events", DECLARED))
+        event = lens.paused[min(paused)]
+        if not event.shared:
+            return drop(Code.life_event_suppressed, topic=_UNSHARED_TOPIC, until="a date you chose")
+        until = f"{on_clock(event.until, profile):%d %B %Y}"
+        return drop(Code.life_event_suppressed, topic=min(paused), until=until)
+    if offer.item in lens.bought and at - lens.bought[offer.item] < timedelta(days=offer.suppress_days):
+        used.add(("events.purchases", OBSERVED))
+        return drop(Code.purchase_already_bought, item=offer.item)
+    if lens.recent and not topics.isdisjoint(lens.recent):
+        used.add(("events.purchases", OBSERVED))
+        return drop(Code.purchase_recent_topic, topic=min(topics & lens.recent.keys()))
+    if offer.id in lens.set_aside and at - lens.set_aside[offer.id] < timedelta(days=offer.suppress_days):
+        return drop(Code.feedback_suppressed)
+    if offer.countries:
+        if profile.country is None:
+            return drop(Code.country_unknown)
+        used.add(("preferences.country", profile.provenance.get("country", DECLARED)))
+        if profile.country.upper() not in offer.countries:
+            return drop(Code.country_mismatch, country=profile.country.upper())
+    if offer.locales and profile.locale is not None:
+        used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
+        if not any(_same_language(profile.locale, locale) for locale in offer.locales):
+            return drop(Code.locale_mismatch, locale=profile.locale)
+    score, why = _relevance(offer, lens, sensitive, used)
+    if sensitive:
+        why.append(reason(Code.sensitive_declared_only))
+    if score < RELEVANCE_FLOOR:
+        return Ranked(offer.id, False, round(score, 3), (*why, reason(Code.relevance_below_floor)))
+    return Ranked(offer.id, True, round(score, 3), tuple(why))
+
+
+def _relevance(
+    offer: Offer, lens: Lens, declared_only: bool, used: set[tuple[str, str]]
+) -> tuple[float, list[Reason]]:
+    """Declared context and persona first, then interests (others' count half), then novelty."""
+    score, signal = 0.0, False
+    why: list[Reason] = []
+    context, profile = lens.context, lens.snapshot.profile
+    if context is not None and (not declared_only or context.provenance == DECLARED):
+        hit = offer.topics & context.topics if context.topics else None
+        if hit:
+            used.add(("context.topics", context.provenance))
+            score, signal = score + 0.8, True
+            why.append(
+                reason(Code.relevance_context, intent=_intent(context.intent), topics=", ".join(sorted(hit)))
+            )
+        persona = lens.persona
+        label = persona.label if persona else context.persona
+        if context.persona and offer.personas:
+            used.add(("context.persona", context.provenance))
+            if context.persona in offer.personas:
+                score, signal = score + 0.3, True
+                why.append(reason(Code.relevance_persona, persona=label))
+            else:
+                score -= 0.4
+                why.append(reason(Code.relevance_other_persona, persona=label))
+        fits = not offer.personas or context.persona in offer.personas
+        if persona is not None and fits and not offer.topics.isdisjoint(persona.interests):
+            used.add(("personas", persona.provenance))
+            score, signal = score + 0.5, True
+            if not any(r.code == Code.relevance_persona for r in why):
+                why.append(reason(Code.relevance_persona, persona=persona.label))
+    liked, disliked = 0.0, 0.0
+    for topic in offer.topics:
+        weighted = lens.interests.get(topic)
+        if weighted is None:
+            continue
+        interest = profile.interests[topic]
+        if declared_only and interest.provenance != DECLARED:
+            continue
+        signal = True
+        used.add(("preferences.interests", interest.provenance))
+        value, code = weighted
+        if value > 0 and interest.shared:
+            why.append(reason(code, topic=topic))
+        liked, disliked = max(liked, value), min(disliked, value)
+    score += liked + disliked
+    if not signal and profile.novelty > 0 and not declared_only:
+        used.add(("preferences.novelty", profile.provenance.get("novelty", DECLARED)))
+        score += profile.novelty * 0.6
+        why.append(reason(Code.relevance_novelty))
+    if len(why) > 1:
+        why.sort(key=lambda r: (_RANK_ORDER.get(r.code, len(_RANK_ORDER)), r.message))
+    return score, why
+
+
+POSITIVE = frozenset(
+    {
+        Code.relevance_context,
+        Code.relevance_persona,
+        Code.relevance_interest,
+        Code.relevance_inferred,
+        Code.relevance_novelty,
+    }
+)
+_UNSHARED_TOPIC = "one of its topics"
+_SENSITIVE = {key: purpose.sensitive for key, purpose in CATALOGUE.items()}
+_RANK_ORDER = {
+    code: rank
+    for rank, code in enumerate(
+        (
+            Code.relevance_context,
+            Code.relevance_persona,
+            Code.relevance_interest,
+            Code.relevance_inferred,
+            Code.relevance_novelty,
+            Code.relevance_other_persona,
+        )
+    )
+}
+
+
+def _same_language(customer: str, offered: str) -> bool:
+    """Same language, and the same region where both name one (fr-CA fits fr and fr-CA, not fr-FR)."""
+    a, b = customer.lower().replace("_", "-").split("-"), offered.lower().replace("_", "-").split("-")
+    return a[0] == b[0] and (len(a) == 1 or len(b) == 1 or a[1] == b[1])
+
+
+def _intent(intent: str | None) -> str:
+    return {
+        "browsing": "you're browsing",
+        "buying": "you're looking to buy",
+        "researching": "you're researching",
+        "in-a-rush": "you're in a rush",
+        "need-help": "you need help",
+    }.get(intent or "", "you're interested in")
