@@ -49,17 +49,13 @@ async def get_subject(ref: Ref, call: Call, now: Now) -> SubjectView:
 
     def work(session: Session, org: Org) -> SubjectView:
         subject = subject_service.get(session, org=org, ref=ref)
-        sharing = context_service.sharing(session, subject_id=subject.subject_id, org_id=org.id)
         consents = consent_service.in_force(session, org_id=org.id, subject_id=subject.subject_id)
         purposes = {"service"} | {
             c.purpose for c in consents if consent_service.effective_status(c, now) == "granted"
         }
         needed = {kind for p in purposes for kind in context_service.FIELDS_FOR_PURPOSE.get(p, ())}
-        rows = context_service.visible(
-            context_service.facts(session, subject_id=subject.subject_id),
-            org_id=org.id,
-            shared=bool(sharing and sharing.profile),
-            now=now,
+        rows, sharing = context_service.visible(
+            session, subject_id=subject.subject_id, org_id=org.id, now=now
         )
         return SubjectView(
             ref=ref,
@@ -148,13 +144,7 @@ async def get_me(me: Me, now: Now) -> MeView:
 
     def work(session: Session, customer: Customer) -> MeView:
         subject_id, org = customer.subject.subject_id, customer.org
-        sharing = context_service.sharing(session, subject_id=subject_id, org_id=org.id)
-        rows = context_service.visible(
-            context_service.facts(session, subject_id=subject_id),
-            org_id=org.id,
-            shared=bool(sharing and sharing.profile),
-            now=now,
-        )
+        rows, sharing = context_service.visible(session, subject_id=subject_id, org_id=org.id, now=now)
         return MeView(
             org=org.name,
             data=[_datum(row) for row in rows],

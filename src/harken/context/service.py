@@ -246,16 +246,22 @@ def engine_facts(rows: Iterable[StoredFact], *, org_id: uuid.UUID | None, shared
 
 
 def visible(
-    rows: Iterable[StoredFact], *, org_id: uuid.UUID, shared: bool, now: datetime
-) -> list[StoredFact]:
-    """The facts an org may read: what it wrote, and what the customer declared to it or shares with it."""
+    session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID, now: datetime
+) -> tuple[list[StoredFact], Sharing | None]:
+    """The facts an org may read — what it wrote, and what the customer declared to it or shares with
+    it — and the customer's sharing choice with that org."""
+    shared = sharing(session, subject_id=subject_id, org_id=org_id)
     own = str(org_id)
-    return [
+    rows = [
         row
-        for row in rows
+        for row in facts(session, subject_id=subject_id)
         if (row.valid_until is None or row.valid_until > now)
-        and (row.source == own or (shared and row.provenance == Provenance.declared))
+        and (
+            row.source == own
+            or (shared is not None and shared.profile and row.provenance == Provenance.declared)
+        )
     ]
+    return rows, shared
 
 
 def record_event(

@@ -75,11 +75,13 @@ def next_question(
     subject = subject_service.get(session, org=org, ref=ref)
     bank = {q.id: q for q in session.execute(select(Question).where(Question.org_id == org.id)).scalars()}
     asks = _asks(session, org=org, subject_id=subject.subject_id)
-    declared = _declared(session, org=org, subject_id=subject.subject_id, now=now)
+    told = {
+        r.key: r.value for r in _visible_declared(session, org=org, subject_id=subject.subject_id, now=now)
+    }
     chosen = rules.next_question(
         [rules.Question(q.id, q.spec["fills"], q.spec["intrusiveness"]) for q in bank.values()],
         [rules.Ask(a.question_id, a.asked_at, a.outcome) for a in asks],
-        declared,
+        frozenset(told),  # what the customer declared and this org may see is never asked
         now,
         cadence,
     )
@@ -93,7 +95,7 @@ def next_question(
         session.add(open_ask)
         session.flush()
     spec = bank[chosen.id].spec
-    shown = locale or _customer_locale(session, org=org, subject_id=subject.subject_id, now=now) or "en"
+    shown = locale or str(told.get("locale", {}).get("value", "en"))
     text_locale = _pick(spec["text"], shown)
     return NextQuestion(
         question_id=chosen.id,
@@ -157,25 +159,11 @@ def _asks(session: Session, *, org: Org, subject_id: uuid.UUID) -> list[Question
     return list(session.execute(query).scalars())
 
 
-def _visible_declared(session: Session, *, org: Org, subject_id: uuid.UUID, now: datetime) -> list[Any]:
-    sharing = context_service.sharing(session, subject_id=subject_id, org_id=org.id)
-    rows = context_service.visible(
-        context_service.facts(session, subject_id=subject_id),
-        org_id=org.id,
-        shared=bool(sharing and sharing.profile),
-        now=now,
-    )
+def _visible_declared(
+    session: Session, *, org: Org, subject_id: uuid.UUID, now: datetime
+) -> list[context_service.StoredFact]:
+    rows, _ = context_service.visible(session, subject_id=subject_id, org_id=org.id, now=now)
     return [r for r in rows if r.provenance == Provenance.declared]
-
-
-def _declared(session: Session, *, org: Org, subject_id: uuid.UUID, now: datetime) -> frozenset[str]:
-    """The fields the customer declared that this org may see: never asked again."""
-    return frozenset(r.key for r in _visible_declared(session, org=org, subject_id=subject_id, now=now))
-
-
-def _customer_locale(session: Session, *, org: Org, subject_id: uuid.UUID, now: datetime) -> str | None:
-    rows = _visible_declared(session, org=org, subject_id=subject_id, now=now)
-    return next((str(r.value["value"]) for r in rows if r.key == "locale"), None)
 
 
 def _pick(texts: dict[str, str], locale: str) -> str:
