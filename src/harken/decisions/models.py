@@ -2,23 +2,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from harken.db import Base, JSONType
+from harken.orgs.catalogue import CatalogueEntry
 
 
-class Offer(Base):
+class Offer(CatalogueEntry, Base):
     """An org's candidate message, kept in its catalogue."""
 
     __tablename__ = "offers"
-
-    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    updated_at: Mapped[datetime]
 
 
 class DecisionLog(Base):

@@ -20,6 +20,7 @@ from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
 from harken.decisions.schemas import DecisionPost, FeedbackKind, OfferPut
 from harken.errors import Invalid, NotFound
 from harken.ledger.service import Notary
+from harken.orgs import catalogue
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
 
@@ -32,23 +33,13 @@ def put_offer(
     session: Session, *, org: Org, offer_id: str, body: OfferPut, now: datetime
 ) -> tuple[Offer, bool]:
     """Create or replace an offer in the org's catalogue; returns (offer, created)."""
-    spec = body.model_dump(mode="json")
-    found = session.get(Offer, (org.id, offer_id))
-    if found is None:
-        found = Offer(org_id=org.id, id=offer_id, spec=spec, updated_at=now)
-        session.add(found)
-        session.flush()
-        return found, True
-    if found.spec != spec:
-        found.spec, found.updated_at = spec, now
-    return found, False
+    return catalogue.put(
+        session, Offer, org=org, entry_id=offer_id, spec=body.model_dump(mode="json"), now=now
+    )
 
 
 def get_offer(session: Session, *, org: Org, offer_id: str) -> Offer:
-    found = session.get(Offer, (org.id, offer_id))
-    if found is None:
-        raise NotFound(f"no offer {offer_id!r}")
-    return found
+    return catalogue.get(session, Offer, org=org, entry_id=offer_id, noun="offer")
 
 
 def engine_offer(offer_id: str, spec: dict[str, Any]) -> engine.Offer:

@@ -2,23 +2,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from harken.db import Base, JSONType
+from harken.db import Base
+from harken.orgs.catalogue import CatalogueEntry
 
 
-class Question(Base):
+class Question(CatalogueEntry, Base):
     """A question in an org's bank: its text per locale, the datum an answer declares, its options."""
 
     __tablename__ = "questions"
-
-    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    updated_at: Mapped[datetime]
 
 
 class QuestionAsk(Base):

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from harken.context import service as context_service
 from harken.context.schemas import PersonaPut, PreferencesPatch, Provenance
 from harken.context.service import Change
-from harken.errors import Invalid, NotFound
+from harken.errors import Invalid
 from harken.ledger.service import Notary
+from harken.orgs import catalogue
 from harken.orgs.models import Org
 from harken.profiling import rules
 from harken.profiling.models import Question, QuestionAsk
@@ -49,23 +50,13 @@ def put_question(
             raise Invalid(f"options[{i}].value", exc.errors()[0]["msg"]) from None
         if not changes or any(c.value is None for c in changes):
             raise Invalid(f"options[{i}].value", f"declares nothing for {body.fills}")
-    spec = body.model_dump(mode="json")
-    found = session.get(Question, (org.id, question_id))
-    if found is None:
-        found = Question(org_id=org.id, id=question_id, spec=spec, updated_at=now)
-        session.add(found)
-        session.flush()
-        return found, True
-    if found.spec != spec:
-        found.spec, found.updated_at = spec, now
-    return found, False
+    return catalogue.put(
+        session, Question, org=org, entry_id=question_id, spec=body.model_dump(mode="json"), now=now
+    )
 
 
 def get_question(session: Session, *, org: Org, question_id: str) -> Question:
-    found = session.get(Question, (org.id, question_id))
-    if found is None:
-        raise NotFound(f"no question {question_id!r}")
-    return found
+    return catalogue.get(session, Question, org=org, entry_id=question_id, noun="question")
 
 
 def next_question(
