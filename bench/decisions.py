@@ -281,9 +281,9 @@ def bench_service(
 
         def decide(i: int) -> str:
             with session_scope(sessions) as session:
-                _, decision = decision_service.decide(
+                decision = decision_service.decide(
                     session, org=org, body=bodies[i % len(bodies)], now=system_clock()
-                )
+                ).decision
             return _outcome(decision.allowed, decision.channel, decision.reasons[0].code)
 
         _settle(load, console)

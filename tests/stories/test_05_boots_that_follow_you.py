@@ -54,4 +54,3 @@ def test_another_org_holds_back_the_item_once_the_customer_shares_purchases(
     after = marketplace.decide("mk-77", ["boots-123-resale"], ["email"], at=tomorrow)
     assert after["allowed"] is False
     assert dropped_for(after, "boots-123-resale") == ["purchase.already_bought"]
-    assert "boots" not in after["explanation"].split("because")[0] or after["explanation"]

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from harken.context.schemas import AccessEntry, Item
-from harken.decisions import engine
 from harken.decisions import service as decision_service
-from harken.decisions.models import DecisionLog, Offer
+from harken.decisions.models import Offer
 from harken.decisions.schemas import (
     DataUsed,
     DecisionPost,
@@ -62,15 +61,15 @@ async def post_decision(body: DecisionPost, call: Call, now: Now) -> DecisionRea
     "don't send" (`subject.unknown`), never an error."""
 
     def work(session: Session, org: Org) -> DecisionRead:
-        log, decision = decision_service.decide(session, org=org, body=body, now=now)
-        return _decision(log, decision)
+        return _decision(decision_service.decide(session, org=org, body=body, now=now))
 
     return await call(work)
 
 
-def _decision(log: DecisionLog, decision: engine.Decision) -> DecisionRead:
+def _decision(decided: decision_service.Decided) -> DecisionRead:
+    decision = decided.decision
     return DecisionRead(
-        decision_id=str(log.id),
+        decision_id=str(decided.id),
         allowed=decision.allowed,
         channel=decision.channel,
         offer=decision.offer,
@@ -87,7 +86,7 @@ def _decision(log: DecisionLog, decision: engine.Decision) -> DecisionRead:
         explanation=decision.explanation,
         data_used=[DataUsed(field=f, provenance=p) for f, p in decision.data_used],
         retry_after=decision.retry_after,
-        at=log.at,
+        at=decided.at,
     )
 
 

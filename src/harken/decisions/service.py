@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
@@ -164,9 +164,13 @@ _FEEDBACK = select(DecisionFeedback.offer_id, DecisionFeedback.kind, DecisionFee
 )
 
 
-def decide(
-    session: Session, *, org: Org, body: DecisionPost, now: datetime
-) -> tuple[DecisionLog, engine.Decision]:
+class Decided(NamedTuple):
+    id: uuid.UUID
+    at: datetime
+    decision: engine.Decision
+
+
+def decide(session: Session, *, org: Org, body: DecisionPost, now: datetime) -> Decided:
     """Answer and log a decision. An unknown or foreign ref is "don't send", never an error."""
     at = body.at or now
     if at < now - CLOCK_SKEW:
@@ -180,29 +184,31 @@ def decide(
         decision = engine.decide(engine.Snapshot(known=False), request, at)
     else:
         decision = engine.decide(snapshot(session, org=org, subject_id=ref.subject_id, at=at), request, at)
-    log = DecisionLog(
-        id=uuid.uuid4(),
-        org_id=org.id,
-        subject_id=ref.subject_id if ref else None,
-        ref=body.subject,
-        purpose=request.purpose,
-        channels=list(request.channels),
-        allowed=decision.allowed,
-        channel=decision.channel,
-        offer_id=decision.offer,
-        codes=[str(r.code) for r in decision.reasons],
-        explanation=decision.explanation,
-        data_used=[f for f, _ in decision.data_used],
-        retry_after=decision.retry_after,
-        at=at,
-        decided_at=now,
+    decided = Decided(uuid.uuid4(), at, decision)
+    session.connection().execute(  # Core, not the ORM: this runs on every decision
+        _LOG,
+        {
+            "id": decided.id,
+            "org_id": org.id,
+            "subject_id": ref.subject_id if ref else None,
+            "ref": body.subject,
+            "purpose": request.purpose,
+            "channels": list(request.channels),
+            "allowed": decision.allowed,
+            "channel": decision.channel,
+            "offer_id": decision.offer,
+            "codes": [str(r.code) for r in decision.reasons],
+            "explanation": decision.explanation,
+            "data_used": [f for f, _ in decision.data_used],
+            "retry_after": decision.retry_after,
+            "at": at,
+            "decided_at": now,
+        },
     )
-    session.connection().execute(_LOG, {c: getattr(log, c) for c in _LOG_COLUMNS})  # Core: on every decision
-    return log, decision
+    return decided
 
 
 _LOG = insert(DecisionLog)
-_LOG_COLUMNS = [c.key for c in DecisionLog.__table__.columns]
 
 
 def feedback(
