@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harken import schema
 from harken.app import create_app
+from harken.centre.mail import MemoryMailer
 from harken.config import Settings
 from harken.db import create_db_engine
 from harken.ledger import keys
@@ -119,10 +120,20 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
+def mailer() -> MemoryMailer:
+    """The mail the hub sends, kept for the test to read."""
+    return MemoryMailer()
+
+
+@pytest.fixture
 def client(
-    settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FixedClock
+    settings: Settings,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    clock: FixedClock,
+    mailer: MemoryMailer,
 ) -> TestClient:
-    app = create_app(settings, engine=engine, sessions=sessions, clock=clock)
+    app = create_app(settings, engine=engine, sessions=sessions, clock=clock, mailer=mailer)
     return TestClient(app, raise_server_exceptions=True)
 
 

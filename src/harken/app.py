@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import harken
 from harken import errors, schema
+from harken.centre import mail
+from harken.centre import web as centre_web
+from harken.centre.mail import Mailer
 from harken.clock import Clock, system_clock
 from harken.config import Settings
 from harken.consent.api import router as consent_router
@@ -30,6 +33,7 @@ def create_app(
     engine: Engine | None = None,
     sessions: sessionmaker[Session] | None = None,
     clock: Clock = system_clock,
+    mailer: Mailer | None = None,
 ) -> FastAPI:
     """The hub's HTTP application. Refuses to build on a database that is not at this Harken's schema."""
     settings = settings or Settings()
@@ -41,6 +45,7 @@ def create_app(
         keys=ledger_keys.load_or_create(settings.keys_dir),
         secret=tokens.load_or_create_secret(settings.data_dir / "secret"),
         clock=clock,
+        mailer=mailer or mail.from_setting(settings.mailer),
         writer=ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         if engine.dialect.name == "sqlite"
         else None,
@@ -52,6 +57,7 @@ def create_app(
     )
     app.state.hub = hub
     errors.install(app)
+    centre_web.install(app)
     for router in (
         subjects_router,
         consent_router,

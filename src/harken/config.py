@@ -35,6 +35,15 @@ class Settings(BaseSettings):
         le=365,
         description="Progressive profiling asks a customer at most one question per org this often.",
     )
+    mailer: str = Field(
+        "console",
+        description="Where sign-in links go: console (printed), directory:PATH (one .eml per message), "
+        "smtp://HOST:PORT or smtp+starttls://HOST:PORT.",
+    )
+    mail_from: str = Field("Harken <no-reply@harken.localhost>", description="The sender of sign-in links.")
+    centre_session_hours: int = Field(
+        12, ge=1, le=24 * 30, description="How long a Preference Centre sign-in lasts."
+    )
     history_page_size: int = Field(50, ge=1, le=500, description="Default page size of consent history.")
 
     @property

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from harken.centre.mail import Mailer
 from harken.clock import Clock
 from harken.config import Settings
 from harken.db import session_scope
@@ -31,6 +32,7 @@ class Hub:
     keys: KeyRing
     secret: bytes
     clock: Clock
+    mailer: Mailer
     writer: ThreadPoolExecutor | None = None
 
     @property

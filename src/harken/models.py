@@ -1,5 +1,6 @@
 """Every table, imported in one place so migrations and schema checks see the whole model."""
 
+from harken.centre.models import CentreSession, ErasureRequest, SignInLink
 from harken.consent.models import ConsentRecord, CurrentConsent, Notice
 from harken.context.models import Event, Fact, Sharing
 from harken.db import Base
@@ -12,10 +13,12 @@ from harken.subjects.models import Subject, SubjectRef
 __all__ = [
     "ApiKey",
     "Base",
+    "CentreSession",
     "ConsentRecord",
     "CurrentConsent",
     "DecisionFeedback",
     "DecisionLog",
+    "ErasureRequest",
     "Event",
     "Fact",
     "LedgerCheckpoint",
@@ -27,6 +30,7 @@ __all__ = [
     "Question",
     "QuestionAsk",
     "Sharing",
+    "SignInLink",
     "Subject",
     "SubjectRef",
 ]

@@ -53,7 +53,7 @@ OrgProvenance = Literal[Provenance.observed, Provenance.inferred]
 
 
 @cache
-def _zones() -> frozenset[str]:
+def time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
@@ -159,7 +159,7 @@ class PreferencesPatch(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, zone: str | None) -> str | None:
-        if zone is not None and zone not in _zones():
+        if zone is not None and zone not in time_zones():
             raise ValueError("not an IANA time zone (e.g. Europe/London, America/Toronto)")
         return zone
 

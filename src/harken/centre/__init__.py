@@ -1,0 +1,1 @@
+"""The Preference Centre: the customer's own window onto everything Harken holds about them."""

@@ -1,0 +1,450 @@
+"""What the centre shows and does, for one signed-in customer (a `Viewer`).
+
+Signed in by email, the viewer is the whole person: every business they deal with, everything held
+about them, and what they declare here has the source `centre`. Opened from an org's app, the viewer
+sees that org's window only, and what they declare goes through that org, as with `/v1/me`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harken.centre.models import ErasureRequest
+from harken.clock import rfc3339
+from harken.consent import service as consent_service
+from harken.consent.models import ConsentRecord, Notice
+from harken.consent.purposes import CATALOGUE, LegalBasis
+from harken.consent.schemas import Channel, ConsentPut, Method, Status
+from harken.context import service as context_service
+from harken.context.models import CENTRE, Event, Sharing
+from harken.context.schemas import Provenance
+from harken.context.service import Change, StoredFact
+from harken.decisions import service as decision_service
+from harken.decisions.models import DecisionLog
+from harken.errors import NotFound
+from harken.ledger.service import Notary
+from harken.orgs.models import Org
+from harken.profiling.models import QuestionAsk
+from harken.subjects.models import SubjectRef
+
+CENTRE_CHAIN = "centre"  # the ledger chain of what customers declare in the centre itself
+RECENT_ASKS = 5
+
+
+@dataclass(frozen=True)
+class Viewer:
+    subject_id: uuid.UUID
+    org_id: uuid.UUID | None  # None: the whole person (signed in by email)
+    csrf: str
+
+    @property
+    def source(self) -> str:
+        return CENTRE if self.org_id is None else str(self.org_id)
+
+
+@dataclass(frozen=True)
+class Business:
+    org: Org
+    ref: str
+
+
+def businesses(session: Session, viewer: Viewer) -> list[Business]:
+    """The orgs this person deals with (the one org of an org-opened session), by name."""
+    query = (
+        select(Org, SubjectRef.ref)
+        .join(SubjectRef, SubjectRef.org_id == Org.id)
+        .where(SubjectRef.subject_id == viewer.subject_id)
+        .order_by(Org.name)
+    )
+    if viewer.org_id is not None:
+        query = query.where(Org.id == viewer.org_id)
+    return [Business(org, ref) for org, ref in session.execute(query)]
+
+
+def business(session: Session, viewer: Viewer, org_id: uuid.UUID) -> Business:
+    """One of the viewer's businesses; NotFound for any other org, whether it exists or not."""
+    found = next((b for b in businesses(session, viewer) if b.org.id == org_id), None)
+    if found is None:
+        raise NotFound("no such business")
+    return found
+
+
+def facts(session: Session, viewer: Viewer, now: datetime) -> list[StoredFact]:
+    """Everything in force about the viewer: all of it for the person, the org's window otherwise."""
+    if viewer.org_id is not None:
+        return context_service.visible(session, subject_id=viewer.subject_id, org_id=viewer.org_id, now=now)[
+            0
+        ]
+    return [
+        row
+        for row in context_service.facts(session, subject_id=viewer.subject_id)
+        if row.valid_until is None or row.valid_until > now
+    ]
+
+
+def declared(rows: list[StoredFact]) -> dict[str, StoredFact]:
+    """The customer's own word per key: the newest declared datum wherever it was told."""
+    newest: dict[str, StoredFact] = {}
+    for row in rows:
+        if row.provenance == Provenance.declared and (
+            row.key not in newest or row.recorded_at > newest[row.key].recorded_at
+        ):
+            newest[row.key] = row
+    return newest
+
+
+def declare(session: Session, viewer: Viewer, changes: list[Change], notary: Notary, now: datetime) -> None:
+    """What the customer says here. For the whole person a datum is one thing wherever it was told:
+    the centre's copy is set and other declared copies of the same key are removed (each in its org's
+    chain), so no business keeps an answer the customer has since changed."""
+    if viewer.org_id is not None:
+        org = session.get_one(Org, viewer.org_id)
+        _write(session, viewer.subject_id, str(org.id), org.chain, changes, notary, now)
+        return
+    _write(session, viewer.subject_id, CENTRE, CENTRE_CHAIN, changes, notary, now)
+    keys = {c.key for c in changes}
+    stale: dict[str, list[Change]] = {}
+    for row in context_service.facts(session, subject_id=viewer.subject_id):
+        if row.provenance == Provenance.declared and row.source != CENTRE and row.key in keys:
+            stale.setdefault(row.source, []).append(Change(row.key, None))
+    for source, removals in stale.items():
+        org = session.get_one(Org, uuid.UUID(source))
+        _write(session, viewer.subject_id, source, org.chain, removals, notary, now)
+
+
+def _write(
+    session: Session,
+    subject_id: uuid.UUID,
+    source: str,
+    chain_id: str,
+    changes: list[Change],
+    notary: Notary,
+    now: datetime,
+) -> None:
+    context_service.write(
+        session,
+        subject_id=subject_id,
+        provenance=Provenance.declared,
+        source=source,
+        changes=changes,
+        chain_id=chain_id,
+        notary=notary,
+        now=now,
+    )
+
+
+# ---- businesses ----------------------------------------------------------------------------------
+
+
+@dataclass
+class BusinessView:
+    business: Business
+    holds: list[StoredFact]
+    granted: list[str]
+    sharing: Sharing | None
+    asked: list[DecisionLog] = field(default_factory=list)
+
+
+def business_views(session: Session, viewer: Viewer, now: datetime) -> list[BusinessView]:
+    views = []
+    for found in businesses(session, viewer):
+        rows, sharing = context_service.visible(
+            session, subject_id=viewer.subject_id, org_id=found.org.id, now=now
+        )
+        granted = [
+            c.purpose
+            for c in consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id)
+            if consent_service.effective_status(c, now) == "granted"
+        ]
+        asked = [
+            log
+            for log, _ in decision_service.access_log(
+                session, subject_id=viewer.subject_id, org_id=found.org.id, limit=RECENT_ASKS
+            )
+        ]
+        views.append(BusinessView(found, rows, granted, sharing, asked))
+    return views
+
+
+def set_sharing(
+    session: Session,
+    viewer: Viewer,
+    org_id: uuid.UUID,
+    *,
+    profile: bool,
+    purchases: bool,
+    notary: Notary,
+    now: datetime,
+) -> None:
+    found = business(session, viewer, org_id)
+    context_service.set_sharing(
+        session,
+        subject_id=viewer.subject_id,
+        org_id=found.org.id,
+        profile=profile,
+        purchases=purchases,
+        chain_id=found.org.chain,
+        notary=notary,
+        now=now,
+    )
+
+
+# ---- consents ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    purpose: str
+    contract: bool
+    record: ConsentRecord | None
+    status: str | None
+    notice: Notice | None  # the notice shown with the record, else the one a new decision would see
+
+
+def consent_views(session: Session, viewer: Viewer, found: Business, now: datetime) -> list[ConsentView]:
+    """Per purpose the org has a notice or a record for: where it stands and the exact notice text."""
+    records = {
+        c.purpose: c
+        for c in consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id)
+    }
+    notices = {
+        n.purpose for n in session.execute(select(Notice).where(Notice.org_id == found.org.id)).scalars()
+    }
+    views = []
+    for key, purpose in CATALOGUE.items():
+        record = records.get(key)
+        if record is None and key not in notices:
+            continue
+        shown = (
+            consent_service.notice(session, org=found.org, purpose=key, version=record.notice_version)
+            if record is not None and record.notice_version
+            else consent_service.latest_notice(session, org=found.org, purpose=key)
+        )
+        views.append(
+            ConsentView(
+                key,
+                purpose.legal_basis == LegalBasis.contract,
+                record,
+                str(consent_service.effective_status(record, now)) if record else None,
+                shown,
+            )
+        )
+    return views
+
+
+def decide_consent(
+    session: Session,
+    viewer: Viewer,
+    org_id: uuid.UUID,
+    purpose: str,
+    *,
+    status: Status,
+    channels: list[Channel],
+    notary: Notary,
+    now: datetime,
+) -> ConsentRecord:
+    """Grant or withdraw from the centre: a consent record like any other, method preference-centre,
+    against the notice the customer was shown (the org's latest)."""
+    found = business(session, viewer, org_id)
+    if purpose not in CATALOGUE:
+        raise NotFound("no such purpose")
+    shown = consent_service.latest_notice(session, org=found.org, purpose=purpose)
+    change = ConsentPut(
+        status=status,
+        channels=channels,
+        method=Method.preference_centre,
+        notice_version=shown.version if shown else None,
+        evidence={"via": "preference-centre"},
+    )
+    return consent_service.record(
+        session, org=found.org, ref=found.ref, purpose=purpose, change=change, notary=notary, now=now
+    ).record
+
+
+def receipt(session: Session, viewer: Viewer, record_id: uuid.UUID, issuer: str) -> dict[str, Any]:
+    """The receipt document of one of the viewer's own consent records; NotFound for anyone else's."""
+    record = session.get(ConsentRecord, record_id)
+    if record is None or record.subject_id != viewer.subject_id:
+        raise NotFound("no such receipt")
+    found = business(session, viewer, record.org_id)
+    return consent_service.receipt_document(
+        session, org=found.org, consent=record, ref=found.ref, issuer=issuer
+    )
+
+
+# ---- my data -------------------------------------------------------------------------------------
+
+
+def export(
+    session: Session, viewer: Viewer, now: datetime, receipts: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Everything held about the viewer, in one JSON document: data with provenance and source, consent
+    records, events, the decisions asked, sharing, questions asked and erasure requests."""
+    known = businesses(session, viewer)
+    names = {str(b.org.id): b.org.name for b in known}
+    org_ids = [b.org.id for b in known]
+    rows = facts(session, viewer, now)
+    records = session.execute(
+        select(ConsentRecord)
+        .where(ConsentRecord.subject_id == viewer.subject_id, ConsentRecord.org_id.in_(org_ids))
+        .order_by(ConsentRecord.recorded_at)
+    ).scalars()
+    events = session.execute(
+        select(Event)
+        .where(Event.subject_id == viewer.subject_id, Event.org_id.in_(org_ids))
+        .order_by(Event.occurred_at)
+    ).scalars()
+    asks = session.execute(
+        select(QuestionAsk)
+        .where(QuestionAsk.subject_id == viewer.subject_id, QuestionAsk.org_id.in_(org_ids))
+        .order_by(QuestionAsk.asked_at)
+    ).scalars()
+    sharing = session.execute(
+        select(Sharing).where(Sharing.subject_id == viewer.subject_id, Sharing.org_id.in_(org_ids))
+    ).scalars()
+    erasures = session.execute(
+        select(ErasureRequest).where(ErasureRequest.subject_id == viewer.subject_id)
+    ).scalars()
+    decisions = [
+        log
+        for b in known
+        for log, _ in decision_service.access_log(
+            session, subject_id=viewer.subject_id, org_id=b.org.id, limit=10_000
+        )
+    ]
+    return {
+        "exported_at": rfc3339(now),
+        "scope": "everything" if viewer.org_id is None else names.get(str(viewer.org_id)),
+        "businesses": [{"id": str(b.org.id), "name": b.org.name, "your_ref": b.ref} for b in known],
+        "data": [
+            {
+                "field": r.key,
+                "value": r.value,
+                "provenance": r.provenance,
+                "source": "centre" if r.source == CENTRE else names.get(r.source, r.source),
+                "recorded_at": rfc3339(r.recorded_at),
+                "valid_until": rfc3339(r.valid_until) if r.valid_until else None,
+            }
+            for r in sorted(rows, key=lambda r: (r.key, r.source))
+        ],
+        "consents": [
+            {
+                "id": str(c.id),
+                "business": names[str(c.org_id)],
+                "purpose": c.purpose,
+                "status": c.status,
+                "channels": c.channels,
+                "notice_version": c.notice_version,
+                "notice_sha256": c.notice_sha256,
+                "method": c.method,
+                "captured_at": rfc3339(c.captured_at),
+                "expires_at": rfc3339(c.expires_at) if c.expires_at else None,
+                "recorded_at": rfc3339(c.recorded_at),
+                "receipt": (receipts or {}).get(str(c.id)),
+            }
+            for c in records
+        ],
+        "events": [
+            {
+                "business": names[str(e.org_id)],
+                "type": e.type,
+                "item": e.item,
+                "topics": e.topics,
+                "gift": e.gift,
+                "offer": e.offer_id,
+                "occurred_at": rfc3339(e.occurred_at),
+            }
+            for e in events
+        ],
+        "decisions": [
+            {
+                "business": names[str(d.org_id)],
+                "purpose": d.purpose,
+                "channels": d.channels,
+                "allowed": d.allowed,
+                "channel": d.channel,
+                "offer": d.offer_id,
+                "reasons": d.codes,
+                "explanation": d.explanation,
+                "data_used": d.data_used,
+                "decided_at": rfc3339(d.decided_at),
+            }
+            for d in sorted(decisions, key=lambda d: d.decided_at)
+        ],
+        "sharing": [
+            {"business": names[str(s.org_id)], "profile": s.profile, "purchases": s.purchases}
+            for s in sharing
+        ],
+        "questions": [
+            {
+                "business": names[str(a.org_id)],
+                "question": a.question_id,
+                "asked_at": rfc3339(a.asked_at),
+                "outcome": a.outcome,
+            }
+            for a in asks
+        ],
+        "erasure_requests": [
+            {
+                "requested_at": rfc3339(e.requested_at),
+                "business": names.get(str(e.org_id)) if e.org_id else None,
+            }
+            for e in erasures
+        ],
+    }
+
+
+def receipt_ids(session: Session, viewer: Viewer) -> list[uuid.UUID]:
+    org_ids = [b.org.id for b in businesses(session, viewer)]
+    return list(
+        session.execute(
+            select(ConsentRecord.id).where(
+                ConsentRecord.subject_id == viewer.subject_id, ConsentRecord.org_id.in_(org_ids)
+            )
+        ).scalars()
+    )
+
+
+def erasure_requested(session: Session, viewer: Viewer) -> ErasureRequest | None:
+    query = select(ErasureRequest).where(ErasureRequest.subject_id == viewer.subject_id)
+    if viewer.org_id is not None:
+        query = query.where((ErasureRequest.org_id == viewer.org_id) | ErasureRequest.org_id.is_(None))
+    return session.execute(query.order_by(ErasureRequest.requested_at.desc()).limit(1)).scalar_one_or_none()
+
+
+def request_erasure(session: Session, viewer: Viewer, *, notary: Notary, now: datetime) -> ErasureRequest:
+    """Record the request and stop all marketing at once: every consent in force that is not needed for
+    a contract is withdrawn (a record and receipt each), by every business in the viewer's window."""
+    request = ErasureRequest(
+        id=uuid.uuid4(), subject_id=viewer.subject_id, org_id=viewer.org_id, requested_at=now
+    )
+    session.add(request)
+    session.flush()
+    for found in businesses(session, viewer):
+        for consent in consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id):
+            if (
+                consent.status != Status.granted
+                or CATALOGUE[consent.purpose].legal_basis == LegalBasis.contract
+            ):
+                continue
+            consent_service.record(
+                session,
+                org=found.org,
+                ref=found.ref,
+                purpose=consent.purpose,
+                change=ConsentPut(
+                    status=Status.withdrawn,
+                    channels=[Channel(c) for c in consent.channels],
+                    method=Method.preference_centre,
+                    evidence={"erasure_request": str(request.id)},
+                ),
+                notary=notary,
+                now=now,
+            )
+    return request

@@ -1,0 +1,173 @@
+"""Signing in to the Preference Centre: magic links, sessions, CSRF tokens and rate limits.
+
+A link is single-use and valid for 15 minutes; only its sha256 is stored. A session's cookie holds a
+random id and an HMAC of it under the hub's secret; only the id's sha256 is stored, so the database
+alone cannot forge or replay a cookie. Every sign-in starts a new session (no fixation).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import Session
+
+from harken.centre.models import CentreSession, SignInLink
+from harken.subjects import tokens
+from harken.subjects.models import Subject
+
+LINK_LIFETIME = timedelta(minutes=15)
+RATE_WINDOW = timedelta(minutes=15)
+LINKS_PER_EMAIL = 5
+LINKS_PER_IP = 20
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: timedelta) -> None:
+        super().__init__(f"too many sign-in requests; try again in {retry_after}")
+        self.retry_after = retry_after
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _keyed(secret: bytes, use: str, value: str) -> str:
+    key = hmac.new(secret, use.encode(), hashlib.sha256).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def request_link(
+    session: Session, *, secret: bytes, email: str, ip: str, next_path: str, now: datetime
+) -> str | None:
+    """Record a request for a sign-in link. Returns the token to mail when the address belongs to a
+    person, None when it does not — the caller answers both alike. RateLimited past the limits."""
+    email_digest, ip_digest = tokens.email_digest(secret, email), _keyed(secret, "ip", ip)
+    since = now - RATE_WINDOW
+    for column, value, limit in (
+        (SignInLink.email_digest, email_digest, LINKS_PER_EMAIL),
+        (SignInLink.ip_digest, ip_digest, LINKS_PER_IP),
+    ):
+        recent = select(func.count(), func.min(SignInLink.requested_at)).where(
+            column == value, SignInLink.requested_at > since
+        )
+        count, oldest = session.execute(recent).one()
+        if count >= limit:
+            raise RateLimited(oldest + RATE_WINDOW - now)
+    subject_id = session.execute(
+        select(Subject.id).where(Subject.email_digest == email_digest)
+    ).scalar_one_or_none()
+    token = secrets.token_urlsafe(32) if subject_id else None
+    session.add(
+        SignInLink(
+            id=uuid.uuid4(),
+            token_sha256=_sha256(token) if token else None,
+            subject_id=subject_id,
+            email_digest=email_digest,
+            ip_digest=ip_digest,
+            next_path=next_path,
+            requested_at=now,
+            expires_at=now + LINK_LIFETIME,
+        )
+    )
+    session.flush()
+    return token
+
+
+def _usable(token: str, now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        SignInLink.token_sha256 == _sha256(token),
+        SignInLink.used_at.is_(None),
+        SignInLink.expires_at > now,
+    ]
+
+
+def peek_link(session: Session, token: str, now: datetime) -> SignInLink | None:
+    """The link if it can still be used (without using it)."""
+    return session.execute(select(SignInLink).where(*_usable(token, now))).scalar_one_or_none()
+
+
+def use_link(session: Session, token: str, now: datetime) -> SignInLink | None:
+    """Use the link once: of two racing uses, exactly one gets it."""
+    used = session.execute(update(SignInLink).where(*_usable(token, now)).values(used_at=now))
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.execute(select(SignInLink).where(SignInLink.token_sha256 == _sha256(token))).scalar_one()
+
+
+class Started(NamedTuple):
+    cookie: str
+    session: CentreSession
+
+
+def start_session(
+    session: Session,
+    *,
+    secret: bytes,
+    subject_id: uuid.UUID,
+    org_id: uuid.UUID | None,
+    lifetime: timedelta,
+    now: datetime,
+) -> Started:
+    sid = secrets.token_urlsafe(32)
+    row = CentreSession(
+        id_sha256=_sha256(sid),
+        subject_id=subject_id,
+        org_id=org_id,
+        csrf=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(row)
+    session.flush()
+    return Started(f"{sid}.{_cookie_mac(secret, sid)}", row)
+
+
+def find_session(session: Session, *, secret: bytes, cookie: str, now: datetime) -> CentreSession | None:
+    """The live session a cookie names; None for a forged, ended or expired one."""
+    sid = _sid(secret, cookie)
+    if sid is None:
+        return None
+    row = session.get(CentreSession, _sha256(sid))
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        return None
+    return row
+
+
+def end_session(session: Session, *, secret: bytes, cookie: str, now: datetime) -> None:
+    sid = _sid(secret, cookie)
+    if sid is not None:
+        session.execute(
+            update(CentreSession)
+            .where(CentreSession.id_sha256 == _sha256(sid), CentreSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+
+
+def _sid(secret: bytes, cookie: str) -> str | None:
+    sid, _, mac = cookie.partition(".")
+    if not sid or not hmac.compare_digest(mac, _cookie_mac(secret, sid)):
+        return None
+    return sid
+
+
+def _cookie_mac(secret: bytes, sid: str) -> str:
+    key = hmac.new(secret, b"centre-session", hashlib.sha256).digest()
+    return (
+        base64.urlsafe_b64encode(hmac.new(key, sid.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+    )
+
+
+def anonymous_csrf(secret: bytes, browser: str) -> str:
+    """The CSRF token of a form shown before sign-in, bound to the browser's own random cookie."""
+    return _keyed(secret, "anonymous-csrf", browser)
+
+
+def same_token(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
