@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_LINK_MODE := copy
 
-.PHONY: help setup run test lint bench clean
+.PHONY: help setup browser run test lint bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -18,6 +18,14 @@ help:  ## List the targets
 
 setup: .venv/.synced  ## Create the virtual environment and install Harken (uv, from the lock file)
 
+browser:  ## Install Debian's chromium for the browser tests when missing
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	echo "Installing Debian's chromium for the browser tests (apt-get)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y chromium \
+		|| { $$sudo apt-get update && $$sudo apt-get install -y chromium; }
+
 run: setup  ## Set up, migrate ./harken.db, load demo data, serve on http://127.0.0.1:8000
 	$(UV) run --frozen harken db upgrade
 	@echo "Demo orgs and their API keys (new keys each run):"
@@ -25,7 +33,7 @@ run: setup  ## Set up, migrate ./harken.db, load demo data, serve on http://127.
 	@echo "API docs: http://127.0.0.1:8000/docs    JWKS: http://127.0.0.1:8000/.well-known/jwks.json"
 	$(UV) run --frozen harken serve
 
-test: setup  ## Run every test (PostgreSQL too when HARKEN_TEST_POSTGRES_URL is set)
+test: setup browser  ## Run every test (PostgreSQL too when HARKEN_TEST_POSTGRES_URL is set)
 	$(UV) run --frozen ruff check src tests bench
 	$(UV) run --frozen mypy
 	$(UV) run --frozen lint-imports

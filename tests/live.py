@@ -47,7 +47,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, data_dir: Path, *, workers: int = 1) -> Iterator[LiveHub]:
+def serve(
+    database_url: str, data_dir: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[LiveHub]:
+    """Serve on a free port until the block ends; `extra_env` adds or overrides environment variables."""
     port = free_port()
     env = {
         **os.environ,
@@ -55,6 +58,7 @@ def serve(database_url: str, data_dir: Path, *, workers: int = 1) -> Iterator[Li
         "HARKEN_DATA_DIR": str(data_dir),
         "HARKEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "COLUMNS": "200",
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [
