@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from harken.config import Settings
 from harken.db import create_db_engine
 from harken.ledger import keys
 from harken.ledger.service import Notary
+from tests.centre_client import Visitor
 from tests.factories import FixedClock
 from tests.live import LiveHub, serve
 
@@ -135,6 +136,12 @@ def client(
 ) -> TestClient:
     app = create_app(settings, engine=engine, sessions=sessions, clock=clock, mailer=mailer)
     return TestClient(app, raise_server_exceptions=True)
+
+
+@pytest.fixture
+def visitor(client: TestClient, mailer: MemoryMailer) -> Callable[..., Visitor]:
+    """A new browser of its own (own cookies) in the Preference Centre of the test's hub."""
+    return lambda **headers: Visitor(client.app, mailer, **headers)
 
 
 @pytest.fixture

@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from tests.centre_client import Visitor
 from tests.conftest import Database
 from tests.live import LiveHub
+from tests.stories.conftest import Business
 
 
 def offline_verify(
@@ -113,3 +117,34 @@ def test_every_consent_change_gives_a_receipt_verifiable_offline_and_tampering_i
     # …while the receipt they kept still proves what they decided, under the hub's signature.
     code, output = offline_verify(tmp_path, kept[1][0], jwks, kept[1][1])
     assert code == 0 and "marketing withdrawn" in output, output
+
+
+def test_the_customer_downloads_receipts_from_the_centre_and_checks_them_alone(
+    business: Callable[[str], Business], visitor: Callable[..., Visitor], client: TestClient, tmp_path: Path
+) -> None:
+    bookshop = business("Chapter & Verse Books")
+    bookshop.call(
+        "PUT", "/v1/notices/marketing", {"text": "May we email you about new books?", "locale": "en"}
+    )
+    bookshop.customer("reader-priya", email="priya@example.com", grant={"marketing": ["email"]})
+    priya = visitor()
+    priya.sign_in("priya@example.com")
+    page = priya.get("/centre/consents").text
+    org = page.split('id="org-', 1)[1].split('"', 1)[0]
+    priya.submit("/centre/consents", f"/centre/consents/{org}/marketing", {"decision": "withdraw"})
+
+    # One receipt from the Consents page, and every receipt inside "download my data".
+    page = priya.get("/centre/consents").text
+    record = page.split('href="/centre/receipts/', 1)[1].split('"', 1)[0]
+    kept = [priya.get(f"/centre/receipts/{record}").json()]
+    kept += [c["receipt"] for c in priya.get("/centre/data/export").json()["consents"]]
+    assert len(kept) == 3  # the withdrawal twice, and the grant before it
+    jwks = client.get("/.well-known/jwks.json").json()
+    for receipt in kept:
+        code, output = offline_verify(tmp_path, receipt, jwks)
+        assert code == 0, output
+        assert f"Valid receipt {receipt['receipt']['record_id']}" in output
+    code, output = offline_verify(
+        tmp_path, {**kept[0], "receipt": {**kept[0]["receipt"], "consent_status": "granted"}}, jwks
+    )
+    assert code == 1 and "differs from what the hub signed" in output
