@@ -20,7 +20,10 @@ from harken.ledger import keys
 from harken.ledger.service import Notary
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
+from harken.profiling import service as profiling_service
+from harken.profiling.schemas import QuestionPut
 from harken.subjects import service as subject_service
+from harken.subjects import tokens
 
 NOTICES = {
     "service": "We message you about your bookings and orders: confirmations, changes and receipts.",
@@ -45,8 +48,35 @@ ORGS: dict[str, dict[str, list[tuple[str, Status, list[Channel]]]]] = {
     },
     "Chapter & Verse Books": {
         "reader-priya": [("personalised-offers", Status.granted, [Channel.email])],
+        "reader-lena": [("marketing", Status.granted, [Channel.email])],
         "explorer-tom": [("marketing", Status.granted, [Channel.email]), ("marketing", Status.withdrawn, [])],
         "canadian-chloe": [("marketing", Status.granted, [Channel.email, Channel.post])],
+    },
+}
+
+# Who signs in to the Preference Centre as whom (the link is printed by the console mailer).
+# Lena is one person to two businesses: the airline's traveller-lena and the bookshop's reader-lena.
+EMAILS = {
+    "traveller-lena": "lena@example.com",
+    "reader-lena": "lena@example.com",
+    "parent-sam": "sam@example.com",
+    "commuter-ana": "ana@example.com",
+    "fan-joe": "joe@example.com",
+    "reader-priya": "priya@example.com",
+    "explorer-tom": "tom@example.com",
+    "canadian-chloe": "chloe@example.com",
+}
+QUESTIONS: dict[str, dict[str, dict[str, Any]]] = {
+    "Chapter & Verse Books": {
+        "reading-genre": {
+            "text": {"en": "Crime or travel writing?", "de": "Krimis oder Reiseliteratur?"},
+            "fills": "interest:crime",
+            "options": [
+                {"id": "crime", "label": {"en": "Crime", "de": "Krimis"}, "value": {"affinity": 0.8}},
+                {"id": "travel", "label": {"en": "Travel", "de": "Reisen"}, "value": {"affinity": -0.2}},
+            ],
+            "intrusiveness": 1,
+        }
     },
 }
 
@@ -106,6 +136,7 @@ def load(store: Store) -> dict[str, str]:
     """Create what is missing (orgs, customers, notices, consents) and issue a fresh API key per org."""
     ring = keys.load_or_create(store.settings.keys_dir)
     notary = Notary(ring, store.settings.checkpoint_every)
+    secret = tokens.load_or_create_secret(store.settings.data_dir / "secret")
     issued: dict[str, str] = {}
     now = system_clock()
     with session_scope(store.sessions) as session:
@@ -122,8 +153,13 @@ def load(store: Store) -> dict[str, str]:
                 decision_service.put_offer(
                     session, org=org, offer_id=offer_id, body=OfferPut.model_validate(spec), now=now
                 )
+            for question_id, spec in QUESTIONS.get(name, {}).items():
+                profiling_service.put_question(
+                    session, org=org, question_id=question_id, body=QuestionPut.model_validate(spec), now=now
+                )
             for ref, decisions in customers.items():
-                _, created = subject_service.register(session, org=org, ref=ref, now=now)
+                digest = tokens.email_digest(secret, EMAILS[ref]) if ref in EMAILS else None
+                _, created = subject_service.register(session, org=org, ref=ref, now=now, email_digest=digest)
                 if not created:
                     continue
                 for n, (purpose, status, channels) in enumerate(decisions):
