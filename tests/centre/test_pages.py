@@ -152,9 +152,9 @@ def test_businesses_show_what_each_holds_what_it_asked_and_a_sharing_switch(
 
     page = me.get("/centre/businesses").text
     shop_part, airline_part = page.split("Skyway Airlines</h2>")[0], page.split("Skyway Airlines</h2>")[1]
-    assert "interest:thrillers" in shop_part and "the business saw it" in shop_part
-    assert "asked whether it may contact you for Marketing (email). Allowed." in shop_part
-    assert "interest:borneo" not in page  # declared in the centre, shared with nobody yet
+    assert "Interest: thrillers" in shop_part and "the business saw it" in shop_part
+    assert "asked whether it may contact you for Marketing (Email). Allowed." in shop_part
+    assert "Interest: borneo" not in page  # declared in the centre, shared with nobody yet
     assert "It has not asked about you yet." in airline_part
 
     airline_id = _org_id(me, "Skyway Airlines")

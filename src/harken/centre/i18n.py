@@ -17,6 +17,7 @@ from babel.dates import format_datetime
 LOCALES = ("en", "de")
 DEFAULT = "en"
 NAMES = {"en": "English", "de": "Deutsch"}
+MOMENT = {"en": "d MMM y, HH:mm", "de": "d. MMM y, HH:mm"}
 CATALOGUES = Path(__file__).parent / "locales"
 
 
@@ -39,15 +40,17 @@ def accepted(header: str | None) -> list[str]:
     """The supported languages of an Accept-Language header, most wanted first (RFC 9110 §12.5.4)."""
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate((header or "").split(",")):
-        tag, _, params = part.partition(";")
+        tag, *params = part.split(";")
         quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                continue
+        for param in params:
+            name, _, value = param.strip().partition("=")
+            if name.lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = -1.0
         language = _language(tag)
-        if language and quality > 0:
+        if language and 0 < quality <= 1:
             ranked.append((-quality, position, language))
     return [language for _, _, language in sorted(ranked)]
 
@@ -70,7 +73,10 @@ class Translator:
 
     def when(self, moment: datetime) -> str:
         """A moment on the customer's clock, in their language: "24 Nov 2026, 18:30"."""
-        return format_datetime(moment, "d MMM y, HH:mm", tzinfo=self.zone, locale=self.locale)
+        return format_datetime(moment, MOMENT[self.locale], tzinfo=self.zone, locale=self.locale)
 
-    def time(self, moment: datetime) -> str:
-        return format_datetime(moment, "HH:mm", tzinfo=self.zone, locale=self.locale)
+    def field(self, key: str) -> str:
+        """A datum's key in words: "interest:thrillers" → "Interest: thrillers"."""
+        kind, _, name = key.partition(":")
+        label = self(f"kind.{kind}")
+        return f"{label}: {name}" if name else label

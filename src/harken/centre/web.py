@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -54,6 +54,7 @@ templates = jinja2.Environment(
 )
 templates.filters["fromiso"] = datetime.fromisoformat
 templates.filters["purpose_title"] = lambda key, t: t(f"purpose.{key}")
+templates.filters["channel_names"] = lambda channels, t: ", ".join(t(f"channel.{c}") for c in channels)
 
 SESSION_COOKIE = "harken_centre"
 BROWSER_COOKIE = "harken_browser"
@@ -66,7 +67,10 @@ NAV = (
     ("/centre/data", "nav.data"),
 )
 DONE = ("saved", "context", "consent", "sharing", "answered", "declined", "erasure", "signed-out")
+NEXT_PATH = re.compile(r"/centre(/[A-Za-z0-9_-]+)*")
+NEXT_QUERY = re.compile(r"[A-Za-z0-9_=&-]*")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+CHANNELS = frozenset(c.value for c in Channel)
 AFFINITY = {"like": 1.0, "dislike": -0.5, "never": -1.0}
 NOVELTY = {"never": 0.0, "sometimes": 0.5, "often": 1.0}
 HEADERS = {
@@ -96,13 +100,11 @@ class FormInvalid(Exception):
 
 
 def safe_next(value: str | None) -> str:
-    """Where to go after signing in: a path inside the centre, never another site."""
-    if not value or len(value) > 200 or not value.startswith("/centre") or "\\" in value:
+    """Where to go after signing in: a plain path inside the centre (no dots, no other host), else home."""
+    path, _, query = (value or "").partition("?")
+    if len(value or "") > 200 or not NEXT_PATH.fullmatch(path) or not NEXT_QUERY.fullmatch(query):
         return "/centre"
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or value.startswith("//"):
-        return "/centre"
-    return value
+    return value or "/centre"
 
 
 def form_errors(error: ValidationError | Invalid) -> dict[str, str]:
@@ -238,7 +240,7 @@ class Visit:
         response = HTMLResponse(html, status_code=status, headers=HEADERS)
         chosen = self.request.query_params.get("lang")
         if chosen in i18n.LOCALES:
-            response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, httponly=True, samesite="lax")
+            self._cookie(response, LANG_COOKIE, chosen, max_age=365 * 86400)
         return response
 
     # ---- before sign-in: CSRF bound to the browser's own cookie ----
@@ -312,6 +314,14 @@ async def get_visit(hub: HubDep, request: Request) -> Visit:
 
 
 VisitDep = Annotated[Visit, Depends(get_visit)]
+
+
+def _uuid(value: str) -> uuid.UUID:
+    """An id from the address bar; anything that is not one is simply not here."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise PageError(404, "error.not_found") from None
 
 
 def _text(value: object) -> str | None:
@@ -619,14 +629,15 @@ async def businesses_page(visit: VisitDep) -> Response:
 
 
 @router.post("/businesses/{org_id}/sharing")
-async def set_sharing(org_id: uuid.UUID, visit: VisitDep) -> Response:
+async def set_sharing(org_id: str, visit: VisitDep) -> Response:
+    org = _uuid(org_id)
     form = await visit.request.form()
 
     def work(session: Session, viewer: Viewer) -> str:
         centre.set_sharing(
             session,
             viewer,
-            org_id,
+            org,
             profile=form.get("profile") == "on",
             purchases=form.get("purchases") == "on",
             notary=visit.hub.notary,
@@ -638,12 +649,13 @@ async def set_sharing(org_id: uuid.UUID, visit: VisitDep) -> Response:
 
 
 @router.post("/businesses/{org_id}/answer")
-async def answer_question(org_id: uuid.UUID, visit: VisitDep) -> Response:
+async def answer_question(org_id: str, visit: VisitDep) -> Response:
+    org = _uuid(org_id)
     form = await visit.request.form()
     option = None if form.get("decline") else _text(form.get("option"))
 
     def work(session: Session, viewer: Viewer) -> str:
-        found = centre.business(session, viewer, org_id)
+        found = centre.business(session, viewer, org)
         if option is None and not form.get("decline"):
             raise Invalid("option", "choose an answer, or decline")
         outcome, _ = profiling_service.answer(
@@ -683,7 +695,8 @@ async def consents_page(visit: VisitDep) -> Response:
 
 
 @router.post("/consents/{org_id}/{purpose}")
-async def decide_consent(org_id: uuid.UUID, purpose: str, visit: VisitDep) -> Response:
+async def decide_consent(org_id: str, purpose: str, visit: VisitDep) -> Response:
+    org = _uuid(org_id)
     form = await visit.request.form()
     decision = _text(form.get("decision"))
     picked = [c for c in form.getlist("channels") if isinstance(c, str)]
@@ -691,13 +704,13 @@ async def decide_consent(org_id: uuid.UUID, purpose: str, visit: VisitDep) -> Re
     def work(session: Session, viewer: Viewer) -> str:
         if decision not in ("grant", "withdraw"):
             raise Invalid("decision", "grant or withdraw")
-        channels = [Channel(c) for c in picked if c in Channel.__members__.values()]
-        if decision == "grant" and not channels and CATALOGUE.get(purpose) and purpose != "analytics":
-            channels = [Channel.email]
+        channels = [Channel(c) for c in picked if c in CHANNELS]
+        if decision == "grant" and not channels and purpose != "analytics":
+            raise Invalid("channels", "choose at least one way to be contacted")
         centre.decide_consent(
             session,
             viewer,
-            org_id,
+            org,
             purpose,
             status=Status.granted if decision == "grant" else Status.withdrawn,
             channels=channels,
@@ -710,11 +723,11 @@ async def decide_consent(org_id: uuid.UUID, purpose: str, visit: VisitDep) -> Re
 
 
 @router.get("/receipts/{record_id}")
-async def download_receipt(record_id: uuid.UUID, visit: VisitDep) -> Response:
-    issuer = visit.hub.settings.public_url
+async def download_receipt(record_id: str, visit: VisitDep) -> Response:
+    record, issuer = _uuid(record_id), visit.hub.settings.public_url
 
     def unit(session: Session) -> dict[str, Any]:
-        return centre.receipt(session, visit._viewer(session), record_id, issuer)
+        return centre.receipt(session, visit._viewer(session), record, issuer)
 
     document = await visit._guarded(unit)
     body = {"receipt": document, "jws": sign_receipt(document, visit.hub.keys)}
