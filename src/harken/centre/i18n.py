@@ -74,9 +74,3 @@ class Translator:
     def when(self, moment: datetime) -> str:
         """A moment on the customer's clock, in their language: "24 Nov 2026, 18:30"."""
         return format_datetime(moment, MOMENT[self.locale], tzinfo=self.zone, locale=self.locale)
-
-    def field(self, key: str) -> str:
-        """A datum's key in words: "interest:thrillers" → "Interest: thrillers"."""
-        kind, _, name = key.partition(":")
-        label = self(f"kind.{kind}")
-        return f"{label}: {name}" if name else label

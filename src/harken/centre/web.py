@@ -54,6 +54,7 @@ templates = jinja2.Environment(
 )
 templates.filters["fromiso"] = datetime.fromisoformat
 templates.filters["purpose_title"] = lambda key, t: t(f"purpose.{key}")
+templates.filters["field_name"] = lambda key, t: _field_name(key, t)
 templates.filters["channel_names"] = lambda channels, t: ", ".join(t(f"channel.{c}") for c in channels)
 
 SESSION_COOKIE = "harken_centre"
@@ -70,6 +71,19 @@ DONE = ("saved", "context", "consent", "sharing", "answered", "declined", "erasu
 NEXT_PATH = re.compile(r"/centre(/[A-Za-z0-9_-]+)*")
 NEXT_QUERY = re.compile(r"[A-Za-z0-9_=&-]*")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# The kinds of datum (the part of a key before ":"), each with its name in every catalogue.
+KINDS = (
+    "context",
+    "persona",
+    "interest",
+    "channel",
+    "quiet_hours",
+    "time_zone",
+    "locale",
+    "country",
+    "life_event",
+    "novelty",
+)
 CHANNELS = frozenset(c.value for c in Channel)
 AFFINITY = {"like": 1.0, "dislike": -0.5, "never": -1.0}
 NOVELTY = {"never": 0.0, "sometimes": 0.5, "often": 1.0}
@@ -80,6 +94,13 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+def _field_name(key: str, t: i18n.Translator) -> str:
+    """A datum's key in words: "interest:thrillers" → "Interest: thrillers"."""
+    kind, _, name = key.partition(":")
+    label = t(f"kind.{kind}") if kind in KINDS else kind
+    return f"{label}: {name}" if name else label
 
 
 class SignInRequired(Exception):
