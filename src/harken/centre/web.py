@@ -306,20 +306,21 @@ class Visit:
             secure=self.hub.settings.public_url.startswith("https:"),
         )
 
-    async def sign_in(self, target: str, start: Callable[[Session], signin.Started | None]) -> Response:
-        """Start a new session (ending the one this browser had: no fixation) and go to `target`."""
+    async def sign_in(self, start: Callable[[Session], tuple[signin.Started, str] | None]) -> Response:
+        """Start a new session (ending the one this browser had: no fixation) and go where `start` says."""
         old = self.request.cookies.get(SESSION_COOKIE)
 
-        def unit(session: Session) -> signin.Started | None:
+        def unit(session: Session) -> tuple[signin.Started, str] | None:
             if old:
                 signin.end_session(session, secret=self.hub.secret, cookie=old, now=self.now)
             return start(session)
 
-        started = await self.hub.run(unit)
-        if started is None:
+        outcome = await self.hub.run(unit)
+        if outcome is None:
             return self.anonymous(
                 "message.html", status=400, title_key="link.invalid_title", body_key="link.invalid"
             )
+        started, target = outcome
         response = RedirectResponse(target, status_code=303)
         self._cookie(
             response,
@@ -425,14 +426,12 @@ async def use_link(visit: VisitDep) -> Response:
     form = await visit.check_anonymous()
     token = _text(form.get("token")) or ""
     hub = visit.hub
-    target = ["/centre"]
 
-    def start(session: Session) -> signin.Started | None:
+    def start(session: Session) -> tuple[signin.Started, str] | None:
         link = signin.use_link(session, token, visit.now)
         if link is None or link.subject_id is None:
             return None
-        target[0] = safe_next(link.next_path)
-        return signin.start_session(
+        started = signin.start_session(
             session,
             secret=hub.secret,
             subject_id=link.subject_id,
@@ -440,11 +439,9 @@ async def use_link(visit: VisitDep) -> Response:
             lifetime=_lifetime(hub),
             now=visit.now,
         )
+        return started, safe_next(link.next_path)
 
-    response = await visit.sign_in("/centre", start)
-    if isinstance(response, RedirectResponse):
-        response.headers["location"] = target[0]
-    return response
+    return await visit.sign_in(start)
 
 
 def _lifetime(hub: Hub) -> timedelta:
@@ -474,14 +471,11 @@ async def open_from_app(visit: VisitDep) -> Response:
     claims = tokens.read(visit.hub.secret, _text(form.get("token")) or "", visit.now)
     hub = visit.hub
 
-    def start(session: Session) -> signin.Started | None:
-        org = session.get(Org, claims.org_id) if claims else None
-        ref = (
-            session.get(SubjectRef, (org.id, claims.ref)) if org is not None and claims is not None else None
-        )
+    def start(session: Session) -> tuple[signin.Started, str] | None:
+        ref = session.get(SubjectRef, (claims.org_id, claims.ref)) if claims else None
         if ref is None:
             return None
-        return signin.start_session(
+        started = signin.start_session(
             session,
             secret=hub.secret,
             subject_id=ref.subject_id,
@@ -489,8 +483,9 @@ async def open_from_app(visit: VisitDep) -> Response:
             lifetime=_lifetime(hub),
             now=visit.now,
         )
+        return started, "/centre"
 
-    return await visit.sign_in("/centre", start)
+    return await visit.sign_in(start)
 
 
 @router.post("/sign-out")
