@@ -4,10 +4,10 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_LINK_MODE := copy
 
-.PHONY: help setup browser run test lint bench clean
+.PHONY: help setup browser run test lint bench screenshots clean
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -31,6 +31,7 @@ run: setup  ## Set up, migrate ./harken.db, load demo data, serve on http://127.
 	@echo "Demo orgs and their API keys (new keys each run):"
 	@$(UV) run --frozen harken demo
 	@echo "API docs: http://127.0.0.1:8000/docs    JWKS: http://127.0.0.1:8000/.well-known/jwks.json"
+	@echo "Preference Centre: http://127.0.0.1:8000/centre  (sign in as lena@example.com: the link is printed below)"
 	$(UV) run --frozen harken serve
 
 test: setup browser  ## Run every test (PostgreSQL too when HARKEN_TEST_POSTGRES_URL is set)
@@ -38,6 +39,9 @@ test: setup browser  ## Run every test (PostgreSQL too when HARKEN_TEST_POSTGRES
 	$(UV) run --frozen mypy
 	$(UV) run --frozen lint-imports
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+screenshots: setup browser  ## Refresh the Preference Centre screenshots in docs/screenshots
+	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_centre.py -k every_page -q
 
 bench: setup  ## Measure consent writes and ledger verification; see docs/benchmarks.md
 	$(UV) run --frozen python -m bench $(BENCH_ARGS)

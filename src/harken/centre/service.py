@@ -162,6 +162,12 @@ def business_views(session: Session, viewer: Viewer, now: datetime) -> list[Busi
             for c in consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id)
             if consent_service.effective_status(c, now) == "granted"
         ]
+        # What it can read (as GET /v1/subjects/{ref} gives it), and what it recorded itself.
+        readable = context_service.readable(rows, granted)
+        own = str(found.org.id)
+        rows = readable + [
+            r for r in rows if r.source == own and r.provenance != Provenance.declared and r not in readable
+        ]
         asked = [
             log
             for log, _ in decision_service.access_log(

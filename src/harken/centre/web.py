@@ -100,6 +100,8 @@ def _field_name(key: str, t: i18n.Translator) -> str:
     """A datum's key in words: "interest:thrillers" → "Interest: thrillers"."""
     kind, _, name = key.partition(":")
     label = t(f"kind.{kind}") if kind in KINDS else kind
+    if kind == "channel" and name in CHANNELS:
+        name = t(f"channel.{name}")
     return f"{label}: {name}" if name else label
 
 

@@ -50,17 +50,13 @@ async def get_subject(ref: Ref, call: Call, now: Now) -> SubjectView:
     def work(session: Session, org: Org) -> SubjectView:
         subject = subject_service.get(session, org=org, ref=ref)
         consents = consent_service.in_force(session, org_id=org.id, subject_id=subject.subject_id)
-        purposes = {"service"} | {
-            c.purpose for c in consents if consent_service.effective_status(c, now) == "granted"
-        }
-        needed = {kind for p in purposes for kind in context_service.FIELDS_FOR_PURPOSE.get(p, ())}
         rows, sharing = context_service.visible(
             session, subject_id=subject.subject_id, org_id=org.id, now=now
         )
         return SubjectView(
             ref=ref,
             purposes=[_summary(c, now) for c in consents],
-            data=[_datum(row) for row in rows if row.key.partition(":")[0] in needed],
+            data=[_datum(row) for row in context_service.readable(rows, _granted(consents, now))],
             purchases_shared=bool(sharing and sharing.purchases),
         )
 
@@ -263,6 +259,10 @@ def _datum(row: StoredFact) -> Datum:
         recorded_at=row.recorded_at,
         valid_until=row.valid_until,
     )
+
+
+def _granted(consents: list[ConsentRecord], now: datetime) -> set[str]:
+    return {c.purpose for c in consents if consent_service.effective_status(c, now) == "granted"}
 
 
 def _summary(consent: ConsentRecord, now: datetime) -> ConsentSummary:

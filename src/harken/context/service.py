@@ -264,6 +264,13 @@ def visible(
     return rows, shared
 
 
+def readable(rows: Iterable[StoredFact], granted: Iterable[str]) -> list[StoredFact]:
+    """Of the facts an org may see, those it may read: only the kinds its granted purposes need
+    (`service` always). Life events are never read by an org; the engine applies them."""
+    needed = {kind for p in {"service", *granted} for kind in FIELDS_FOR_PURPOSE.get(p, ())}
+    return [row for row in rows if row.key.partition(":")[0] in needed]
+
+
 def record_event(
     session: Session,
     *,
