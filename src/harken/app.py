@@ -25,6 +25,7 @@ from harken.ledger.api import router as ledger_router
 from harken.profiling.api import router as profiling_router
 from harken.subjects import tokens
 from harken.subjects.api import router as subjects_router
+from harken.webhooks.api import router as webhooks_router
 
 
 def create_app(
@@ -65,6 +66,7 @@ def create_app(
         decisions_router,
         profiling_router,
         ledger_router,
+        webhooks_router,
     ):
         app.include_router(router)
 

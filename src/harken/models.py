@@ -9,15 +9,19 @@ from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
 from harken.profiling.models import Question, QuestionAsk
 from harken.subjects.models import Subject, SubjectRef
+from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
 __all__ = [
     "ApiKey",
+    "Attempt",
     "Base",
     "CentreSession",
     "ConsentRecord",
     "CurrentConsent",
     "DecisionFeedback",
     "DecisionLog",
+    "Delivery",
+    "Endpoint",
     "ErasureRequest",
     "Event",
     "Fact",
@@ -27,6 +31,7 @@ __all__ = [
     "Notice",
     "Offer",
     "Org",
+    "OutboxEvent",
     "Question",
     "QuestionAsk",
     "Sharing",

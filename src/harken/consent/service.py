@@ -26,6 +26,8 @@ from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
 from harken.subjects.models import SubjectRef
+from harken.webhooks import outbox
+from harken.webhooks.outbox import EventType
 
 LEDGER_TYPE = "consent.recorded"
 CLOCK_SKEW = timedelta(minutes=5)
@@ -134,6 +136,23 @@ def record(
             "record_id": consent.id,
             "captured_at": captured_at,
         },
+    )
+    outbox.emit(
+        session,
+        org_id=org.id,
+        type=EventType.consent_updated,
+        subject_id=subject.subject_id,
+        data={
+            "ref": ref,
+            "purpose": purpose,
+            "status": consent.status,
+            "channels": channels,
+            "method": consent.method,
+            "captured_at": rfc3339(captured_at),
+            "expires_at": rfc3339(change.expires_at) if change.expires_at else None,
+            "record_id": str(consent.id),
+        },
+        now=now,
     )
     return Recorded(consent, entry.hash, True)
 

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
+from harken.consent import service as consent_service
 from harken.context.models import Event, Fact, Sharing
 from harken.context.schemas import ContextPut, EventPost, PersonaPut, PreferencesPatch, Provenance
 from harken.db import DIALECT_INSERT
@@ -20,6 +21,10 @@ from harken.errors import Invalid
 from harken.ledger import chain
 from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
+from harken.subjects.models import SubjectRef
+from harken.webhooks import outbox
+from harken.webhooks.models import Endpoint
+from harken.webhooks.outbox import EventType
 
 CONTEXT_LIFETIME = timedelta(hours=4)
 LONGEST_CONTEXT = timedelta(days=30)
@@ -148,6 +153,14 @@ def write(
         },
         at=now,
     )
+    _announce(
+        session,
+        subject_id=subject_id,
+        provenance=str(provenance),
+        source=source,
+        keys={c.key for c in changes},
+        now=now,
+    )
 
 
 def _upsert(dialect_insert: Any) -> Any:
@@ -221,6 +234,18 @@ def set_sharing(
         at=now,
         data={"subject": str(subject_id), "org": str(org_id), "profile": profile, "purchases": purchases},
     )
+    ref = session.execute(
+        select(SubjectRef.ref).where(SubjectRef.org_id == org_id, SubjectRef.subject_id == subject_id)
+    ).scalar_one_or_none()
+    if ref is not None:
+        outbox.emit(
+            session,
+            org_id=org_id,
+            type=EventType.share_updated,
+            subject_id=subject_id,
+            data={"ref": ref, "profile": profile, "purchases": purchases},
+            now=now,
+        )
     return found
 
 
@@ -264,11 +289,51 @@ def visible(
     return rows, shared
 
 
+def readable_kinds(granted: Iterable[str]) -> set[str]:
+    """The kinds of datum an org may read: those its granted purposes need (`service` always). Life
+    events are never read by an org; the engine applies them."""
+    return {kind for p in {"service", *granted} for kind in FIELDS_FOR_PURPOSE.get(p, ())}
+
+
 def readable(rows: Iterable[StoredFact], granted: Iterable[str]) -> list[StoredFact]:
-    """Of the facts an org may see, those it may read: only the kinds its granted purposes need
-    (`service` always). Life events are never read by an org; the engine applies them."""
-    needed = {kind for p in {"service", *granted} for kind in FIELDS_FOR_PURPOSE.get(p, ())}
+    """Of the facts an org may see, those it may read."""
+    needed = readable_kinds(granted)
     return [row for row in rows if row.key.partition(":")[0] in needed]
+
+
+_LISTENING = (
+    select(SubjectRef.org_id, SubjectRef.ref)
+    .join(Endpoint, Endpoint.org_id == SubjectRef.org_id)
+    .where(SubjectRef.subject_id == bindparam("subject_id"), Endpoint.disabled_at.is_(None))
+    .distinct()
+)
+
+
+def _announce(
+    session: Session, *, subject_id: uuid.UUID, provenance: str, source: str, keys: set[str], now: datetime
+) -> None:
+    """Tell each org with a webhook endpoint which fields changed — only those it may see and read
+    (its own data, or declared data the customer shares with it, of the kinds its purposes need).
+    The event names fields, never values: the org reads them with GET /v1/subjects/{ref}."""
+    for org_id, ref in session.execute(_LISTENING, {"subject_id": subject_id}).all():
+        if source != str(org_id):
+            shared = sharing(session, subject_id=subject_id, org_id=org_id)
+            if provenance != Provenance.declared or not (shared and shared.profile):
+                continue
+        granted = [
+            c.purpose
+            for c in consent_service.in_force(session, org_id=org_id, subject_id=subject_id)
+            if consent_service.effective_status(c, now) == "granted"
+        ]
+        kinds = readable_kinds(granted)
+        fields = sorted(k for k in keys if k.partition(":")[0] in kinds)
+        for type, chosen in (
+            (EventType.context_updated, [f for f in fields if f == "context"]),
+            (EventType.preferences_updated, [f for f in fields if f != "context"]),
+        ):
+            if chosen:
+                data = {"ref": ref, "fields": chosen, "provenance": provenance}
+                outbox.emit(session, org_id=org_id, type=type, subject_id=subject_id, data=data, now=now)
 
 
 def record_event(

@@ -1,0 +1,186 @@
+"""Webhook endpoints and their deliveries, for an org's systems."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm import Session
+
+from harken.deps import Now
+from harken.errors import PROBLEM_RESPONSES, Invalid
+from harken.orgs.api import Call
+from harken.orgs.models import Org
+from harken.webhooks import service
+from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
+from harken.webhooks.outbox import EventType
+
+router = APIRouter(tags=["webhooks"], responses=PROBLEM_RESPONSES)
+
+
+class EndpointPost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl = Field(description="Where to POST events (http or https).")
+    events: list[EventType] = Field(min_length=1, max_length=len(EventType))
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, events: list[EventType]) -> list[EventType]:
+        if len(set(events)) != len(events):
+            raise ValueError("each event type once")
+        return events
+
+    @field_validator("url")
+    @classmethod
+    def _web(cls, url: AnyHttpUrl) -> AnyHttpUrl:
+        if len(str(url)) > 2000:
+            raise ValueError("at most 2000 characters")
+        return url
+
+
+class EndpointRead(BaseModel):
+    id: uuid.UUID
+    url: str
+    events: list[str]
+    created_at: datetime
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+class EndpointCreated(EndpointRead):
+    secret: str = Field(description="Verify signatures with it (Standard Webhooks); shown only now.")
+
+
+class AttemptRead(BaseModel):
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryRead(BaseModel):
+    id: uuid.UUID
+    webhook_id: str
+    type: str
+    endpoint_id: uuid.UUID
+    status: str = Field(description="pending, delivered, dead (gave up after 3 days) or disabled")
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    attempts: list[AttemptRead]
+
+
+class ReplayPost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime
+    until: AwareDatetime
+
+
+class Replayed(BaseModel):
+    deliveries: int
+
+
+def _endpoint(found: Endpoint) -> EndpointRead:
+    return EndpointRead(
+        id=found.id,
+        url=found.url,
+        events=found.events,
+        created_at=found.created_at,
+        disabled_at=found.disabled_at,
+        disabled_reason=found.disabled_reason,
+    )
+
+
+def _delivery(delivery: Delivery, event: OutboxEvent, attempts: list[Attempt]) -> DeliveryRead:
+    return DeliveryRead(
+        id=delivery.id,
+        webhook_id=event.id,
+        type=event.type,
+        endpoint_id=delivery.endpoint_id,
+        status=delivery.status,
+        created_at=delivery.created_at,
+        next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
+        delivered_at=delivery.delivered_at,
+        attempts=[
+            AttemptRead(
+                attempted_at=a.attempted_at,
+                status_code=a.status_code,
+                error=a.error,
+                duration_ms=a.duration_ms,
+            )
+            for a in attempts
+        ],
+    )
+
+
+@router.post("/v1/webhooks", response_model=EndpointCreated, status_code=201)
+async def subscribe(body: EndpointPost, call: Call, now: Now) -> EndpointCreated:
+    """Subscribe an endpoint to event types. Payloads carry only what you may see of the customer."""
+
+    def work(session: Session, org: Org) -> EndpointCreated:
+        found = service.subscribe(
+            session, org=org, url=str(body.url), events=[str(e) for e in body.events], now=now
+        )
+        return EndpointCreated(**_endpoint(found).model_dump(), secret=found.secret)
+
+    return await call(work)
+
+
+@router.get("/v1/webhooks", response_model=list[EndpointRead])
+async def list_endpoints(call: Call) -> list[EndpointRead]:
+    return await call(lambda session, org: [_endpoint(e) for e in service.endpoints(session, org=org)])
+
+
+@router.delete("/v1/webhooks/{endpoint_id}", status_code=204)
+async def delete_endpoint(endpoint_id: uuid.UUID, call: Call, now: Now) -> Response:
+    await call(lambda session, org: service.delete(session, org=org, endpoint_id=endpoint_id, now=now))
+    return Response(status_code=204)
+
+
+@router.get("/v1/webhooks/deliveries", response_model=list[DeliveryRead])
+async def list_deliveries(
+    call: Call,
+    endpoint_id: uuid.UUID | None = None,
+    status: Annotated[str | None, Query(pattern="^(pending|delivered|dead|disabled)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DeliveryRead]:
+    """Your deliveries, newest first, each with every attempt."""
+
+    def work(session: Session, org: Org) -> list[DeliveryRead]:
+        if endpoint_id is not None:
+            service.endpoint(session, org=org, endpoint_id=endpoint_id)
+        found = service.deliveries(session, org=org, endpoint_id=endpoint_id, status=status, limit=limit)
+        return [_delivery(*row) for row in found]
+
+    return await call(work)
+
+
+@router.post("/v1/webhooks/deliveries/{delivery_id}/replay", response_model=DeliveryRead, status_code=201)
+async def replay_delivery(delivery_id: uuid.UUID, call: Call, now: Now) -> DeliveryRead:
+    """Send a delivery's event again (the same `webhook-id`, so a receiver that has it can ignore it)."""
+
+    def work(session: Session, org: Org) -> DeliveryRead:
+        again = service.replay(session, org=org, delivery_id=delivery_id, now=now)
+        return _delivery(again, session.get_one(OutboxEvent, again.event_seq), [])
+
+    return await call(work)
+
+
+@router.post("/v1/webhooks/{endpoint_id}/replay", response_model=Replayed)
+async def replay_range(endpoint_id: uuid.UUID, body: ReplayPost, call: Call, now: Now) -> Replayed:
+    """Send again every event of this endpoint created in [since, until)."""
+    if body.until <= body.since:
+        raise Invalid("until", "must be later than since")
+
+    def work(session: Session, org: Org) -> Replayed:
+        count = service.replay_range(
+            session, org=org, endpoint_id=endpoint_id, since=body.since, until=body.until, now=now
+        )
+        return Replayed(deliveries=count)
+
+    return await call(work)

@@ -1,0 +1,126 @@
+"""Endpoints, deliveries and replays, for an org's own view."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harken.errors import NotFound
+from harken.orgs.models import Org
+from harken.webhooks import signing
+from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
+
+
+def subscribe(session: Session, *, org: Org, url: str, events: list[str], now: datetime) -> Endpoint:
+    endpoint = Endpoint(
+        id=uuid.uuid4(), org_id=org.id, url=url, events=events, secret=signing.new_secret(), created_at=now
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def endpoints(session: Session, *, org: Org) -> list[Endpoint]:
+    query = select(Endpoint).where(Endpoint.org_id == org.id).order_by(Endpoint.created_at)
+    return list(session.execute(query).scalars())
+
+
+def endpoint(session: Session, *, org: Org, endpoint_id: uuid.UUID) -> Endpoint:
+    found = session.get(Endpoint, endpoint_id)
+    if found is None or found.org_id != org.id:
+        raise NotFound(f"no webhook endpoint {endpoint_id}")
+    return found
+
+
+def delete(session: Session, *, org: Org, endpoint_id: uuid.UUID, now: datetime) -> None:
+    """Stop sending to an endpoint (its history stays, for the org to read)."""
+    found = endpoint(session, org=org, endpoint_id=endpoint_id)
+    if found.disabled_at is None:
+        found.disabled_at, found.disabled_reason = now, "deleted by the org"
+    for delivery in session.execute(
+        select(Delivery).where(Delivery.endpoint_id == found.id, Delivery.status == "pending")
+    ).scalars():
+        delivery.status = "disabled"
+
+
+def deliveries(
+    session: Session,
+    *,
+    org: Org,
+    endpoint_id: uuid.UUID | None,
+    status: str | None,
+    limit: int,
+) -> list[tuple[Delivery, OutboxEvent, list[Attempt]]]:
+    """The org's deliveries, newest first, each with its event and attempts."""
+    query = (
+        select(Delivery, OutboxEvent)
+        .join(OutboxEvent, OutboxEvent.seq == Delivery.event_seq)
+        .where(OutboxEvent.org_id == org.id)
+        .order_by(Delivery.event_seq.desc(), Delivery.created_at.desc())
+        .limit(limit)
+    )
+    if endpoint_id is not None:
+        query = query.where(Delivery.endpoint_id == endpoint_id)
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    rows = session.execute(query).all()
+    attempts: dict[uuid.UUID, list[Attempt]] = {}
+    if rows:
+        for attempt in session.execute(
+            select(Attempt)
+            .where(Attempt.delivery_id.in_([d.id for d, _ in rows]))
+            .order_by(Attempt.attempted_at)
+        ).scalars():
+            attempts.setdefault(attempt.delivery_id, []).append(attempt)
+    return [(d, e, attempts.get(d.id, [])) for d, e in rows]
+
+
+def replay(session: Session, *, org: Org, delivery_id: uuid.UUID, now: datetime) -> Delivery:
+    """Send a delivery's event again to its endpoint: a new delivery, the same `webhook-id`."""
+    found = session.get(Delivery, delivery_id)
+    if found is None or endpoint(session, org=org, endpoint_id=found.endpoint_id) is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    return _again(session, found.event_seq, found.endpoint_id, found.subject_id, now)
+
+
+def replay_range(
+    session: Session, *, org: Org, endpoint_id: uuid.UUID, since: datetime, until: datetime, now: datetime
+) -> int:
+    """Send again every event the endpoint was sent (or due) between `since` and `until`."""
+    found = endpoint(session, org=org, endpoint_id=endpoint_id)
+    sent = session.execute(
+        select(Delivery.event_seq, Delivery.subject_id)
+        .join(OutboxEvent, OutboxEvent.seq == Delivery.event_seq)
+        .where(
+            Delivery.endpoint_id == found.id,
+            OutboxEvent.created_at >= since,
+            OutboxEvent.created_at < until,
+        )
+        .distinct()
+        .order_by(Delivery.event_seq)
+    ).all()
+    for seq, subject_id in sent:
+        _again(session, seq, found.id, subject_id, now)
+    return len(sent)
+
+
+def _again(
+    session: Session, event_seq: int, endpoint_id: uuid.UUID, subject_id: uuid.UUID | None, now: datetime
+) -> Delivery:
+    endpoint_row = session.get_one(Endpoint, endpoint_id)
+    delivery = Delivery(
+        id=uuid.uuid4(),
+        event_seq=event_seq,
+        endpoint_id=endpoint_id,
+        subject_id=subject_id,
+        status="pending" if endpoint_row.disabled_at is None else "disabled",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
