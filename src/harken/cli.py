@@ -12,6 +12,7 @@ from harken.console import console, fail, open_store
 from harken.ledger.cli import app as ledger_app
 from harken.ledger.cli import receipt_app
 from harken.orgs.cli import app as org_app
+from harken.webhooks import cli as webhooks_cli
 
 app = typer.Typer(help="Harken: ask your customers, don't guess.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -21,6 +22,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(receipt_app, name="receipt")
 app.add_typer(config_app, name="config")
+app.command("worker")(webhooks_cli.run)
 
 
 @app.command()
