@@ -1,0 +1,3 @@
+"""Webhook tests reuse the stories' businesses: orgs speaking HTTP."""
+
+from tests.stories.conftest import business  # noqa: F401
