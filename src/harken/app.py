@@ -12,6 +12,7 @@ import harken
 from harken import errors, schema
 from harken.centre import mail
 from harken.centre import web as centre_web
+from harken.centre.api import router as export_router
 from harken.centre.mail import Mailer
 from harken.clock import Clock, system_clock
 from harken.config import Settings
@@ -67,6 +68,7 @@ def create_app(
         profiling_router,
         ledger_router,
         webhooks_router,
+        export_router,
     ):
         app.include_router(router)
 

@@ -28,6 +28,8 @@ from harken.context.service import Change, StoredFact
 from harken.decisions import service as decision_service
 from harken.decisions.models import DecisionLog
 from harken.errors import NotFound
+from harken.ledger.keys import KeyRing
+from harken.ledger.receipts import sign_receipt
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.profiling.models import QuestionAsk
@@ -287,11 +289,14 @@ def receipt(session: Session, viewer: Viewer, record_id: uuid.UUID, issuer: str)
 # ---- my data -------------------------------------------------------------------------------------
 
 
-def export(
-    session: Session, viewer: Viewer, now: datetime, receipts: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def export(session: Session, viewer: Viewer, now: datetime, *, issuer: str, keys: KeyRing) -> dict[str, Any]:
     """Everything held about the viewer, in one JSON document: data with provenance and source, consent
-    records, events, the decisions asked, sharing, questions asked and erasure requests."""
+    records with their signed receipts, events, the decisions asked, sharing, questions asked and
+    erasure requests."""
+    receipts = {}
+    for record_id in receipt_ids(session, viewer):
+        document = receipt(session, viewer, record_id, issuer)
+        receipts[str(record_id)] = {"receipt": document, "jws": sign_receipt(document, keys)}
     known = businesses(session, viewer)
     names = {str(b.org.id): b.org.name for b in known}
     org_ids = [b.org.id for b in known]
@@ -352,7 +357,7 @@ def export(
                 "captured_at": rfc3339(c.captured_at),
                 "expires_at": rfc3339(c.expires_at) if c.expires_at else None,
                 "recorded_at": rfc3339(c.recorded_at),
-                "receipt": (receipts or {}).get(str(c.id)),
+                "receipt": receipts.get(str(c.id)),
             }
             for c in records
         ],

@@ -916,11 +916,7 @@ async def export_data(visit: VisitDep) -> Response:
 
     def unit(session: Session) -> dict[str, Any]:
         viewer = visit._viewer(session)
-        receipts = {}
-        for record_id in centre.receipt_ids(session, viewer):
-            document = centre.receipt(session, viewer, record_id, hub.settings.public_url)
-            receipts[str(record_id)] = {"receipt": document, "jws": sign_receipt(document, hub.keys)}
-        return centre.export(session, viewer, now, receipts)
+        return centre.export(session, viewer, now, issuer=hub.settings.public_url, keys=hub.keys)
 
     document = await visit._guarded(unit)
     return _download(document, f"harken-my-data-{now:%Y-%m-%d}.json")
