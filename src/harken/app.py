@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import harken
-from harken import errors, schema
+from harken import errors, idempotency, schema
 from harken.centre import mail
 from harken.centre import web as centre_web
 from harken.centre.api import router as export_router
@@ -58,6 +58,8 @@ def create_app(
         summary="Zero-party context, preference and consent hub: ask, don't guess.",
     )
     app.state.hub = hub
+    app.add_middleware(idempotency.IdempotencyMiddleware, hub=hub)
+    idempotency.document(app)
     errors.install(app)
     centre_web.install(app)
     for router in (

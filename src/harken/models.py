@@ -5,6 +5,7 @@ from harken.consent.models import ConsentRecord, CurrentConsent, Notice
 from harken.context.models import Event, Fact, Sharing
 from harken.db import Base
 from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
+from harken.idempotency import IdempotencyKey
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
 from harken.profiling.models import Question, QuestionAsk
@@ -25,6 +26,7 @@ __all__ = [
     "ErasureRequest",
     "Event",
     "Fact",
+    "IdempotencyKey",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
