@@ -122,8 +122,9 @@ CASES: dict[str, tuple[Tamper, str]] = {
     ),
     "a checkpoint moved to a forged hash": (
         sql(
-            "UPDATE ledger_checkpoints SET hash = REPLACE(hash, SUBSTR(hash, 1, 1), 'f') WHERE chain = :chain"
-            " AND seq = 5"
+            # another first hex digit, whatever it was (a hash starting with 'f' once made this a no-op)
+            "UPDATE ledger_checkpoints SET hash = CASE WHEN SUBSTR(hash, 1, 1) = 'f' THEN '0' ELSE 'f' END"
+            " || SUBSTR(hash, 2) WHERE chain = :chain AND seq = 5"
         ),
         "checkpoint at entry 5",
     ),
