@@ -23,7 +23,7 @@ from harken.orgs.models import Org
 from harken.profiling import service as profiling_service
 from harken.profiling.schemas import QuestionPut
 from harken.subjects import service as subject_service
-from harken.subjects import tokens
+from harken.subjects import tokens, vault
 
 NOTICES = {
     "service": "We message you about your bookings and orders: confirmations, changes and receipts.",
@@ -140,6 +140,7 @@ def load(store: Store) -> dict[str, str]:
     issued: dict[str, str] = {}
     now = system_clock()
     with session_scope(store.sessions) as session:
+        vault.bind(session, secret)
         for name, customers in ORGS.items():
             org = org_service.by_name(session, name)
             if org is None:

@@ -19,6 +19,7 @@ from harken.config import Settings
 from harken.db import session_scope
 from harken.ledger.keys import KeyRing
 from harken.ledger.service import Notary
+from harken.subjects import vault
 
 T = TypeVar("T")
 
@@ -49,7 +50,7 @@ class Hub:
 
     def _run(self, work: Callable[[Session], T]) -> T:
         with session_scope(self.sessions) as session:
-            return work(session)
+            return work(vault.bind(session, self.secret))
 
 
 # Dependencies are `async def` and do no I/O: FastAPI would run a plain `def` in the thread pool,

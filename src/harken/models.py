@@ -9,7 +9,7 @@ from harken.idempotency import IdempotencyKey
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
 from harken.profiling.models import Question, QuestionAsk
-from harken.subjects.models import Subject, SubjectRef
+from harken.subjects.models import Subject, SubjectKey, SubjectRef
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
 __all__ = [
@@ -39,5 +39,6 @@ __all__ = [
     "Sharing",
     "SignInLink",
     "Subject",
+    "SubjectKey",
     "SubjectRef",
 ]

@@ -205,18 +205,15 @@ def test_a_customer_signs_in_says_where_they_are_withdraws_answers_downloads_and
     assert {c["purpose"] for c in everything["consents"]} == {"marketing", "personalised-offers"}
     assert all(c["receipt"]["jws"] for c in everything["consents"])
 
-    page.get_by_label("Yes, delete my data and stop all marketing").check()
+    page.get_by_label("Yes, erase my data everywhere").check()
     page.get_by_role("button", name="Delete my data").click()
-    assert notice(page) == "Your request is recorded. All marketing has stopped."
-    expect(page.get_by_role("region", name="Delete my data")).to_contain_text(
-        "You asked for your data to be deleted on"
-    )
-    expect(page.get_by_role("button", name="Delete my data")).to_have_count(0)
+    assert notice(page).startswith("Your data is erased, and every business you dealt with has been told.")
+    expect(page).to_have_url(re.compile(r"/centre/sign-in"))  # erased: signed out with everything else
 
-    # Every marketing purpose stopped, not only the one withdrawn by hand.
+    # Every later decision is "don't send", whatever the purpose.
     refused = me.decide("personalised-offers")
     assert refused["allowed"] is False
-    assert "consent.withdrawn" in codes(refused), refused
+    assert codes(refused) == ["subject.erased"], refused
 
 
 # ---- 2. the keyboard ------------------------------------------------------------------------------

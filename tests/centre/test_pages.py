@@ -363,18 +363,39 @@ def test_my_data_downloads_everything_and_deletion_stops_all_marketing(
     # Deleting needs the box ticked.
     refused = me.submit("/centre/data", "/centre/data/erase", {}, status=422)
     assert "<code>confirm" in refused.text
-    me.submit("/centre/data", "/centre/data/erase", {"confirm": "on"})
-    assert "You asked for your data to be deleted on 2 Nov 2026, 08:10" in me.get("/centre/data").text
+    erased = me.submit("/centre/data", "/centre/data/erase", {"confirm": "on"})
+    assert erased.headers["location"] == "/centre/sign-in?done=erased"
+    assert "Your data is erased" in me.get("/centre/sign-in?done=erased").text
+    me.get("/centre", status=303)  # signed out: the session went with everything else
     for org, ref, purpose, channels in (
         (shop, "priya", "marketing", ["email"]),
         (shop, "priya", "personalised-offers", ["email"]),
         (airline, "p-77", "marketing", ["sms"]),
+        (airline, "p-77", "service", ["sms"]),  # not even service messages
     ):
         refused_now = org.decide(
             ref, ["thriller-week"] if org is shop else ["gate-change"], channels, purpose=purpose
         )
-        assert codes(refused_now) == ["consent.withdrawn"]
-    assert airline.decide("p-77", ["gate-change"], ["sms"], purpose="service")["allowed"] is True
+        assert codes(refused_now) == ["subject.erased"]
+
+
+def test_through_a_business_app_deletion_stops_that_business_marketing(
+    business: Callable[[str], Business], visitor: Callable[..., Visitor]
+) -> None:
+    shop, airline = _shop(business), business("Skyway Airlines")
+    shop.customer("priya", email=EMAIL, grant={"marketing": ["email"]})
+    airline.customer("p-77", email=EMAIL, grant={"marketing": ["email"], "service": ["email"]})
+    me = visitor()
+    me.open_from_app(airline.call("POST", "/v1/subjects/p-77/sessions")["token"])
+    assert "Asks Skyway Airlines to delete what it holds about you" in me.get("/centre/data").text
+    me.submit("/centre/data", "/centre/data/erase", {"confirm": "on"})
+    assert "You asked for your data to be deleted on 2 Nov 2026, 08:10" in me.get("/centre/data").text
+    airline.offer("weekend-fares", topics=["travel"])
+    assert codes(airline.decide("p-77", ["weekend-fares"], ["email"])) == ["consent.withdrawn"]
+    shop.call(
+        "PATCH", "/v1/subjects/priya/preferences", {"provenance": "observed", "interests": {"thrillers": 1}}
+    )
+    assert shop.decide("priya", ["thriller-week"], ["email"])["allowed"] is True  # the bookshop was not asked
 
 
 def test_opened_from_a_business_app_the_centre_shows_that_business_only(

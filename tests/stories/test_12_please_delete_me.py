@@ -5,26 +5,38 @@ the very next decision; erasure removes the personal data, every org is told (we
 `subject.erased`), every later decision for that customer is "don't send", and the audit ledger still
 verifies.
 
-Here the customer does both in the Preference Centre. The request for erasure is recorded and stops
-all marketing at once, by every business; removing the data itself by crypto-shredding, and telling
-every org by webhook, come with the integrations (webhooks, erasure) and are tested there.
+Here the customer does both in the Preference Centre, signed in as themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from harken.config import Settings
+from harken.consent import service as consent_service
 from harken.ledger import keys
 from harken.ledger import service as ledger_service
+from harken.models import Base
+from harken.webhooks.models import OutboxEvent
 from tests.centre_client import Visitor
 from tests.factories import FixedClock
 from tests.stories.conftest import Business, codes
 
+EMAIL, NAME = "sam.rivera@example.com", "Sam Rivera"
 
-def test_withdrawal_then_deletion_in_the_centre(
+
+def everything_stored(session: Session) -> str:
+    """Every row of every table, as text: what someone with the database (or a backup) could read."""
+    rows = []
+    for table in Base.metadata.sorted_tables:
+        rows += [repr(tuple(row)) for row in session.execute(text(f'SELECT * FROM "{table.name}"'))]
+    return "\n".join(rows)
+
+
+def test_withdrawal_then_erasure_in_the_centre(
     business: Callable[[str], Business],
     visitor: Callable[..., Visitor],
     clock: FixedClock,
@@ -32,9 +44,19 @@ def test_withdrawal_then_deletion_in_the_centre(
     settings: Settings,
 ) -> None:
     coffee, airline = business("Bean There"), business("Skyway Airlines")
+    for org in (coffee, airline):
+        org.call(
+            "POST", "/v1/webhooks", {"url": "https://hooks.example.com/harken", "events": ["subject.erased"]}
+        )
     coffee.call("PUT", "/v1/notices/marketing", {"text": "Coupons by text message.", "locale": "en"})
-    coffee.customer("c-9", email="sam@example.com", grant={"marketing": ["sms"]})
-    airline.customer("sam", email="sam@example.com", grant={"marketing": ["email"]})
+    app = coffee.customer("c-9", email=EMAIL, grant={"marketing": ["sms"]})
+    airline.customer("sam", email=EMAIL, grant={"marketing": ["email"]})
+    app.call("PUT", "/v1/me/personas/runner", {"label": f"{NAME}, runner", "interests": ["deals"]})
+    app.preferences(
+        life_events={
+            "wedding": {"label": f"{NAME}'s wedding", "topics": ["suits"], "until": "2027-06-01T00:00:00Z"}
+        }
+    )
     coffee.offer("latte-coupon", channels=["sms"])
     airline.offer("weekend-fares", channels=["email"])
     airline.offer("gate-change", channels=["sms"])
@@ -49,9 +71,10 @@ def test_withdrawal_then_deletion_in_the_centre(
         )
         org.call("PUT", f"/v1/offers/{offer}", {"title": offer, "topics": ["deals"], "channels": [channel]})
         assert org.decide(ref, [offer], [channel])["allowed"] is True
+    assert NAME not in everything_stored(session)  # sealed with Sam's own key, even before
 
     sam = visitor()
-    sam.sign_in("sam@example.com")
+    sam.sign_in(EMAIL)
     consents = sam.get("/centre/consents").text
     bean_there = consents.split(">Bean There</h2>")[0].rsplit('id="org-', 1)[1].split('"', 1)[0]
     sam.submit("/centre/consents", f"/centre/consents/{bean_there}/marketing", {"decision": "withdraw"})
@@ -63,14 +86,31 @@ def test_withdrawal_then_deletion_in_the_centre(
 
     clock.advance(minutes=8)
     sam.submit("/centre/data", "/centre/data/erase", {"confirm": "on"})
-    for org, ref, offer, channel in (
-        (coffee, "c-9", "latte-coupon", "sms"),
-        (airline, "sam", "weekend-fares", "email"),
-    ):
-        later = org.decide(ref, [offer], [channel])
-        assert later["allowed"] is False and codes(later) == ["consent.withdrawn"]
-    # What Sam still needs for a flight he bought still reaches him.
-    assert airline.decide("sam", ["gate-change"], ["sms"], purpose="service")["allowed"] is True
 
+    # Every org is told, under its own ref.
+    for org in (coffee, airline):
+        [told] = [d for d in org.call("GET", "/v1/webhooks/deliveries") if d["type"] == "subject.erased"]
+        assert told["status"] == "pending"  # `harken worker` sends it (tests/webhooks)
+    payloads = session.execute(
+        select(OutboxEvent.payload).where(OutboxEvent.type == "subject.erased")
+    ).scalars()
+    assert sorted(p["data"]["ref"] for p in payloads) == ["c-9", "sam"]
+    # Every later decision is "don't send", service messages included.
+    for org, ref, offer, channel, purpose in (
+        (coffee, "c-9", "latte-coupon", "sms", "marketing"),
+        (airline, "sam", "weekend-fares", "email", "marketing"),
+        (airline, "sam", "gate-change", "sms", "service"),
+    ):
+        later = org.decide(ref, [offer], [channel], purpose=purpose)
+        assert later["allowed"] is False and codes(later) == ["subject.erased"]
+        assert "Sam" not in later["explanation"]
+    # Nothing readable is left: not the email, not the name, not what Sam told.
+    stored = everything_stored(session)
+    for personal in (EMAIL, NAME, "Sam", "wedding", "suits", "runner"):
+        assert personal not in stored, personal
+    assert coffee.call("GET", "/v1/subjects/c-9/export")["data"] == []
+
+    # The proof stays: the ledger verifies, and every consent record still matches its entry.
     reports = list(ledger_service.verify(session, keys=keys.load(settings.keys_dir)))
     assert reports and all(r.ok for r in reports), [r for r in reports if not r.ok]
+    assert list(consent_service.audit(session)) == []

@@ -1,14 +1,16 @@
-"""Access requests through the API: everything about a customer in one JSON document, for the
-customer (`/v1/me/export`, through the window of the org whose app holds the token) and for an org
-answering its customer's request (`/v1/subjects/{ref}/export`)."""
+"""The customer's rights through the API. Access: everything about a customer in one JSON document,
+for the customer (`/v1/me/export`, through the window of the org whose app holds the token) and for
+an org answering its customer's request (`/v1/subjects/{ref}/export`). Erasure: an org passing on its
+customer's request (`DELETE /v1/subjects/{ref}`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
+from harken import erasure
 from harken.centre import service as centre
 from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES
@@ -43,3 +45,17 @@ async def export_subject(ref: Ref, call: Call, now: Now) -> dict[str, Any]:
         return centre.export(session, viewer, now, issuer=call.hub.settings.public_url, keys=call.hub.keys)
 
     return await call(work)
+
+
+@router.delete("/v1/subjects/{ref}", status_code=204, tags=["subjects"])
+async def erase_subject(ref: Ref, call: Call, now: Now) -> Response:
+    """Your customer asked to be erased: their data key is destroyed and everything they told or did
+    deleted, at every business (each is told with `subject.erased`). Consent records and the ledger
+    stay as proof, unreadable. Later decisions about them are "don't send" (`subject.erased`)."""
+
+    def work(session: Session, org: Org) -> None:
+        subject = subject_service.get(session, org=org, ref=ref)
+        erasure.erase(session, subject_id=subject.subject_id, notary=call.hub.notary, now=now)
+
+    await call(work)
+    return Response(status_code=204)

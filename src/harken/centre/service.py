@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from harken import erasure
 from harken.centre.models import ErasureRequest
 from harken.clock import rfc3339
 from harken.consent import service as consent_service
@@ -430,13 +431,17 @@ def erasure_requested(session: Session, viewer: Viewer) -> ErasureRequest | None
 
 
 def request_erasure(session: Session, viewer: Viewer, *, notary: Notary, now: datetime) -> ErasureRequest:
-    """Record the request and stop all marketing at once: every consent in force that is not needed for
-    a contract is withdrawn (a record and receipt each), by every business in the viewer's window."""
+    """Record the request. Signed in as the whole person, erase them now (`erasure.erase`). Through one
+    business's window, stop all its marketing at once (every consent in force that is not needed for a
+    contract is withdrawn, a record and receipt each) and leave the erasure to that business."""
     request = ErasureRequest(
         id=uuid.uuid4(), subject_id=viewer.subject_id, org_id=viewer.org_id, requested_at=now
     )
     session.add(request)
     session.flush()
+    if viewer.org_id is None:
+        erasure.erase(session, subject_id=viewer.subject_id, notary=notary, now=now)
+        return request
     for found in businesses(session, viewer):
         for consent in consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id):
             if (

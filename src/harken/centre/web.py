@@ -67,7 +67,7 @@ NAV = (
     ("/centre/preferences", "nav.preferences"),
     ("/centre/data", "nav.data"),
 )
-DONE = ("saved", "context", "consent", "sharing", "answered", "declined", "erasure", "signed-out")
+DONE = ("saved", "context", "consent", "sharing", "answered", "declined", "erasure", "erased", "signed-out")
 NEXT_PATH = re.compile(r"/centre(/[A-Za-z0-9_-]+)*")
 NEXT_QUERY = re.compile(r"[A-Za-z0-9_=&-]*")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -930,7 +930,8 @@ async def request_erasure(visit: VisitDep) -> Response:
         if form.get("confirm") != "on":
             raise Invalid("confirm", "tick the box to confirm")
         centre.request_erasure(session, viewer, notary=visit.hub.notary, now=visit.now)
-        return "/centre/data?done=erasure"
+        # Erased, the customer's sessions are gone with everything else; through an org's window, not.
+        return "/centre/data?done=erasure" if viewer.org_id else "/centre/sign-in?done=erased"
 
     return await visit.act(work, template="data.html", build=_data(visit))
 

@@ -21,6 +21,7 @@ from harken.errors import Invalid
 from harken.ledger import chain
 from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
+from harken.subjects import vault
 from harken.subjects.models import SubjectRef
 from harken.webhooks import outbox
 from harken.webhooks.models import Endpoint
@@ -116,6 +117,7 @@ def write(
         return
     db = session.connection()
     upsert = _UPSERT[db.dialect.name]
+    data_key = vault.data_key(session, subject_id, now=now)
     for change in changes:
         where = {"subject_id": subject_id, "key": change.key, "provenance": str(provenance), "source": source}
         if change.value is None:
@@ -126,7 +128,9 @@ def write(
                 {
                     **where,
                     "id": uuid.uuid4(),
-                    "value": change.value,
+                    "value": vault.seal(
+                        data_key, change.value, _sealed_as(change.key, str(provenance), source)
+                    ),
                     "valid_until": change.valid_until,
                     "recorded_at": now,
                 },
@@ -144,7 +148,8 @@ def write(
             "changes": [
                 {
                     "kind": c.key.partition(":")[0],
-                    "sha256": chain.digest(chain.canonical({"key": c.key, "value": c.value})),
+                    # keyed by the person's data key: after erasure no guess can be checked against it
+                    "digest": vault.digest(data_key, chain.canonical({"key": c.key, "value": c.value})),
                     "removed": c.value is None,
                     "valid_until": rfc3339(c.valid_until) if c.valid_until else None,
                 }
@@ -250,8 +255,23 @@ def set_sharing(
 
 
 def facts(session: Session, *, subject_id: uuid.UUID) -> list[StoredFact]:
-    """Every datum held about the person (plain rows: decisions read them on every call)."""
-    return [StoredFact(*row) for row in session.connection().execute(_FACTS, {"subject_id": subject_id})]
+    """Every datum held about the person, opened with their data key (plain rows: decisions read
+    them on every call)."""
+    rows = session.connection().execute(_FACTS, {"subject_id": subject_id}).all()
+    if not any(vault.is_sealed(row.value) for row in rows):  # none, or only rows from before 0007
+        return [StoredFact(*row) for row in rows]
+    data_key = vault.data_key(session, subject_id)
+    return [
+        StoredFact(
+            key, provenance, source, vault.unseal(data_key, value, _sealed_as(key, provenance, source)), *rest
+        )
+        for key, provenance, source, value, *rest in rows
+    ]
+
+
+def _sealed_as(key: str, provenance: str, source: str) -> str:
+    """What a sealed value is bound to: moved to another row, it will not open."""
+    return f"fact:{key}:{provenance}:{source}"
 
 
 def engine_facts(rows: Iterable[StoredFact], *, org_id: uuid.UUID | None, shared: bool) -> list[engine.Fact]:
@@ -380,10 +400,11 @@ def record_event(
             "subject": str(subject_id),
             "type": event.type,
             "occurred_at": rfc3339(occurred_at),
-            "sha256": chain.digest(
+            "digest": vault.digest(
+                vault.data_key(session, subject_id, now=now),
                 chain.canonical(
                     {"item": event.item, "topics": event.topics, "gift": event.gift, "offer": event.offer_id}
-                )
+                ),
             ),
         },
     )

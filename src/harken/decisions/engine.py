@@ -83,6 +83,8 @@ class Decision:
 def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
     """Whether to contact the customer now, on which channel, with which candidate — and why."""
     used: set[tuple[str, str]] = set()
+    if snapshot.erased:
+        return _deny([reason(Code.subject_erased)], (), used, None, zone_of(snapshot.profile))
     if not snapshot.known:
         return _deny([reason(Code.subject_unknown)], (), used, None, zone_of(snapshot.profile))
     profile = snapshot.profile

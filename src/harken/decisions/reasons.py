@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 class Code(StrEnum):
     # the customer
     subject_unknown = "subject.unknown"
+    subject_erased = "subject.erased"
     # consent
     consent_not_required = "consent.not_required"
     consent_missing = "consent.missing"
@@ -60,6 +61,7 @@ class Code(StrEnum):
 
 MEANING: dict[Code, str] = {
     Code.subject_unknown: "The org has no customer with this ref (or it belongs to another org): don't send.",
+    Code.subject_erased: "The customer had their data erased: nothing is sent to them, service messages included.",
     Code.consent_not_required: "The purpose rests on a contract (service messages): no marketing consent is "
     "needed, and the customer's likes, context and limits do not hold back what is owed.",
     Code.consent_missing: "The customer never decided on this purpose with this org.",
@@ -106,6 +108,7 @@ MEANING: dict[Code, str] = {
 # The sentence shown for each code, to the customer ("you"), filled with the decision's values.
 MESSAGES: dict[Code, str] = {
     Code.subject_unknown: "this business does not know you",
+    Code.subject_erased: "you asked for your data to be erased",
     Code.consent_not_required: "it is a service message about something you arranged",
     Code.consent_missing: "you have not agreed to {purpose} from this business",
     Code.consent_denied: "you said no to {purpose} from this business",

@@ -182,6 +182,8 @@ def decide(session: Session, *, org: Org, body: DecisionPost, now: datetime) -> 
     ref = subject_service.find(session, org=org, ref=body.subject)
     if ref is None:
         decision = engine.decide(engine.Snapshot(known=False), request, at)
+    elif subject_service.erased(session, ref.subject_id):
+        decision = engine.decide(engine.Snapshot(known=True, erased=True), request, at)
     else:
         decision = engine.decide(snapshot(session, org=org, subject_id=ref.subject_id, at=at), request, at)
     decided = Decided(uuid.uuid4(), at, decision)

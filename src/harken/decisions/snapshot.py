@@ -123,6 +123,7 @@ class Offer(NamedTuple):
 @dataclass(frozen=True)
 class Snapshot:
     known: bool
+    erased: bool = False  # the customer was erased: nothing is sent, not even service messages
     profile: Profile = field(default_factory=Profile)
     consents: Mapping[str, ConsentState] = field(default_factory=dict)
     purchases: tuple[Purchase, ...] = ()

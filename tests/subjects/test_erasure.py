@@ -1,0 +1,68 @@
+"""Sealing with each person's own key, and erasure through the org API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harken.context.models import Fact
+from harken.ledger.models import LedgerEntry
+from harken.subjects import vault
+from tests.stories.conftest import Business, business  # noqa: F401
+
+
+def test_what_a_customer_tells_is_stored_sealed(
+    business: Callable[[str], Business],  # noqa: F811
+    session: Session,
+) -> None:
+    shop = business("Chapter & Verse")
+    app = shop.customer("priya", grant={"marketing": ["email"]})
+    app.call("PUT", "/v1/me/personas/parent", {"label": "Mum of twins", "interests": ["pregnancy"]})
+    stored = session.execute(select(Fact.value)).scalars().all()
+    assert stored and all(set(value) == {"sealed"} for value in stored)
+    ledger = " ".join(str(body) for body in session.execute(select(LedgerEntry.body)).scalars())
+    assert "twins" not in ledger and "pregnancy" not in ledger
+    assert app.call("GET", "/v1/me")["data"][0]["value"] == {
+        "label": "Mum of twins",
+        "interests": ["pregnancy"],
+    }
+
+
+def test_a_sealed_value_opens_only_with_its_key_and_in_its_place() -> None:
+    key, other = bytes(32), bytes([1]) * 32
+    sealed = vault.seal(key, {"affinity": -1.0}, "fact:interest:pregnancy:declared:centre")
+    assert vault.unseal(key, sealed, "fact:interest:pregnancy:declared:centre") == {"affinity": -1.0}
+    with pytest.raises(InvalidTag):
+        vault.unseal(other, sealed, "fact:interest:pregnancy:declared:centre")
+    with pytest.raises(InvalidTag):  # moved to another row
+        vault.unseal(key, sealed, "fact:interest:travel:declared:centre")
+
+
+def test_without_the_hub_secret_nothing_opens(session: Session) -> None:
+    subject_id = uuid.uuid4()
+    with pytest.raises(RuntimeError, match="secret"):
+        vault.data_key(session, subject_id)
+
+
+def test_an_org_passes_on_its_customers_request_to_be_erased(
+    business: Callable[[str], Business],  # noqa: F811
+) -> None:
+    shop, airline = business("Chapter & Verse"), business("Skyway Airlines")
+    app = shop.customer("priya", email="priya@example.com", grant={"marketing": ["email"]})
+    airline.customer("p-77", email="priya@example.com", grant={"marketing": ["email"]})
+    app.preferences(interests={"thrillers": 0.9})
+    airline.call("DELETE", "/v1/subjects/nobody", status=404)
+    shop.call("DELETE", "/v1/subjects/priya", status=204)
+    shop.call("DELETE", "/v1/subjects/priya", status=204)  # twice is once
+    assert shop.call("GET", "/v1/subjects/priya")["data"] == []
+    airline.offer("fares", topics=["travel"])
+    assert [r["code"] for r in airline.decide("p-77", ["fares"], ["email"])["reasons"]] == ["subject.erased"]
+    # A new registration with the same email is a new person, not the erased one.
+    shop.call("PUT", "/v1/subjects/priya-2", {"email": "priya@example.com"})
+    shop.offer("crime", topics=["thrillers"])
+    assert shop.decide("priya-2", ["crime"], ["email"])["reasons"][0]["code"] == "consent.missing"
