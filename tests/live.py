@@ -20,6 +20,7 @@ class LiveHub:
     url: str
     env: dict[str, str]
     clients: list[httpx.Client] = field(default_factory=list)
+    pid: int = 0
 
     def harken(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the `harken` command against this hub's database and data directory."""
@@ -92,7 +93,7 @@ def serve(
             if time.monotonic() > deadline:
                 raise RuntimeError("harken serve did not answer within 30 s")
             time.sleep(0.1)
-        live = LiveHub(url, env)
+        live = LiveHub(url, env, pid=process.pid)
         yield live
         for client in live.clients:
             client.close()
