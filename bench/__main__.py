@@ -17,6 +17,9 @@ from rich.console import Console
 
 from bench import report
 from bench.decisions import CUSTOMERS, DecisionLoad, DecisionResults, bench_decisions
+from bench.imports import ROWS, ImportFigure, bench_imports
+from bench.imports import add_to_json as add_imports
+from bench.imports import print_table as print_imports
 from bench.ledger import LedgerFigure, bench_ledger
 from bench.stores import POSTGRES_ENV, backends, postgres_url
 from bench.writes import WriteFigure, WriteLoad, bench_writes
@@ -36,7 +39,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: 2 s windows after 0.5 s warm-up, 100,000 ledger entries, 10,000 customers",
+        help="smoke run: 2 s windows after 0.5 s warm-up, 100,000 ledger entries, 10,000 customers, "
+        "100,000 imported rows",
     )
     parser.add_argument(
         "--postgres",
@@ -60,7 +64,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"customers for the decisions benchmark (default {CUSTOMERS:,}; quick 10,000)",
     )
     parser.add_argument(
-        "--only", choices=["writes", "ledger", "decisions"], help="run only one of the three benchmarks"
+        "--rows", type=int, help=f"CSV rows for `harken import consents` (default {ROWS:,}; quick 100,000)"
+    )
+    parser.add_argument(
+        "--only", choices=["writes", "ledger", "decisions", "imports"], help="run only one of the benchmarks"
     )
     parser.add_argument("--output", type=Path, default=report.RESULTS, help="JSON results file (%(default)s)")
     args = parser.parse_args(argv)
@@ -69,10 +76,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args.settle = args.settle if args.settle is not None else (5.0 if args.quick else 60.0)
     args.entries = args.entries or (100_000 if args.quick else 1_000_000)
     args.customers = args.customers or (10_000 if args.quick else CUSTOMERS)
+    args.rows = args.rows or (100_000 if args.quick else ROWS)
     if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.entries < 1:
         parser.error("--concurrency, --duration and --entries must be positive, --warmup not negative")
     if args.customers < 2:
         parser.error("--customers must be at least 2")
+    if args.rows < 1:
+        parser.error("--rows must be positive")
     return args
 
 
@@ -90,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     writes: list[WriteFigure] = []
     ledger: list[LedgerFigure] = []
     decisions: DecisionResults | None = None
+    imports: list[ImportFigure] = []
     if args.only in (None, "writes"):
         console.rule(
             f"consent writes: {args.concurrency} connections, {args.warmup:g} s warm-up + "
@@ -119,8 +130,14 @@ def main(argv: list[str] | None = None) -> int:
             console,
         )
 
+    if args.only in (None, "imports"):
+        console.rule(f"harken import consents: {args.rows:,} CSV rows")
+        imports = bench_imports(args.rows, chosen, pg_url, console, args.settle)
+
     found = report.verdicts(writes, ledger) + report.decision_verdicts(decisions)
     report.print_tables(console, writes, ledger, found, decisions)
+    if imports:
+        print_imports(console, imports)
     options = {
         "quick": args.quick,
         "duration_s": args.duration,
@@ -130,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "entries": args.entries,
         "customers": args.customers,
+        "rows": args.rows,
         "only": args.only,
         "postgres": bool(pg_url),
         "elapsed_s": round(time.perf_counter() - began, 1),
@@ -146,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         found=found,
         decisions=decisions,
     )
+    add_imports(args.output, imports)
     console.print(f"results: {args.output}  ({options['elapsed_s']} s)")
     broken: list[object] = [w for w in writes if not w.ok] + [f for f in ledger if not f.ok]
+    broken += [f for f in imports if not f.ok]
     if decisions is not None and not decisions.ok:
         broken.append(decisions)
     if broken:

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from harken import config, schema
+from harken.consent.cli import app as import_app
 from harken.console import console, fail, open_store
 from harken.ledger.cli import app as ledger_app
 from harken.ledger.cli import receipt_app
@@ -22,6 +23,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(receipt_app, name="receipt")
 app.add_typer(config_app, name="config")
+app.add_typer(import_app, name="import")
 app.command("worker")(webhooks_cli.run)
 
 
