@@ -21,7 +21,7 @@ from rich.table import Table
 
 from harken.clock import system_clock
 from harken.consent import importer
-from harken.console import console, fail, open_store
+from harken.console import console, errors, fail, open_store
 from harken.db import session_scope
 from harken.ledger import keys
 from harken.ledger.service import Notary
@@ -42,8 +42,10 @@ def consents(
     batch: int = typer.Option(
         importer.BATCH, min=1, max=100_000, help="Rows per transaction: the most a stop can undo."
     ),
-    errors: Path | None = typer.Option(
-        None, help="Where to write the bad rows as CSV (default: FILE.errors.csv beside FILE)."
+    report_to: Path | None = typer.Option(
+        None,
+        "--errors",
+        help="Where to write the bad rows as CSV (default: FILE.errors.csv beside FILE).",
     ),
     workers: int = typer.Option(
         min(4, len(os.sched_getaffinity(0)) - 1),
@@ -75,20 +77,27 @@ def consents(
     \b
     Each batch of rows is one transaction. Stopped (Ctrl-C, kill -9, power cut)? Run the same command
     again: it continues after the last imported line. A finished file imports nothing again; an edited
-    file is a new file. Exit status: 0 every row imported, 3 done but bad rows skipped, 1 not done.
+    file is a new file. Exit status: 0 every row imported, 3 done but bad rows skipped, 1 not done
+    (130 after Ctrl-C).
     """
-    report_path = errors or file.with_name(file.name + ".errors.csv")
+    report_path = report_to or file.with_name(file.name + ".errors.csv")
     with open_store() as store:
         with session_scope(store.sessions) as session:
             found = org_service.by_name(session, org)
         if found is None:
             fail(f"no org named {org!r} (see `harken org list`)")
         notary = Notary(keys.load_or_create(store.settings.keys_dir), store.settings.checkpoint_every)
-        _, lines = importer.file_sha256(file)
         report = _BadRows(report_path)
+        committed = 0
+
+        def advance(line: int, lines: int) -> None:
+            nonlocal committed
+            committed = line
+            progress.update(task, completed=line, total=max(lines, 1))
+
         try:
             with _progress() as progress:
-                task = progress.add_task("importing", total=max(lines, 1))
+                task = progress.add_task("importing", total=None)
                 summary = importer.import_consents(
                     store.sessions,
                     org=found,
@@ -98,12 +107,18 @@ def consents(
                     batch_size=batch,
                     workers=workers,
                     on_bad=report.add,
-                    on_progress=lambda line: progress.update(task, completed=line),
+                    on_progress=advance,
                 )
-                progress.update(task, completed=lines)
         except importer.ImportProblem as exc:
             report.close(keep=False)
             fail(str(exc))
+        except KeyboardInterrupt:
+            report.close(keep=True)
+            errors.print(
+                f"Stopped. Everything up to line {committed:,} is imported (whole batches only): "
+                "run the same command again to continue."
+            )
+            raise typer.Exit(130) from None
         except BaseException:
             report.close(keep=True)
             raise

@@ -137,23 +137,35 @@ def import_consents(
     batch_size: int = BATCH,
     workers: int = 0,
     on_bad: Callable[[BadRow], None] = lambda row: None,
-    on_progress: Callable[[int], None] = lambda line: None,
+    on_progress: Callable[[int, int], None] = lambda line, lines: None,
 ) -> ImportSummary:
     """Import the file's good rows into `org`, committing each batch (the one service that commits: a
     million rows cannot be one transaction). Continues after the last line an earlier run imported.
 
     With `workers` > 0, that many processes make the ledger bodies (see `_Writer`). `on_bad` hears of
     every bad row, also of those before where an earlier run stopped (the report covers the whole file
-    every time); `on_progress` gets the last committed line after each batch.
+    every time); `on_progress` gets the last line committed (at the end: the last line) and the file's
+    number of lines, at the start and after each commit.
     """
-    sha, _ = file_sha256(path)
+    sha, lines = file_sha256(path)
     summary = ImportSummary(sha)
     with session_scope(sessions) as session:
         done = last_imported_line(session, org=org, file_sha256=sha)
         notices = _notices(session, org)
+    on_progress(done, lines)
     batch: list[_Decision] = []
     with _hashers(workers) as pool:
-        writer = _Writer(sessions, pool, workers, org=org, notary=notary, clock=clock, sha=sha, done=done)
+        writer = _Writer(
+            sessions,
+            pool,
+            workers,
+            org=org,
+            notary=notary,
+            clock=clock,
+            sha=sha,
+            done=done,
+            committed=lambda line: on_progress(line, lines),
+        )
         try:
             for line, fields, unreadable in _rows(path, summary):
                 summary.rows += 1
@@ -172,7 +184,6 @@ def import_consents(
                         summary.imported += len(batch)
                         summary.batches += 1
                         batch = []
-                        on_progress(writer.done)
             if batch:
                 writer.write(batch)
                 summary.imported += len(batch)
@@ -180,7 +191,7 @@ def import_consents(
             writer.finish()
         finally:
             writer.abandon()  # what is not committed by now is rolled back
-    on_progress(writer.done)
+    on_progress(lines, lines)
     return summary
 
 
@@ -330,10 +341,12 @@ class _Writer:
         clock: Clock,
         sha: str,
         done: int,
+        committed: Callable[[int], None],
     ) -> None:
         self._sessions, self._hashers, self._workers = sessions, hashers, workers if hashers else 0
         self._org, self._notary, self._clock, self._sha = org, notary, clock, sha
         self.done = done  # the last line committed
+        self._committed = committed
         self._open: _Open | None = None
 
     def write(self, batch: list[_Decision]) -> None:
@@ -351,7 +364,7 @@ class _Writer:
             return
         open, self._open = self._open, None
         try:
-            self.done = self._finish(open)
+            self._done(self._finish(open))
         except IntegrityError:
             self._again(open.batch)
 
@@ -364,11 +377,15 @@ class _Writer:
         """A batch lost a race for a new ref (registered meanwhile through the API): write it again."""
         for attempt in range(2, RETRIES + 1):
             try:
-                self.done = self._finish(self._start(batch))
+                self._done(self._finish(self._start(batch)))
                 return
             except IntegrityError:
                 if attempt == RETRIES:
                     raise
+
+    def _done(self, line: int) -> None:
+        self.done = line
+        self._committed(line)
 
     def _start(self, batch: list[_Decision]) -> _Open:
         org, sha = self._org, self._sha
