@@ -20,7 +20,9 @@ the same validation (ConsentPut), a consent record, its ledger entry on the org'
 HARKEN_CHECKPOINT_EVERYth entry), and the current state moved to it unless a decision captured later is in
 force. Each row is its own record, also when it repeats another. The record's evidence says where it came
 from: {"import": {"file_sha256": ..., "line": N}}. A bad row is skipped, never half-written, and reported
-with its line number (the file's, header = line 1) and the reason.
+with its line number (the file's, header = line 1) and the reason. No webhook (consent.updated) goes out
+for an imported record: the org is where the records come from, and a million deliveries of what it holds
+already would only flood its endpoints.
 
 Rows are written in batches, each one transaction: the batch's new customers, records, ledger entries,
 checkpoints, chain head and current states land together or not at all. Because every record names its file
