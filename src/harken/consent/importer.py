@@ -54,7 +54,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,8 +63,9 @@ from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord, CurrentConsent, Notice
 from harken.consent.purposes import CATALOGUE
 from harken.consent.schemas import ConsentPut, Method
-from harken.db import insert_ignore, session_scope
+from harken.db import session_scope
 from harken.ledger import chain
+from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
@@ -418,7 +419,7 @@ class _Writer:
             db = session.connection()
             if db.dialect.name == "sqlite":  # a batch's pages stay in memory until its commit
                 db.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-            head_seq, head_hash = _lock_head(session, org.chain)
+            head_seq, head_hash = ledger_service.lock_head(session, org.chain)
             if head_seq != self._seen:  # others wrote to the chain meanwhile: was one of them this file?
                 self._check_alone(session, head_seq)
             now = self._clock()
@@ -464,7 +465,7 @@ class _Writer:
                     }
             db.execute(insert(ConsentRecord), records)
             # consent.service's own statement: only a decision captured no earlier replaces the one in force.
-            db.execute(consent_service._MAKE_CURRENT[db.dialect.name], list(current.values()))
+            db.execute(consent_service.MAKE_CURRENT[db.dialect.name], list(current.values()))
             return _Open(session, batch, common, facts[parts[0][0] : parts[0][1]], hashing, head_hash)
         except BaseException:
             session.close()
@@ -477,7 +478,7 @@ class _Writer:
             bodies = _bodies(common, 0, open.own)
             for part in open.hashing:
                 bodies.extend(part.result())
-            head_hash, entries, checkpoints = open.head_hash, [], []
+            head_hash, entries = open.head_hash, []
             for offset, (body, body_digest) in enumerate(bodies):
                 entry = chain.Entry(
                     common.chain,
@@ -486,30 +487,14 @@ class _Writer:
                     chain.link_digest(head_hash, body_digest),
                     body,
                 )
-                entries.append(
-                    {
-                        "chain": entry.chain,
-                        "seq": entry.seq,
-                        "type": consent_service.LEDGER_TYPE,
-                        "prev_hash": entry.prev_hash,
-                        "hash": entry.hash,
-                        "body": entry.body.decode(),
-                    }
-                )
-                if entry.seq % notary.checkpoint_every == 0:
-                    checkpoints.append(_checkpoint(notary, entry, common.recorded_at))
+                entries.append(entry)
                 head_hash = entry.hash
-            db = session.connection()
-            db.execute(insert(LedgerEntry), entries)
-            if checkpoints:
-                db.execute(insert(LedgerCheckpoint), checkpoints)
-            db.execute(
-                _MOVE_HEAD,
-                {
-                    "head_chain": common.chain,
-                    "new_seq": common.first_seq + len(bodies) - 1,
-                    "new_hash": head_hash,
-                },
+            ledger_service.store(
+                session,
+                notary=notary,
+                entries=entries,
+                type=consent_service.LEDGER_TYPE,
+                at=common.recorded_at,
             )
             session.commit()
         finally:
@@ -541,44 +526,6 @@ def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
 
 def _head_seq(session: Session, chain_id: str) -> int:
     return int(session.execute(select(LedgerHead.seq).where(LedgerHead.chain == chain_id)).scalar() or 0)
-
-
-def _lock_head(session: Session, chain_id: str) -> tuple[int, str]:
-    """The chain's head, locked until commit as `ledger.service.append` locks it (created if new)."""
-    db = session.connection()
-    head = db.execute(_LOCK_HEAD, {"chain": chain_id}).first()
-    if head is None:
-        insert_ignore(session, LedgerHead, {"chain": chain_id, "seq": 0, "hash": chain.GENESIS})
-        head = db.execute(_LOCK_HEAD, {"chain": chain_id}).one()
-    return int(head.seq), str(head.hash)
-
-
-_LOCK_HEAD = (
-    select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.chain == bindparam("chain")).with_for_update()
-)
-_MOVE_HEAD = (
-    update(LedgerHead)
-    .where(LedgerHead.chain == bindparam("head_chain"))
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-)
-
-
-def _checkpoint(notary: Notary, entry: chain.Entry, now: datetime) -> dict[str, Any]:
-    signed = chain.sign_checkpoint(
-        chain=entry.chain,
-        seq=entry.seq,
-        hash=entry.hash,
-        at=rfc3339(now),
-        key=notary.keys.active,
-        kid=notary.keys.active_kid,
-    )
-    return {
-        "chain": signed.chain,
-        "seq": signed.seq,
-        "hash": signed.hash,
-        "created_at": now,
-        "jws": signed.jws,
-    }
 
 
 def _subjects(session: Session, org: Org, refs: set[str], now: datetime) -> dict[str, uuid.UUID]:

@@ -128,7 +128,7 @@ def record(
     db = session.connection()
     db.execute(_INSERT_RECORD, {c: getattr(consent, c) for c in _RECORD_COLUMNS})
     db.execute(
-        _MAKE_CURRENT[db.dialect.name],
+        MAKE_CURRENT[db.dialect.name],
         {
             "org_id": org.id,
             "subject_id": subject.subject_id,
@@ -173,7 +173,8 @@ def _current_upsert(dialect_insert: Any) -> Any:
     )
 
 
-_MAKE_CURRENT = {name: _current_upsert(insert) for name, insert in DIALECT_INSERT.items()}
+# The later-captured decision becomes current: one upsert per dialect, shared with `harken import`.
+MAKE_CURRENT = {name: _current_upsert(insert) for name, insert in DIALECT_INSERT.items()}
 _IN_FORCE = (
     select(ConsentRecord)
     .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,29 +45,50 @@ def append(
 
     Every `checkpoint_every`th entry also gets a signed checkpoint, in the same transaction.
     """
+    head_seq, head_hash = lock_head(session, chain_id)
+    entry = chain.next_entry(
+        chain=chain_id, head_seq=head_seq, head_hash=head_hash, type=type, at=rfc3339(at), data=data
+    )
+    store(session, notary=notary, entries=[entry], type=type, at=at)
+    return entry
+
+
+def lock_head(session: Session, chain_id: str) -> tuple[int, str]:
+    """The chain's head (seq, hash), locked until commit; created for the chain's first entry (once,
+    even when racing another writer)."""
     db = session.connection()  # plain Core from here: this runs on every write
     head = db.execute(_LOCK_HEAD, {"chain": chain_id}).first()
-    if head is None:  # the chain's first entry: create its head (once, even when racing another writer)
+    if head is None:
         insert_ignore(session, LedgerHead, {"chain": chain_id, "seq": 0, "hash": chain.GENESIS})
         head = db.execute(_LOCK_HEAD, {"chain": chain_id}).one()
-    entry = chain.next_entry(
-        chain=chain_id, head_seq=head.seq, head_hash=head.hash, type=type, at=rfc3339(at), data=data
-    )
+    return int(head.seq), str(head.hash)
+
+
+def store(
+    session: Session, *, notary: Notary, entries: Sequence[chain.Entry], type: str, at: datetime
+) -> None:
+    """Store entries that continue their chain from its locked head (`lock_head`), sign a checkpoint
+    at every `checkpoint_every`th, and move the head to the last."""
+    db = session.connection()
     db.execute(
         _INSERT_ENTRY,
-        {
-            "chain": chain_id,
-            "seq": entry.seq,
-            "type": type,
-            "prev_hash": entry.prev_hash,
-            "hash": entry.hash,
-            "body": entry.body.decode(),
-        },
+        [
+            {
+                "chain": e.chain,
+                "seq": e.seq,
+                "type": type,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+                "body": e.body.decode(),
+            }
+            for e in entries
+        ],
     )
-    db.execute(_MOVE_HEAD, {"head_chain": chain_id, "new_seq": entry.seq, "new_hash": entry.hash})
-    if entry.seq % notary.checkpoint_every == 0:
-        _store_checkpoint(session, notary, entry.chain, entry.seq, entry.hash, at)
-    return entry
+    for e in entries:
+        if e.seq % notary.checkpoint_every == 0:
+            _store_checkpoint(session, notary, e.chain, e.seq, e.hash, at)
+    last = entries[-1]
+    db.execute(_MOVE_HEAD, {"head_chain": last.chain, "new_seq": last.seq, "new_hash": last.hash})
 
 
 def checkpoint_all(session: Session, *, notary: Notary, at: datetime) -> list[chain.Checkpoint]:
