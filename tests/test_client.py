@@ -35,7 +35,7 @@ from harken.ledger.receipts import verify_receipt
 from harken.ledger.signing import keys_from_jwks
 from harken.webhooks import api as webhooks_api
 from harken.webhooks import signing
-from harken.webhooks.outbox import EventType as WebhookEventType
+from harken.webhooks.schemas import EventType as WebhookEventType
 from tests.factories import T0, make_org
 
 BASE = "http://testserver"
@@ -477,22 +477,9 @@ def test_a_malformed_secret_is_a_configuration_error() -> None:
 # ---- the client's shapes are the server's ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("mine", "theirs"),
-    [
-        (harken_client.EndpointRead, webhooks_api.EndpointRead),
-        (harken_client.EndpointCreated, webhooks_api.EndpointCreated),
-        (harken_client.AttemptRead, webhooks_api.AttemptRead),
-        (harken_client.DeliveryRead, webhooks_api.DeliveryRead),
-        (harken_client._Replayed, webhooks_api.Replayed),
-    ],
-)
-def test_webhook_models_mirror_the_servers(mine: type, theirs: type) -> None:
-    def shape(model: type) -> dict[str, object]:
-        fields = model.model_fields.items()  # type: ignore[attr-defined]
-        return {name: repr(f.annotation).replace(theirs.__module__, mine.__module__) for name, f in fields}
-
-    assert shape(mine) == shape(theirs)
+def test_the_client_reads_webhooks_in_the_servers_own_shapes() -> None:
+    for shape in ("EndpointRead", "EndpointCreated", "AttemptRead", "DeliveryRead"):
+        assert getattr(harken_client, shape) is getattr(webhooks_api, shape)
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ from typing import Any, Final, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
 import harken
@@ -69,6 +69,7 @@ from harken.decisions.schemas import Candidate, DecisionRead, FeedbackKind, Offe
 from harken.errors import FieldProblem
 from harken.profiling.schemas import AnswerRead, NextQuestion, Option, QuestionRead
 from harken.subjects.schemas import SessionRead, SubjectRead
+from harken.webhooks.schemas import AttemptRead, DeliveryRead, EndpointCreated, EndpointRead, Replayed
 
 __all__ = [
     "AnswerRead",
@@ -123,46 +124,6 @@ class _Unset(enum.Enum):
 
 UNSET: Final = _Unset.UNSET
 """An argument not given: the PATCH leaves that preference as it is (None removes it)."""
-
-
-# ---- webhook endpoints and deliveries: the shapes of harken.webhooks.api, which the client cannot import
-# (it holds the routes and the database); tests/test_client.py keeps the two in step.
-
-
-class EndpointRead(BaseModel):
-    id: uuid.UUID
-    url: str
-    events: list[str]
-    created_at: datetime
-    disabled_at: datetime | None
-    disabled_reason: str | None
-
-
-class EndpointCreated(EndpointRead):
-    secret: str = Field(description="Verify signatures with it (Standard Webhooks); shown only now.")
-
-
-class AttemptRead(BaseModel):
-    attempted_at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-
-
-class DeliveryRead(BaseModel):
-    id: uuid.UUID
-    webhook_id: str
-    type: str
-    endpoint_id: uuid.UUID
-    status: str
-    created_at: datetime
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
-    attempts: list[AttemptRead]
-
-
-class _Replayed(BaseModel):
-    deliveries: int
 
 
 _DATA = TypeAdapter(list[Datum])
@@ -647,7 +608,7 @@ class Harken:
     def replay_range(self, endpoint_id: uuid.UUID | str, since: datetime, until: datetime) -> int:
         """Send again every event of an endpoint created in [since, until); returns how many."""
         path = f"/v1/webhooks/{_segment(endpoint_id)}/replay"
-        return self._model(_Replayed, "POST", path, {"since": since, "until": until}).deliveries
+        return self._model(Replayed, "POST", path, {"since": since, "until": until}).deliveries
 
     # ---- the wire -----------------------------------------------------------------------------
 

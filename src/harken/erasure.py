@@ -22,7 +22,7 @@ from harken.profiling.models import QuestionAsk
 from harken.subjects import vault
 from harken.subjects.models import Subject, SubjectRef
 from harken.webhooks import outbox
-from harken.webhooks.outbox import EventType
+from harken.webhooks.schemas import EventType
 
 # Every table that holds what a person told or did, by its subject column; the order respects keys.
 HOLDING = (DecisionFeedback, DecisionLog, Fact, Event, Sharing, QuestionAsk, CentreSession, SignInLink)

@@ -27,7 +27,7 @@ from harken.orgs.models import Org
 from harken.subjects import service as subject_service
 from harken.subjects.models import SubjectRef
 from harken.webhooks import outbox
-from harken.webhooks.outbox import EventType
+from harken.webhooks.schemas import EventType
 
 LEDGER_TYPE = "consent.recorded"
 CLOCK_SKEW = timedelta(minutes=5)

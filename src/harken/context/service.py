@@ -25,7 +25,7 @@ from harken.subjects import vault
 from harken.subjects.models import SubjectRef
 from harken.webhooks import outbox
 from harken.webhooks.models import Endpoint
-from harken.webhooks.outbox import EventType
+from harken.webhooks.schemas import EventType
 
 CONTEXT_LIFETIME = timedelta(hours=4)
 LONGEST_CONTEXT = timedelta(days=30)

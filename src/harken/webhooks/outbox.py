@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -15,15 +14,7 @@ from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
 from harken.webhooks.models import Delivery, Endpoint, OutboxEvent
-
-
-class EventType(StrEnum):
-    consent_updated = "consent.updated"
-    preferences_updated = "preferences.updated"
-    context_updated = "context.updated"
-    share_updated = "share.updated"
-    subject_erased = "subject.erased"
-
+from harken.webhooks.schemas import EventType
 
 _SUBSCRIBED = select(Endpoint.id, Endpoint.events).where(
     Endpoint.org_id == bindparam("org_id"), Endpoint.disabled_at.is_(None)
