@@ -22,7 +22,7 @@ from harken.errors import Invalid, NotFound
 from harken.ledger.service import Notary
 from harken.orgs import catalogue
 from harken.orgs.models import Org
-from harken.subjects import service as subject_service
+from harken.subjects.models import Subject, SubjectRef
 
 LOOK_AHEAD = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -179,20 +179,21 @@ def decide(session: Session, *, org: Org, body: DecisionPost, now: datetime) -> 
         raise Invalid("at", "at most 7 days ahead")
     candidates = _candidates(session, org=org, body=body)
     request = engine.Request(str(body.purpose), tuple(str(c) for c in body.channels), candidates)
-    ref = subject_service.find(session, org=org, ref=body.subject)
-    if ref is None:
+    found = session.execute(_PERSON, {"org_id": org.id, "ref": body.subject}).first()
+    subject_id = found.subject_id if found else None
+    if found is None:
         decision = engine.decide(engine.Snapshot(known=False), request, at)
-    elif subject_service.erased(session, ref.subject_id):
+    elif found.erased_at is not None:
         decision = engine.decide(engine.Snapshot(known=True, erased=True), request, at)
     else:
-        decision = engine.decide(snapshot(session, org=org, subject_id=ref.subject_id, at=at), request, at)
+        decision = engine.decide(snapshot(session, org=org, subject_id=found.subject_id, at=at), request, at)
     decided = Decided(uuid.uuid4(), at, decision)
     session.connection().execute(  # Core, not the ORM: this runs on every decision
         _LOG,
         {
             "id": decided.id,
             "org_id": org.id,
-            "subject_id": ref.subject_id if ref else None,
+            "subject_id": subject_id,
             "ref": body.subject,
             "purpose": request.purpose,
             "channels": list(request.channels),
@@ -211,6 +212,12 @@ def decide(session: Session, *, org: Org, body: DecisionPost, now: datetime) -> 
 
 
 _LOG = insert(DecisionLog)
+# The org's ref and whether its person was erased, in one read: this runs on every decision.
+_PERSON = (
+    select(SubjectRef.subject_id, Subject.erased_at)
+    .join(Subject, Subject.id == SubjectRef.subject_id)
+    .where(SubjectRef.org_id == bindparam("org_id"), SubjectRef.ref == bindparam("ref"))
+)
 
 
 def feedback(

@@ -71,10 +71,3 @@ def get(session: Session, *, org: Org, ref: str) -> SubjectRef:
     if found is None:
         raise NotFound(f"no customer with ref {ref!r}")
     return found
-
-
-def erased(session: Session, subject_id: uuid.UUID) -> bool:
-    return session.execute(_ERASED, {"subject_id": subject_id}).scalar() is not None
-
-
-_ERASED = select(Subject.erased_at).where(Subject.id == bindparam("subject_id"))
