@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import get_month_names
 
-from harken.centre import i18n, web
+from harken.centre import i18n, visit, web_profile
 from harken.centre.mail import MemoryMailer
 from harken.consent.purposes import CATALOGUE
 from harken.consent.schemas import Channel, CurrentStatus
@@ -26,7 +26,7 @@ ENGLISH = i18n.catalogue("en")
 GERMAN = i18n.catalogue("de")
 CENTRE = Path(i18n.__file__).parent
 TEMPLATES = CENTRE / "templates"
-WEB = CENTRE / "web.py"
+WEB = [CENTRE / f"{name}.py" for name in ("visit", "web", "web_sign_in", "web_profile")]
 NAMESPACES = {key.split(".")[0] for key in ENGLISH}
 ASKS_GERMAN = "de-DE,de;q=0.9,en;q=0.5"
 
@@ -39,10 +39,10 @@ DYNAMIC: dict[str, set[str]] = {
     "channel.": {c.value for c in Channel},
     "status.": {*STATUSES, *(s.value for s in CurrentStatus)},
     "purpose.": set(CATALOGUE),
-    "done.": set(web.DONE),
-    "affinity.": {*web.AFFINITY, "remove"},
-    "novelty.": set(web.NOVELTY),
-    "kind.": set(web.KINDS),
+    "done.": set(visit.DONE),
+    "affinity.": {*web_profile.AFFINITY, "remove"},
+    "novelty.": set(web_profile.NOVELTY),
+    "kind.": set(visit.KINDS),
 }
 PREFIXES_NOT_TRANSLATED = {"sign_in."}  # base.html: `t(message) if message.startswith("sign_in.")`
 
@@ -112,7 +112,7 @@ def used_in_templates() -> tuple[set[str], set[str]]:
         # t("prefix." ~ value), whatever the prefix
         prefixes |= {m[1] for m in re.findall(r"""\bt\(\s*(["'])([\w.-]+\.)\1\s*~""", source)}
         # every string inside {{ }} / {% %}: catches t("a" if x else "b") and t("prefix." ~ value)
-        for token in web.templates.lexer.tokenize(source, name=template.name):
+        for token in visit.templates.lexer.tokenize(source, name=template.name):
             if token.type == "string":
                 _classify(token.value, keys, prefixes)
     return keys, prefixes
@@ -121,9 +121,10 @@ def used_in_templates() -> tuple[set[str], set[str]]:
 def used_in_web() -> tuple[set[str], set[str]]:
     keys: set[str] = set()
     prefixes: set[str] = set()
-    for node in ast.walk(ast.parse(WEB.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            _classify(node.value, keys, prefixes)  # includes the "done." of f"done.{done}"
+    for module in WEB:
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                _classify(node.value, keys, prefixes)  # includes the "done." of f"done.{done}"
     return keys, prefixes
 
 

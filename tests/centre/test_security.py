@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harken.app import create_app
 from harken.centre.mail import MemoryMailer
-from harken.centre.web import SESSION_COOKIE, safe_next
+from harken.centre.visit import SESSION_COOKIE, safe_next
 from harken.config import Settings
 from tests.centre_client import Visitor, csrf_of, latest_link
 from tests.factories import FixedClock

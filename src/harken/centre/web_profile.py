@@ -1,0 +1,203 @@
+"""The Preference Centre's Preferences and My data pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from harken.centre import service as centre
+from harken.centre.service import Viewer
+from harken.centre.visit import Visit, VisitDep, customer_zone, download, text_field
+from harken.consent.schemas import Channel
+from harken.context import service as context_service
+from harken.context.schemas import PreferencesPatch, time_zones
+from harken.errors import Invalid
+
+AFFINITY = {"like": 1.0, "dislike": -0.5, "never": -1.0}
+NOVELTY = {"never": 0.0, "sometimes": 0.5, "often": 1.0}
+
+router = APIRouter(prefix="/centre", include_in_schema=False)
+
+# ---- preferences ---------------------------------------------------------------------------------
+
+
+def _preferences(visit: Visit) -> Callable[[Session, Viewer], dict[str, Any]]:
+    def build(session: Session, viewer: Viewer) -> dict[str, Any]:
+        mine = centre.declared(centre.facts(session, viewer, visit.now))
+        return {
+            "interests": {
+                k.partition(":")[2]: f.value["affinity"]
+                for k, f in sorted(mine.items())
+                if k.startswith("interest:")
+            },
+            "channels": {
+                c.value: (mine[f"channel:{c.value}"].value if f"channel:{c.value}" in mine else None)
+                for c in Channel
+            },
+            "quiet_hours": mine["quiet_hours"].value if "quiet_hours" in mine else None,
+            "time_zone": mine["time_zone"].value["value"] if "time_zone" in mine else "",
+            "life_events": {
+                k.partition(":")[2]: f.value for k, f in sorted(mine.items()) if k.startswith("life_event:")
+            },
+            "novelty": mine["novelty"].value["value"] if "novelty" in mine else None,
+            "zones": sorted(z for z in time_zones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))),
+        }
+
+    return build
+
+
+@router.get("/preferences")
+async def preferences_page(visit: VisitDep) -> Response:
+    return await visit.page("preferences.html", _preferences(visit))
+
+
+def _preference_form(
+    visit: Visit, patch: Callable[[Mapping[str, Any], ZoneInfo], dict[str, Any]]
+) -> Callable[[], Awaitable[Response]]:
+    async def handle() -> Response:
+        form = await visit.request.form()
+        now = visit.now
+
+        def work(session: Session, viewer: Viewer) -> str:
+            mine = centre.declared(centre.facts(session, viewer, now))
+            body = PreferencesPatch.model_validate(patch(form, customer_zone(mine)))
+            centre.declare(
+                session, viewer, context_service.preference_changes(body, now), visit.hub.notary, now
+            )
+            return "/centre/preferences?done=saved"
+
+        return await visit.act(work, template="preferences.html", build=_preferences(visit))
+
+    return handle
+
+
+@router.post("/preferences/interests")
+async def set_interest(visit: VisitDep) -> Response:
+    def patch(form: Mapping[str, Any], _zone: ZoneInfo) -> dict[str, Any]:
+        topic = (text_field(form.get("topic")) or "").strip().lower()
+        choice = text_field(form.get("affinity"))
+        if choice not in (*AFFINITY, "remove"):
+            raise Invalid("affinity", "choose like, dislike, never or remove")
+        return {"interests": {topic: AFFINITY.get(choice or "")}}
+
+    return await _preference_form(visit, patch)()
+
+
+@router.post("/preferences/channels")
+async def set_channels(visit: VisitDep) -> Response:
+    def patch(form: Mapping[str, Any], _zone: ZoneInfo) -> dict[str, Any]:
+        channels = {}
+        for channel in Channel:
+            limit = (text_field(form.get(f"limit-{channel.value}")) or "").strip()
+            channels[channel.value] = {
+                "allowed": form.get(f"allowed-{channel.value}") == "on",
+                "max_per_week": int(limit) if limit.isdigit() else (limit or None),
+            }
+        return {"channels": channels}
+
+    return await _preference_form(visit, patch)()
+
+
+@router.post("/preferences/quiet-hours")
+async def set_quiet_hours(visit: VisitDep) -> Response:
+    def patch(form: Mapping[str, Any], _zone: ZoneInfo) -> dict[str, Any]:
+        if form.get("clear"):
+            return {"quiet_hours": None}
+        zone = (text_field(form.get("time_zone")) or "").strip()
+        return {
+            "quiet_hours": {"start": text_field(form.get("start")), "end": text_field(form.get("end"))},
+            **({"time_zone": zone} if zone else {}),
+        }
+
+    return await _preference_form(visit, patch)()
+
+
+@router.post("/preferences/life-events")
+async def add_life_event(visit: VisitDep) -> Response:
+    def patch(form: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+        label = (text_field(form.get("label")) or "").strip()
+        key = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:64] or "event"
+        until = text_field(form.get("until")) or ""
+        try:
+            day = datetime.fromisoformat(until).date()
+        except ValueError:
+            raise Invalid("life_events.until", "a date, e.g. 2027-03-01") from None
+        return {
+            "life_events": {
+                key: {
+                    "label": label,
+                    "topics": [
+                        t.strip().lower()
+                        for t in (text_field(form.get("topics")) or "").split(",")
+                        if t.strip()
+                    ],
+                    "until": datetime.combine(day, time(0, 0), tzinfo=zone).isoformat(),
+                }
+            }
+        }
+
+    return await _preference_form(visit, patch)()
+
+
+@router.post("/preferences/life-events/{key}/remove")
+async def remove_life_event(key: str, visit: VisitDep) -> Response:
+    return await _preference_form(visit, lambda form, zone: {"life_events": {key: None}})()
+
+
+@router.post("/preferences/surprise")
+async def set_surprise(visit: VisitDep) -> Response:
+    def patch(form: Mapping[str, Any], _zone: ZoneInfo) -> dict[str, Any]:
+        choice = text_field(form.get("novelty")) or ""
+        if choice not in NOVELTY:
+            raise Invalid("novelty", "choose never, sometimes or often")
+        return {"novelty": NOVELTY[choice]}
+
+    return await _preference_form(visit, patch)()
+
+
+# ---- my data -------------------------------------------------------------------------------------
+
+
+def _data(visit: Visit) -> Callable[[Session, Viewer], dict[str, Any]]:
+    def build(session: Session, viewer: Viewer) -> dict[str, Any]:
+        return {"erasure": centre.erasure_requested(session, viewer)}
+
+    return build
+
+
+@router.get("/data")
+async def data_page(visit: VisitDep) -> Response:
+    return await visit.page("data.html", _data(visit))
+
+
+@router.get("/data/export")
+async def export_data(visit: VisitDep) -> Response:
+    hub, now = visit.hub, visit.now
+
+    def unit(session: Session) -> dict[str, Any]:
+        viewer = visit.viewer_in(session)
+        return centre.export(session, viewer, now, issuer=hub.settings.public_url, keys=hub.keys)
+
+    document = await visit.guarded(unit)
+    return download(document, f"harken-my-data-{now:%Y-%m-%d}.json")
+
+
+@router.post("/data/erase")
+async def request_erasure(visit: VisitDep) -> Response:
+    form = await visit.request.form()
+
+    def work(session: Session, viewer: Viewer) -> str:
+        if form.get("confirm") != "on":
+            raise Invalid("confirm", "tick the box to confirm")
+        centre.request_erasure(session, viewer, notary=visit.hub.notary, now=visit.now)
+        # Erased, the customer's sessions are gone with everything else; through an org's window, not.
+        return "/centre/data?done=erasure" if viewer.org_id else "/centre/sign-in?done=erased"
+
+    return await visit.act(work, template="data.html", build=_data(visit))
