@@ -30,11 +30,7 @@ deleted again, leave the same state (a PATCH that had landed is recorded, and no
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-import hashlib
-import hmac
 import json
 import logging
 import random
@@ -70,6 +66,8 @@ from harken.errors import FieldProblem
 from harken.profiling.schemas import AnswerRead, NextQuestion, Option, QuestionRead
 from harken.subjects.schemas import SessionRead, SubjectRead
 from harken.webhooks.schemas import AttemptRead, DeliveryRead, EndpointCreated, EndpointRead, Replayed
+from harken.webhooks.signing import WebhookVerificationError
+from harken.webhooks.signing import verify as verify_webhook
 
 __all__ = [
     "AnswerRead",
@@ -185,10 +183,6 @@ class HarkenError(Exception):
             errors=errors,
             retry_after=retry_after,
         )
-
-
-class WebhookVerificationError(Exception):
-    """The request is not a webhook Harken signed with this secret within the time window: answer 400."""
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -683,69 +677,3 @@ def _retryable(error: HarkenError) -> bool:
     if error.status == 409:
         return error.type == IN_FLIGHT  # the same Idempotency-Key still running: its answer is coming
     return error.status in _RETRYABLE_STATUS
-
-
-# ---- webhooks: the receiving side -----------------------------------------------------------------
-
-SECRET_PREFIX = "whsec_"
-
-
-def verify_webhook(
-    secret: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    tolerance: timedelta = timedelta(minutes=5),
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """The payload of a webhook Harken signed (Standard Webhooks), or WebhookVerificationError.
-
-    `body` is the raw request body, exactly as received; `headers` any mapping of the request's
-    headers (names in any case). Checks that `webhook-timestamp` lies within `tolerance` of `now`
-    (default: the current time) and that one of the `v1,` signatures in `webhook-signature` is the
-    HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" under `secret` (compared in constant
-    time). A delivery can come more than once: deduplicate on `webhook-id`. A `secret` that is not
-    `whsec_<base64>` raises ValueError (a configuration error, not a bad request)."""
-    try:
-        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-    except binascii.Error as exc:
-        raise ValueError("the secret is whsec_ followed by base64, as POST /v1/webhooks returned it") from exc
-    named = {name.lower(): value for name, value in headers.items()}
-    msg_id, stamp, signatures = (
-        named.get("webhook-id"),
-        named.get("webhook-timestamp"),
-        named.get("webhook-signature"),
-    )
-    if not msg_id or not stamp or not signatures:
-        raise WebhookVerificationError("missing webhook-id, webhook-timestamp or webhook-signature header")
-    try:
-        timestamp = int(stamp)
-        sent = datetime.fromtimestamp(timestamp, UTC)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise WebhookVerificationError("webhook-timestamp is not a Unix time in seconds") from exc
-    moment = now if now is not None else datetime.now(UTC)
-    if sent < moment - tolerance:
-        raise WebhookVerificationError("webhook-timestamp is too old")
-    if sent > moment + tolerance:
-        raise WebhookVerificationError("webhook-timestamp is in the future")
-    expected = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    if not any(_matches(candidate, expected) for candidate in signatures.split(" ")):
-        raise WebhookVerificationError("no matching signature")
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise WebhookVerificationError("the body is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise WebhookVerificationError("the body is not a JSON object")
-    return payload
-
-
-def _matches(candidate: str, expected: bytes) -> bool:
-    version, _, encoded = candidate.partition(",")
-    if version != "v1":
-        return False
-    try:
-        given = base64.b64decode(encoded, validate=True)
-    except binascii.Error:
-        return False
-    return hmac.compare_digest(given, expected)
