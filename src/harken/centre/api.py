@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from harken import erasure
+from harken.centre import export
 from harken.centre import service as centre
 from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES
@@ -29,7 +30,7 @@ async def export_me(me: Me, now: Now) -> dict[str, Any]:
 
     def work(session: Session, customer: Customer) -> dict[str, Any]:
         viewer = centre.Viewer(customer.subject.subject_id, customer.org.id, csrf="")
-        return centre.export(session, viewer, now, issuer=me.hub.settings.public_url, keys=me.hub.keys)
+        return export.document(session, viewer, now, issuer=me.hub.settings.public_url, keys=me.hub.keys)
 
     return await me(work)
 
@@ -42,7 +43,7 @@ async def export_subject(ref: Ref, call: Call, now: Now) -> dict[str, Any]:
     def work(session: Session, org: Org) -> dict[str, Any]:
         subject = subject_service.get(session, org=org, ref=ref)
         viewer = centre.Viewer(subject.subject_id, org.id, csrf="")
-        return centre.export(session, viewer, now, issuer=call.hub.settings.public_url, keys=call.hub.keys)
+        return export.document(session, viewer, now, issuer=call.hub.settings.public_url, keys=call.hub.keys)
 
     return await call(work)
 

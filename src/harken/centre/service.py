@@ -17,23 +17,19 @@ from sqlalchemy.orm import Session
 
 from harken import erasure
 from harken.centre.models import ErasureRequest
-from harken.clock import rfc3339
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord, Notice
 from harken.consent.purposes import CATALOGUE, LegalBasis
 from harken.consent.schemas import Channel, ConsentPut, Method, Status
 from harken.context import service as context_service
-from harken.context.models import CENTRE, Event, Sharing
+from harken.context.models import CENTRE, Sharing
 from harken.context.schemas import Provenance
 from harken.context.service import Change, StoredFact
 from harken.decisions import service as decision_service
 from harken.decisions.models import DecisionLog
 from harken.errors import NotFound
-from harken.ledger.keys import KeyRing
-from harken.ledger.receipts import sign_receipt
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
-from harken.profiling.models import QuestionAsk
 from harken.subjects.models import SubjectRef
 
 CENTRE_CHAIN = "centre"  # the ledger chain of what customers declare in the centre itself
@@ -288,139 +284,6 @@ def receipt(session: Session, viewer: Viewer, record_id: uuid.UUID, issuer: str)
 
 
 # ---- my data -------------------------------------------------------------------------------------
-
-
-def export(session: Session, viewer: Viewer, now: datetime, *, issuer: str, keys: KeyRing) -> dict[str, Any]:
-    """Everything held about the viewer, in one JSON document: data with provenance and source, consent
-    records with their signed receipts, events, the decisions asked, sharing, questions asked and
-    erasure requests."""
-    receipts = {}
-    for record_id in receipt_ids(session, viewer):
-        document = receipt(session, viewer, record_id, issuer)
-        receipts[str(record_id)] = {"receipt": document, "jws": sign_receipt(document, keys)}
-    known = businesses(session, viewer)
-    names = {str(b.org.id): b.org.name for b in known}
-    org_ids = [b.org.id for b in known]
-    rows = facts(session, viewer, now)
-    records = session.execute(
-        select(ConsentRecord)
-        .where(ConsentRecord.subject_id == viewer.subject_id, ConsentRecord.org_id.in_(org_ids))
-        .order_by(ConsentRecord.recorded_at)
-    ).scalars()
-    events = session.execute(
-        select(Event)
-        .where(Event.subject_id == viewer.subject_id, Event.org_id.in_(org_ids))
-        .order_by(Event.occurred_at)
-    ).scalars()
-    asks = session.execute(
-        select(QuestionAsk)
-        .where(QuestionAsk.subject_id == viewer.subject_id, QuestionAsk.org_id.in_(org_ids))
-        .order_by(QuestionAsk.asked_at)
-    ).scalars()
-    sharing = session.execute(
-        select(Sharing).where(Sharing.subject_id == viewer.subject_id, Sharing.org_id.in_(org_ids))
-    ).scalars()
-    erasures = session.execute(
-        select(ErasureRequest).where(ErasureRequest.subject_id == viewer.subject_id)
-    ).scalars()
-    decisions = [
-        log
-        for b in known
-        for log, _ in decision_service.access_log(
-            session, subject_id=viewer.subject_id, org_id=b.org.id, limit=10_000
-        )
-    ]
-    return {
-        "exported_at": rfc3339(now),
-        "scope": "everything" if viewer.org_id is None else names.get(str(viewer.org_id)),
-        "businesses": [{"id": str(b.org.id), "name": b.org.name, "your_ref": b.ref} for b in known],
-        "data": [
-            {
-                "field": r.key,
-                "value": r.value,
-                "provenance": r.provenance,
-                "source": "centre" if r.source == CENTRE else names.get(r.source, r.source),
-                "recorded_at": rfc3339(r.recorded_at),
-                "valid_until": rfc3339(r.valid_until) if r.valid_until else None,
-            }
-            for r in sorted(rows, key=lambda r: (r.key, r.source))
-        ],
-        "consents": [
-            {
-                "id": str(c.id),
-                "business": names[str(c.org_id)],
-                "purpose": c.purpose,
-                "status": c.status,
-                "channels": c.channels,
-                "notice_version": c.notice_version,
-                "notice_sha256": c.notice_sha256,
-                "method": c.method,
-                "captured_at": rfc3339(c.captured_at),
-                "expires_at": rfc3339(c.expires_at) if c.expires_at else None,
-                "recorded_at": rfc3339(c.recorded_at),
-                "receipt": receipts.get(str(c.id)),
-            }
-            for c in records
-        ],
-        "events": [
-            {
-                "business": names[str(e.org_id)],
-                "type": e.type,
-                "item": e.item,
-                "topics": e.topics,
-                "gift": e.gift,
-                "offer": e.offer_id,
-                "occurred_at": rfc3339(e.occurred_at),
-            }
-            for e in events
-        ],
-        "decisions": [
-            {
-                "business": names[str(d.org_id)],
-                "purpose": d.purpose,
-                "channels": d.channels,
-                "allowed": d.allowed,
-                "channel": d.channel,
-                "offer": d.offer_id,
-                "reasons": d.codes,
-                "explanation": d.explanation,
-                "data_used": d.data_used,
-                "decided_at": rfc3339(d.decided_at),
-            }
-            for d in sorted(decisions, key=lambda d: d.decided_at)
-        ],
-        "sharing": [
-            {"business": names[str(s.org_id)], "profile": s.profile, "purchases": s.purchases}
-            for s in sharing
-        ],
-        "questions": [
-            {
-                "business": names[str(a.org_id)],
-                "question": a.question_id,
-                "asked_at": rfc3339(a.asked_at),
-                "outcome": a.outcome,
-            }
-            for a in asks
-        ],
-        "erasure_requests": [
-            {
-                "requested_at": rfc3339(e.requested_at),
-                "business": names.get(str(e.org_id)) if e.org_id else None,
-            }
-            for e in erasures
-        ],
-    }
-
-
-def receipt_ids(session: Session, viewer: Viewer) -> list[uuid.UUID]:
-    org_ids = [b.org.id for b in businesses(session, viewer)]
-    return list(
-        session.execute(
-            select(ConsentRecord.id).where(
-                ConsentRecord.subject_id == viewer.subject_id, ConsentRecord.org_id.in_(org_ids)
-            )
-        ).scalars()
-    )
 
 
 def erasure_requested(session: Session, viewer: Viewer) -> ErasureRequest | None:

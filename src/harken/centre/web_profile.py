@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from harken.centre import export
 from harken.centre import service as centre
 from harken.centre.service import Viewer
 from harken.centre.visit import Visit, VisitDep, customer_zone, download, text_field
@@ -183,7 +184,7 @@ async def export_data(visit: VisitDep) -> Response:
 
     def unit(session: Session) -> dict[str, Any]:
         viewer = visit.viewer_in(session)
-        return centre.export(session, viewer, now, issuer=hub.settings.public_url, keys=hub.keys)
+        return export.document(session, viewer, now, issuer=hub.settings.public_url, keys=hub.keys)
 
     document = await visit.guarded(unit)
     return download(document, f"harken-my-data-{now:%Y-%m-%d}.json")
