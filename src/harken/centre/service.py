@@ -156,11 +156,9 @@ def business_views(session: Session, viewer: Viewer, now: datetime) -> list[Busi
         rows, sharing = context_service.visible(
             session, subject_id=viewer.subject_id, org_id=found.org.id, now=now
         )
-        granted = [
-            c.purpose
-            for c in consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id)
-            if consent_service.effective_status(c, now) == "granted"
-        ]
+        granted = consent_service.granted(
+            consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id), now
+        )
         # What it can read (as GET /v1/subjects/{ref} gives it), and what it recorded itself.
         readable = context_service.readable(rows, granted)
         own = str(found.org.id)

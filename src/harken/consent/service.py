@@ -236,6 +236,11 @@ def current(session: Session, *, org: Org, ref: str) -> list[ConsentRecord]:
     return in_force(session, org_id=org.id, subject_id=subject.subject_id)
 
 
+def granted(records: list[ConsentRecord], now: datetime) -> list[str]:
+    """The purposes these records grant at `now` (not expired, not withdrawn or denied)."""
+    return [c.purpose for c in records if effective_status(c, now) == CurrentStatus.granted]
+
+
 def in_force(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID) -> list[ConsentRecord]:
     query = _IN_FORCE.order_by(ConsentRecord.purpose)
     return list(session.execute(query, {"org_id": org_id, "subject_id": subject_id}).scalars())

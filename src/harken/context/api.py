@@ -56,7 +56,9 @@ async def get_subject(ref: Ref, call: Call, now: Now) -> SubjectView:
         return SubjectView(
             ref=ref,
             purposes=[_summary(c, now) for c in consents],
-            data=[_datum(row) for row in context_service.readable(rows, _granted(consents, now))],
+            data=[
+                _datum(row) for row in context_service.readable(rows, consent_service.granted(consents, now))
+            ],
             purchases_shared=bool(sharing and sharing.purchases),
         )
 
@@ -259,10 +261,6 @@ def _datum(row: StoredFact) -> Datum:
         recorded_at=row.recorded_at,
         valid_until=row.valid_until,
     )
-
-
-def _granted(consents: list[ConsentRecord], now: datetime) -> set[str]:
-    return {c.purpose for c in consents if consent_service.effective_status(c, now) == "granted"}
 
 
 def _summary(consent: ConsentRecord, now: datetime) -> ConsentSummary:

@@ -340,12 +340,11 @@ def _announce(
             shared = sharing(session, subject_id=subject_id, org_id=org_id)
             if provenance != Provenance.declared or not (shared and shared.profile):
                 continue
-        granted = [
-            c.purpose
-            for c in consent_service.in_force(session, org_id=org_id, subject_id=subject_id)
-            if consent_service.effective_status(c, now) == "granted"
-        ]
-        kinds = readable_kinds(granted)
+        kinds = readable_kinds(
+            consent_service.granted(
+                consent_service.in_force(session, org_id=org_id, subject_id=subject_id), now
+            )
+        )
         fields = sorted(k for k in keys if k.partition(":")[0] in kinds)
         for type, chosen in (
             (EventType.context_updated, [f for f in fields if f == "context"]),
