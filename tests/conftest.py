@@ -23,6 +23,7 @@ from harken.config import Settings
 from harken.db import create_db_engine
 from harken.ledger import keys
 from harken.ledger.service import Notary
+from harken.subjects import tokens, vault
 from tests.centre_client import Visitor
 from tests.factories import FixedClock
 from tests.live import LiveHub, serve
@@ -115,9 +116,10 @@ def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture
-def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+def session(sessions: sessionmaker[Session], settings: Settings) -> Iterator[Session]:
+    """A unit of work given the hub's secret, as the hub's own are: it seals and opens people's data."""
     with sessions() as session:
-        yield session
+        yield vault.bind(session, tokens.load_or_create_secret(settings.data_dir / "secret"))
 
 
 @pytest.fixture

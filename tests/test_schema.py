@@ -59,3 +59,33 @@ def test_the_models_and_the_migrations_agree(database: Database) -> None:
     with database.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_migration_0008_gives_earlier_records_the_digest_of_their_evidence(tmp_path: Path) -> None:
+    """Records from before 0008 hold their evidence in clear; their ledger entries name its sha256,
+    which the record must now carry itself (the audit compares it)."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from harken.ledger import chain
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")  # no foreign keys: a record alone will do
+    config = schema._config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+        for n, evidence in enumerate(('{"form": "checkout-v2", "ip": "203.0.113.7"}', "null")):
+            connection.execute(
+                text(
+                    "INSERT INTO consent_records (id, org_id, subject_id, purpose, status, channels, method, "
+                    "captured_at, recorded_at, evidence, chain, seq) VALUES (:id, :org, :subject, 'marketing', "
+                    "'granted', '[]', 'api', '2026-01-01', '2026-01-01', :evidence, 'org:x', :seq)"
+                ),
+                {"id": f"{n:032x}", "org": "0" * 32, "subject": "0" * 32, "evidence": evidence, "seq": n + 1},
+            )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        digests = connection.execute(text("SELECT evidence_sha256 FROM consent_records ORDER BY seq")).all()
+    given = {"form": "checkout-v2", "ip": "203.0.113.7"}
+    assert [d for (d,) in digests] == [chain.digest(chain.canonical(given)), None]

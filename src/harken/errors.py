@@ -48,6 +48,12 @@ class NotFound(HarkenError):
     status_code, slug, title = 404, "not-found", "Not found"
 
 
+class Gone(HarkenError):
+    """The customer was erased: their ref remains, as a tombstone, and nothing more is kept about them."""
+
+    status_code, slug, title = 410, "subject-erased", "The customer was erased"
+
+
 class Invalid(HarkenError):
     """Well-formed input that breaks a rule; names the field."""
 
@@ -102,6 +108,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         401: "Missing or unknown API key",
         404: "Unknown here (another org's data is indistinguishable from data that does not exist)",
+        410: "The customer was erased: nothing new is recorded about them",
         422: "Invalid input: `errors` names each field and why; nothing was written",
     }.items()
 }

@@ -327,6 +327,8 @@ def test_my_data_downloads_everything_and_deletion_stops_all_marketing(
     shop, airline = _shop(business), business("Skyway Airlines")
     shop.customer("priya", email=EMAIL, grant={"marketing": ["email"], "personalised-offers": ["email"]})
     airline.customer("p-77", email=EMAIL, grant={"marketing": ["sms"]})
+    signed = {"status": "granted", "channels": ["sms"], "evidence": {"form": "booking-7"}}
+    airline.call("PUT", "/v1/subjects/p-77/consents/marketing", signed)
     shop.call(
         "POST", "/v1/subjects/priya/events", {"type": "purchase", "item": "isbn-1", "topics": ["thrillers"]}
     )
@@ -354,6 +356,7 @@ def test_my_data_downloads_everything_and_deletion_stops_all_marketing(
         ("Chapter & Verse", "personalised-offers", "granted"),
         ("Skyway Airlines", "marketing", "granted"),
     }
+    assert {"form": "booking-7"} in [c["evidence"] for c in data["consents"]]  # opened for its customer
     jwks = client.get("/.well-known/jwks.json").json()
     for consent in data["consents"]:
         assert verify_receipt(consent["receipt"]["jws"], keys_from_jwks(jwks))["record_id"] == consent["id"]

@@ -19,6 +19,7 @@ from harken.ledger import keys
 from harken.ledger.service import Notary
 from harken.orgs import service as org_service
 from harken.subjects import service as subject_service
+from harken.subjects import tokens, vault
 from tests.conftest import Database
 from tests.factories import T0, FixedClock
 
@@ -32,6 +33,7 @@ def ledger_db(fresh_database: Database, tmp_path: Path) -> tuple[Database, Setti
     notary = Notary(keys.load_or_create(settings.keys_dir), settings.checkpoint_every)
     clock = FixedClock()
     with session_scope(make_session_factory(fresh_database.engine)) as session:
+        vault.bind(session, tokens.load_or_create_secret(settings.data_dir / "secret"))
         org, _ = org_service.create(session, name="Skyway Airlines", now=T0)
         for n in range(12):
             ref = f"cust-{n % 3}"

@@ -51,6 +51,8 @@ def test_withdrawal_then_erasure_in_the_centre(
     coffee.call("PUT", "/v1/notices/marketing", {"text": "Coupons by text message.", "locale": "en"})
     app = coffee.customer("c-9", email=EMAIL, grant={"marketing": ["sms"]})
     airline.customer("sam", email=EMAIL, grant={"marketing": ["email"]})
+    signed = {"status": "granted", "channels": ["email"], "evidence": {"signed_by": NAME, "form": "booking"}}
+    airline.call("PUT", "/v1/subjects/sam/consents/marketing", signed)
     app.call("PUT", "/v1/me/personas/runner", {"label": f"{NAME}, runner", "interests": ["deals"]})
     app.preferences(
         life_events={

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from harken.context.models import Fact
 from harken.ledger.models import LedgerEntry
@@ -43,10 +43,9 @@ def test_a_sealed_value_opens_only_with_its_key_and_in_its_place() -> None:
         vault.unseal(key, sealed, "fact:interest:travel:declared:centre")
 
 
-def test_without_the_hub_secret_nothing_opens(session: Session) -> None:
-    subject_id = uuid.uuid4()
-    with pytest.raises(RuntimeError, match="secret"):
-        vault.data_key(session, subject_id)
+def test_without_the_hub_secret_nothing_opens(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, pytest.raises(RuntimeError, match="secret"):
+        vault.data_key(session, uuid.uuid4())
 
 
 def test_an_org_passes_on_its_customers_request_to_be_erased(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from harken.centre.models import ErasureRequest
 from harken.centre.service import Viewer, businesses, facts, receipt
 from harken.clock import rfc3339
+from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
 from harken.context.models import CENTRE, Event, Sharing
 from harken.decisions import service as decision_service
@@ -91,6 +92,7 @@ def document(
                 "captured_at": rfc3339(c.captured_at),
                 "expires_at": rfc3339(c.expires_at) if c.expires_at else None,
                 "recorded_at": rfc3339(c.recorded_at),
+                "evidence": consent_service.evidence(session, c),
                 "receipt": receipts.get(str(c.id)),
             }
             for c in records

@@ -228,7 +228,7 @@ def _read(
             captured_at=r.captured_at,
             expires_at=r.expires_at,
             recorded_at=r.recorded_at,
-            evidence=r.evidence,
+            evidence=consent_service.evidence(session, r),
             ledger=LedgerPosition(chain=r.chain, seq=r.seq, hash=hashes[(r.chain, r.seq)]),
             receipt=f"/v1/receipts/{r.id}",
         )

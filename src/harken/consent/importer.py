@@ -449,6 +449,7 @@ class _Writer:
                         "expires_at": change.expires_at,
                         "recorded_at": now,
                         "evidence": _evidence(sha, decision.line),
+                        "evidence_sha256": _evidence_sha256(sha, decision.line),
                         "chain": org.chain,
                         "seq": common.first_seq + offset,
                     }
@@ -561,7 +562,15 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 
 
 def _evidence(sha: str, line: int) -> dict[str, Any]:
+    """Where an imported record came from. Nothing the customer said, so it is not sealed: a re-run reads
+    it to know where to continue."""
     return {"import": {"file_sha256": sha, "line": line}}
+
+
+def _evidence_sha256(sha: str, line: int) -> str:
+    """`consent.service.evidence_digest(_evidence(sha, line))` made far faster: ASCII keys
+    already in order, a hex string and an integer, whose RFC 8785 form is exactly this text."""
+    return hashlib.sha256(b'{"import":{"file_sha256":"%s","line":%d}}' % (sha.encode(), line)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -629,7 +638,7 @@ def _bodies(common: _Common, start: int, facts: list[_Facts]) -> list[tuple[byte
             captured_at=captured,
             expires_at=expires,
             recorded_at=common.recorded_at,
-            evidence=_evidence(common.sha, line),
+            evidence_sha256=_evidence_sha256(common.sha, line),
         )
         data = consent_service.ledger_data(cast(ConsentRecord, record_like))
         body = chain.next_entry(

@@ -47,7 +47,10 @@ class ConsentRecord(Base):
     captured_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime]
+    # As given, sealed with the customer's data key; unsealed, from an import (its file and line: nothing
+    # the customer said). Its digest stays for the ledger and receipts when the key is destroyed.
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     chain: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,7 @@ from harken.ledger.models import LedgerEntry
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
+from harken.subjects import vault
 from harken.subjects.models import SubjectRef
 from harken.webhooks import outbox
 from harken.webhooks.schemas import EventType
@@ -99,13 +101,17 @@ def record(
         raise Invalid("expires_at", "must be later than captured_at")
     shown = _shown_notice(session, org=org, purpose=purpose, version=change.notice_version)
     channels = [str(c) for c in change.channels]
+    evidence_sha256 = evidence_digest(change.evidence)
 
     current = _current_record(session, org=org, subject_id=subject.subject_id, purpose=purpose)
-    if current is not None and _same_decision(current, change, channels, shown, captured_at):
+    if current is not None and _same_decision(current, change, channels, shown, captured_at, evidence_sha256):
         return Recorded(current, ledger_hashes(session, [current])[(current.chain, current.seq)], False)
+    # Their key, also without evidence to seal: nothing new is recorded about an erased customer.
+    data_key = vault.data_key(session, subject.subject_id, now=now)
 
+    record_id = uuid.uuid4()
     consent = ConsentRecord(
-        id=uuid.uuid4(),
+        id=record_id,
         org_id=org.id,
         subject_id=subject.subject_id,
         purpose=purpose,
@@ -117,7 +123,8 @@ def record(
         captured_at=captured_at,
         expires_at=change.expires_at,
         recorded_at=now,
-        evidence=change.evidence,
+        evidence=vault.seal(data_key, change.evidence, _sealed_as(record_id)) if change.evidence else None,
+        evidence_sha256=evidence_sha256,
         chain=org.chain,
         seq=0,
     )
@@ -204,6 +211,7 @@ def _same_decision(
     channels: list[str],
     shown: Notice | None,
     captured_at: datetime,
+    evidence_sha256: str | None,
 ) -> bool:
     return (
         current.status == change.status
@@ -211,7 +219,7 @@ def _same_decision(
         and current.method == change.method
         and current.notice_version == (shown.version if shown else None)
         and current.expires_at == change.expires_at
-        and current.evidence == change.evidence
+        and current.evidence_sha256 == evidence_sha256
         and (change.captured_at is None or current.captured_at == captured_at)
     )
 
@@ -277,12 +285,33 @@ def ledger_data(consent: ConsentRecord) -> dict[str, Any]:
         "captured_at": rfc3339(consent.captured_at),
         "expires_at": rfc3339(consent.expires_at) if consent.expires_at else None,
         "recorded_at": rfc3339(consent.recorded_at),
-        "evidence_sha256": _evidence_digest(consent),
+        "evidence_sha256": consent.evidence_sha256,
     }
 
 
-def _evidence_digest(consent: ConsentRecord) -> str | None:
-    return chain.digest(chain.canonical(consent.evidence)) if consent.evidence else None
+def evidence_digest(evidence: dict[str, Any] | None) -> str | None:
+    """What the ledger and the receipt say of a record's evidence: the sha256 of its canonical JSON, so
+    whoever holds the evidence (the org, in its own systems) can show it is what was recorded."""
+    return chain.digest(chain.canonical(evidence)) if evidence else None
+
+
+def evidence(session: Session, consent: ConsentRecord) -> dict[str, Any] | None:
+    """The record's evidence as it was given; None when there was none or the customer was erased."""
+    if not vault.is_sealed(consent.evidence):  # none, an import's, or written before migration 0008
+        return consent.evidence
+    try:
+        data_key = vault.data_key(session, consent.subject_id)
+    except vault.Erased:
+        return None
+    opened: dict[str, Any] = vault.unseal(
+        data_key, cast(dict[str, Any], consent.evidence), _sealed_as(consent.id)
+    )
+    return opened
+
+
+def _sealed_as(record_id: uuid.UUID) -> str:
+    """What sealed evidence is bound to: moved to another record, it will not open."""
+    return f"consent-evidence:{record_id}"
 
 
 def find_record(session: Session, *, org: Org, record_id: uuid.UUID) -> tuple[ConsentRecord, str]:
@@ -306,7 +335,9 @@ class AuditFinding:
 
 def audit(session: Session) -> Iterator[AuditFinding]:
     """Every consent record must match the ledger entry at its position, and every consent entry must
-    still have its record: catches rows changed, deleted or inserted in consent_records."""
+    still have its record: catches rows changed, deleted or inserted in consent_records. Given the hub's
+    secret (vault.bind), also that each record's evidence opens, in its own record, to its digest."""
+    opened = vault.SECRET in session.info
     chains = session.execute(select(ConsentRecord.chain).distinct()).scalars().all()
     for chain_id in sorted(set(chains) | {c for c in ledger_service.chains(session) if c.startswith("org:")}):
         stored = session.execute(
@@ -316,11 +347,16 @@ def audit(session: Session) -> Iterator[AuditFinding]:
             .execution_options(yield_per=10_000)
         ).scalars()
         entries = ledger_service.typed_entries(session, chain_id, LEDGER_TYPE)
-        yield from _merge(chain_id, iter(stored), entries)
+        yield from _merge(
+            chain_id, iter(stored), entries, lambda c: _evidence_problem(session, c) if opened else None
+        )
 
 
 def _merge(
-    chain_id: str, stored: Iterator[ConsentRecord], entries: Iterator[tuple[int, Any]]
+    chain_id: str,
+    stored: Iterator[ConsentRecord],
+    entries: Iterator[tuple[int, Any]],
+    evidence_problem: Callable[[ConsentRecord], str | None],
 ) -> Iterator[AuditFinding]:
     consent, entry = next(stored, None), next(entries, None)
     while consent is not None or entry is not None:
@@ -338,7 +374,23 @@ def _merge(
                 yield AuditFinding(
                     chain_id, consent.seq, f"consent record {consent.id} differs from its ledger entry"
                 )
+            elif problem := evidence_problem(consent):
+                yield AuditFinding(chain_id, consent.seq, f"consent record {consent.id}: {problem}")
             consent, entry = next(stored, None), next(entries, None)
+
+
+def _evidence_problem(session: Session, consent: ConsentRecord) -> str | None:
+    if consent.evidence is None:
+        return "its evidence is missing" if consent.evidence_sha256 else None
+    try:
+        given = evidence(session, consent)
+    except InvalidTag:
+        return "its evidence does not open (changed, or moved from another record)"
+    if given is None:  # sealed, and the customer's key destroyed by their erasure
+        return None
+    return (
+        "its evidence differs from its digest" if evidence_digest(given) != consent.evidence_sha256 else None
+    )
 
 
 def ledger_hashes(session: Session, records: list[ConsentRecord]) -> dict[tuple[str, int], str]:
@@ -395,7 +447,7 @@ def receipt_document(
         ],
         "consent_status": consent.status,
         "recorded_at": rfc3339(consent.recorded_at),
-        "evidence_sha256": _evidence_digest(consent),
+        "evidence_sha256": consent.evidence_sha256,
         "ledger": {
             "chain": entry.chain,
             "seq": entry.seq,

@@ -18,6 +18,7 @@ from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
 from harken.ledger.receipts import ReceiptProblem, verify_proof, verify_receipt
 from harken.ledger.service import Notary
+from harken.subjects import tokens, vault
 
 app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
 receipt_app = typer.Typer(help="Consent receipts.", no_args_is_help=True)
@@ -25,7 +26,8 @@ receipt_app = typer.Typer(help="Consent receipts.", no_args_is_help=True)
 
 @app.command("verify")
 def verify() -> None:
-    """Walk every chain and its signed checkpoints, then check each consent record against its entry.
+    """Walk every chain and its signed checkpoints, then check each consent record against its entry
+    (and, where the hub's secret is, that the record's sealed evidence opens to the digest it names).
 
     Names the first bad entry of each chain; exits 1 if anything is wrong.
     """
@@ -51,6 +53,9 @@ def verify() -> None:
                 progress.console.print(
                     f"[red]✗[/] {report.chain}: first bad entry {report.bad_seq}: {report.problem}"
                 )
+        secret = store.settings.data_dir / "secret"
+        if secret.exists():  # then each record's evidence is also opened and checked against its digest
+            vault.bind(session, tokens.load_or_create_secret(secret))
         for finding in consent_service.audit(session):
             bad += 1
             progress.console.print(f"[red]✗[/] {finding.chain}: entry {finding.seq}: {finding.problem}")

@@ -23,14 +23,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from harken.db import insert_ignore
-from harken.subjects.models import SubjectKey
+from harken.errors import Gone
+from harken.subjects.models import Subject, SubjectKey
 
 SECRET = "harken.secret"
 _CACHE = "harken.subject_keys"
 
 
-class Erased(Exception):
-    """The person's key is gone: what was sealed with it can no longer be read."""
+class Erased(Gone):
+    """The person's key is gone: what was sealed with it can no longer be read, nor anything new sealed.
+    Reads expect it; a write that meets it is refused as 410 Gone."""
 
 
 def bind(session: Session, secret: bytes) -> Session:
@@ -47,14 +49,14 @@ def _kek(session: Session) -> AESGCM:
 
 
 def data_key(session: Session, subject_id: uuid.UUID, *, now: datetime | None = None) -> bytes:
-    """The person's data key; created when `now` is given and they have none yet. Erased when their
-    key was destroyed (or never made and not to be made)."""
+    """The person's data key; created when `now` is given and they have none yet, unless they were
+    erased. Erased when their key was destroyed (or never made and not to be made)."""
     cache: dict[uuid.UUID, bytes] = session.info.setdefault(_CACHE, {})
     if subject_id in cache:
         return cache[subject_id]
     kek = _kek(session)
     wrapped = session.execute(select(SubjectKey.wrapped).where(SubjectKey.subject_id == subject_id)).scalar()
-    if wrapped is None and now is not None:
+    if wrapped is None and now is not None and not _erased(session, subject_id):
         nonce = os.urandom(12)
         fresh = nonce + kek.encrypt(nonce, os.urandom(32), subject_id.bytes)
         insert_ignore(session, SubjectKey, {"subject_id": subject_id, "wrapped": fresh, "created_at": now})
@@ -65,6 +67,10 @@ def data_key(session: Session, subject_id: uuid.UUID, *, now: datetime | None = 
         raise Erased(f"no data key for {subject_id}")
     cache[subject_id] = kek.decrypt(wrapped[:12], wrapped[12:], subject_id.bytes)
     return cache[subject_id]
+
+
+def _erased(session: Session, subject_id: uuid.UUID) -> bool:
+    return session.execute(select(Subject.erased_at).where(Subject.id == subject_id)).scalar() is not None
 
 
 def destroy(session: Session, subject_id: uuid.UUID) -> None:
