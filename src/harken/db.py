@@ -7,16 +7,17 @@ commit or roll back, so a change and its ledger entry land together or not at al
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Uuid, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, Table, Uuid, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -167,3 +168,31 @@ def insert_ignore(session: Session, model: type[Base], values: dict[str, Any]) -
     """INSERT the row unless one with the same key exists (ON CONFLICT DO NOTHING, on both backends)."""
     insert = DIALECT_INSERT[session.get_bind().dialect.name]
     session.execute(insert(model).values(values).on_conflict_do_nothing())
+
+
+COPY_FROM = 100  # rows: fewer go as one INSERT (a statement already prepared beats COPY's extra round trip)
+
+
+def insert_many(db: Connection, into: type[Base] | Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT the rows (a value for every column of the table, or the model's, in this transaction). On PostgreSQL, from COPY_FROM rows
+    on, through COPY: some twice as fast as a multi-row INSERT for the thousands of rows of a bulk
+    import. There JSON columns go as their JSON text, and None as NULL (also in a JSON column, where an
+    INSERT would store JSON null)."""
+    table = into if isinstance(into, Table) else cast(Table, into.__table__)
+    if not rows:
+        return
+    if db.dialect.name != "postgresql" or len(rows) < COPY_FROM:
+        db.execute(table.insert(), list(rows))
+        return
+    columns = list(table.columns)
+    as_json = [isinstance(c.type, JSON) for c in columns]
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    cursor = db.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(value) if encode and value is not None else value
+                    for value, encode in zip((row[c.key] for c in columns), as_json, strict=True)
+                ]
+            )

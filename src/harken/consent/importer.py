@@ -54,7 +54,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import Column, Connection, MetaData, Table, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,7 +63,7 @@ from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord, CurrentConsent, Notice
 from harken.consent.purposes import CATALOGUE
 from harken.consent.schemas import ConsentPut, Method
-from harken.db import session_scope
+from harken.db import insert_many, session_scope
 from harken.ledger import chain
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
@@ -464,9 +464,8 @@ class _Writer:
                         "record_id": record_id,
                         "captured_at": decision.captured_at,
                     }
-            db.execute(insert(ConsentRecord), records)
-            # consent.service's own statement: only a decision captured no earlier replaces the one in force.
-            db.execute(consent_service.MAKE_CURRENT[db.dialect.name], list(current.values()))
+            insert_many(db, ConsentRecord, records)
+            _make_current(db, list(current.values()))
             return _Open(session, batch, common, facts[parts[0][0] : parts[0][1]], hashing, head_hash)
         except BaseException:
             session.close()
@@ -525,6 +524,26 @@ def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
                 session.execute(text(f"ANALYZE {model.__tablename__}"))
 
 
+def _make_current(db: Connection, states: list[dict[str, Any]]) -> None:
+    """consent.service's own statement: only a decision captured no earlier replaces the one in force.
+    On PostgreSQL the batch's states are copied into a temporary table, upserted from there in one
+    statement rather than one statement per state, and the table dropped (a rollback drops it too)."""
+    if db.dialect.name != "postgresql":
+        db.execute(consent_service.MAKE_CURRENT[db.dialect.name], states)
+        return
+    db.exec_driver_sql(f"CREATE TEMPORARY TABLE {_STATES.name} (LIKE consent_current)")
+    insert_many(db, _STATES, states)
+    db.execute(consent_service.make_current_from("postgresql", select(_STATES)))
+    db.exec_driver_sql(f"DROP TABLE {_STATES.name}")
+
+
+_STATES = Table(
+    "import_consent_current",
+    MetaData(),
+    *(Column(c.name, c.type) for c in CurrentConsent.__table__.columns),
+)
+
+
 def _head_seq(session: Session, chain_id: str) -> int:
     return int(session.execute(select(LedgerHead.seq).where(LedgerHead.chain == chain_id)).scalar() or 0)
 
@@ -540,11 +559,14 @@ def _subjects(session: Session, org: Org, refs: set[str], now: datetime) -> dict
     new = [ref for ref in ordered if ref not in known]
     if new:
         people = {ref: _time_ordered_id() for ref in new}
-        db.execute(
-            insert(Subject), [{"id": i, "created_at": now, "email_digest": None} for i in people.values()]
+        insert_many(
+            db,
+            Subject,
+            [{"id": i, "created_at": now, "email_digest": None, "erased_at": None} for i in people.values()],
         )
-        db.execute(
-            insert(SubjectRef),
+        insert_many(
+            db,
+            SubjectRef,
             [{"org_id": org.id, "ref": ref, "subject_id": i, "created_at": now} for ref, i in people.items()],
         )
         known.update(people)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
@@ -169,10 +169,13 @@ _RECORD_COLUMNS = [c.key for c in ConsentRecord.__table__.columns]
 _INSERT_RECORD = insert(ConsentRecord)
 
 
-def _current_upsert(dialect_insert: Any) -> Any:
+def _current_upsert(dialect_insert: Any, rows: Select[Any] | None = None) -> Any:
     """Point the current state at the new record unless a later-captured decision is in force: one
-    statement, so concurrent writers cannot both insert."""
+    statement, so concurrent writers cannot both insert. The rows are the statement's parameters, or
+    what `rows` selects."""
     stmt = dialect_insert(CurrentConsent.__table__)
+    if rows is not None:
+        stmt = stmt.from_select([c.name for c in CurrentConsent.__table__.columns], rows)
     return stmt.on_conflict_do_update(
         index_elements=["org_id", "subject_id", "purpose"],
         set_={"record_id": stmt.excluded.record_id, "captured_at": stmt.excluded.captured_at},
@@ -182,6 +185,14 @@ def _current_upsert(dialect_insert: Any) -> Any:
 
 # The later-captured decision becomes current: one upsert per dialect, shared with `harken import`.
 MAKE_CURRENT = {name: _current_upsert(insert) for name, insert in DIALECT_INSERT.items()}
+
+
+def make_current_from(dialect: str, rows: Select[Any]) -> Any:
+    """MAKE_CURRENT for the states `rows` selects (org_id, subject_id, purpose, record_id, captured_at),
+    each (org, subject, purpose) at most once."""
+    return _current_upsert(DIALECT_INSERT[dialect], rows)
+
+
 _IN_FORCE = (
     select(ConsentRecord)
     .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)

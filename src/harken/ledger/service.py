@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
-from harken.db import insert_ignore
+from harken.db import insert_ignore, insert_many
 from harken.ledger import chain
 from harken.ledger.keys import KeyRing
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
@@ -35,7 +35,6 @@ _MOVE_HEAD = (
     .where(LedgerHead.chain == bindparam("head_chain"))
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
-_INSERT_ENTRY = insert(LedgerEntry)
 
 
 def append(
@@ -70,8 +69,9 @@ def store(
     """Store entries that continue their chain from its locked head (`lock_head`), sign a checkpoint
     at every `checkpoint_every`th, and move the head to the last."""
     db = session.connection()
-    db.execute(
-        _INSERT_ENTRY,
+    insert_many(
+        db,
+        LedgerEntry,
         [
             {
                 "chain": e.chain,
