@@ -184,15 +184,14 @@ def insert_many(db: Connection, into: type[Base] | Table, rows: Sequence[Mapping
     if db.dialect.name != "postgresql" or len(rows) < COPY_FROM:
         db.execute(table.insert(), list(rows))
         return
-    columns = list(table.columns)
-    as_json = [isinstance(c.type, JSON) for c in columns]
-    names = ", ".join(f'"{c.name}"' for c in columns)
+    keys = [c.key for c in table.columns]
+    as_json = [i for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
+    names = ", ".join(f'"{c.name}"' for c in table.columns)
     cursor = db.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(value) if encode and value is not None else value
-                    for value, encode in zip((row[c.key] for c in columns), as_json, strict=True)
-                ]
-            )
+            values = [row[key] for key in keys]
+            for i in as_json:
+                if values[i] is not None:
+                    values[i] = json.dumps(values[i])
+            copy.write_row(values)

@@ -425,6 +425,7 @@ class _Writer:
             now = self._clock()
             subjects = _subjects(session, org, {d.ref for d in batch}, now)
             common = _Common(org.chain, str(org.id), rfc3339(now), now, sha, head_seq + 1)
+            chain_id = common.chain
             ids = [_time_ordered_id() for _ in batch]
             facts = [_facts(i, subjects[d.ref], d) for i, d in zip(ids, batch, strict=True)]
             parts = _shares(len(facts), self._workers)
@@ -450,7 +451,7 @@ class _Writer:
                         "recorded_at": now,
                         "evidence": _evidence(sha, decision.line),
                         "evidence_sha256": _evidence_sha256(sha, decision.line),
-                        "chain": org.chain,
+                        "chain": chain_id,
                         "seq": common.first_seq + offset,
                     }
                 )
