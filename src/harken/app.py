@@ -24,6 +24,7 @@ from harken.deps import Hub
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
 from harken.profiling.api import router as profiling_router
+from harken.shares.api import router as shares_router
 from harken.subjects import tokens
 from harken.subjects.api import router as subjects_router
 from harken.webhooks.api import router as webhooks_router
@@ -70,6 +71,7 @@ def create_app(
         profiling_router,
         ledger_router,
         webhooks_router,
+        shares_router,
         export_router,
     ):
         app.include_router(router)

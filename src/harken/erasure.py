@@ -19,13 +19,24 @@ from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.profiling.models import QuestionAsk
+from harken.shares.models import Share, ShareGrant, ShareUse
 from harken.subjects import vault
 from harken.subjects.models import Subject, SubjectRef
 from harken.webhooks import outbox
 from harken.webhooks.schemas import EventType
 
 # Every table that holds what a person told or did, by its subject column; the order respects keys.
-HOLDING = (DecisionFeedback, DecisionLog, Fact, Event, Sharing, QuestionAsk, CentreSession, SignInLink)
+HOLDING = (
+    DecisionFeedback,
+    DecisionLog,
+    Fact,
+    Event,
+    Sharing,
+    ShareUse,
+    QuestionAsk,
+    CentreSession,
+    SignInLink,
+)
 
 
 def erase(session: Session, *, subject_id: uuid.UUID, notary: Notary, now: datetime) -> list[tuple[Org, str]]:
@@ -35,6 +46,9 @@ def erase(session: Session, *, subject_id: uuid.UUID, notary: Notary, now: datet
         return []
     for model in HOLDING:
         session.execute(delete(model).where(model.subject_id == subject_id))
+    shares = select(Share.id).where(Share.subject_id == subject_id).scalar_subquery()
+    session.execute(delete(ShareGrant).where(ShareGrant.share_id.in_(shares)))
+    session.execute(delete(Share).where(Share.subject_id == subject_id))
     vault.destroy(session, subject_id)
     subject.email_digest, subject.erased_at = None, now
     session.execute(

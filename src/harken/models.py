@@ -9,6 +9,7 @@ from harken.idempotency import IdempotencyKey
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
 from harken.profiling.models import Question, QuestionAsk
+from harken.shares.models import Share, ShareGrant, ShareUse
 from harken.subjects.models import Subject, SubjectKey, SubjectRef
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
@@ -36,6 +37,9 @@ __all__ = [
     "OutboxEvent",
     "Question",
     "QuestionAsk",
+    "Share",
+    "ShareGrant",
+    "ShareUse",
     "Sharing",
     "SignInLink",
     "Subject",

@@ -1,0 +1,110 @@
+"""Shares over HTTP: the customer makes, lists and takes back shares (`/v1/me/shares`); a business reads
+the one it was told of (`GET /v1/shares/{id}`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harken.deps import Now
+from harken.errors import PROBLEM_RESPONSES
+from harken.orgs.api import Call
+from harken.orgs.models import Org
+from harken.shares import service
+from harken.shares.schemas import Business, SharedWithYou, SharePost, ShareRead
+from harken.subjects.api import Customer, Me
+
+router = APIRouter(tags=["shares"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/v1/me/directory", response_model=list[Business], tags=["me"])
+async def directory(me: Me) -> list[Business]:
+    """The businesses on this hub, which I may share with."""
+
+    def work(session: Session, customer: Customer) -> list[Business]:
+        return [
+            Business(id=i, name=n) for i, n in session.execute(select(Org.id, Org.name).order_by(Org.name))
+        ]
+
+    return await me(work)
+
+
+@router.post("/v1/me/shares", response_model=ShareRead, status_code=201, tags=["me"])
+async def create_share(body: SharePost, me: Me, now: Now) -> ShareRead:
+    """Tell several businesses at once, each only the fields it needs for its purpose, until
+    `expires_at`. Through a business's app, the live fields (context, persona, interests) are what I
+    declared there. Each business gets `share.updated` and reads the share with GET /v1/shares/{id}."""
+
+    def work(session: Session, customer: Customer) -> ShareRead:
+        share = service.create(
+            session,
+            subject_id=customer.subject.subject_id,
+            window_org_id=customer.org.id,
+            body=body,
+            notary=me.hub.notary,
+            now=now,
+        )
+        return _one(session, customer, share.id, now)
+
+    return await me(work)
+
+
+@router.get("/v1/me/shares", response_model=list[ShareRead], tags=["me"])
+async def my_shares(me: Me, now: Now) -> list[ShareRead]:
+    """My shares made through this app, newest first, with who may still read them and how often they did."""
+    return await me(
+        lambda session, customer: service.listed(
+            session, subject_id=customer.subject.subject_id, window_org_id=customer.org.id, now=now
+        )
+    )
+
+
+@router.delete("/v1/me/shares/{share_id}", status_code=204, tags=["me"])
+async def revoke_share(share_id: uuid.UUID, me: Me, now: Now) -> Response:
+    """Take the share back from every business: from the next read on, none of them sees it."""
+    await me(lambda session, customer: _revoke(session, customer, share_id, None, me, now))
+    return Response(status_code=204)
+
+
+@router.delete("/v1/me/shares/{share_id}/orgs/{org_id}", status_code=204, tags=["me"])
+async def revoke_share_from(share_id: uuid.UUID, org_id: uuid.UUID, me: Me, now: Now) -> Response:
+    """Take the share back from one business; the others keep theirs."""
+    await me(lambda session, customer: _revoke(session, customer, share_id, org_id, me, now))
+    return Response(status_code=204)
+
+
+@router.get("/v1/shares/{share_id}", response_model=SharedWithYou)
+async def read_share(share_id: uuid.UUID, call: Call, now: Now) -> SharedWithYou:
+    """What a customer shares with you: only your fields, for your purpose, while the share lasts. Once
+    it expired or was taken back: 404, as for a share that never named you. Every read is in the
+    customer's access log."""
+    return await call(
+        lambda session, org: service.read(
+            session, org=org, share_id=share_id, notary=call.hub.notary, now=now
+        )
+    )
+
+
+def _revoke(
+    session: Session, customer: Customer, share_id: uuid.UUID, org_id: uuid.UUID | None, me: Me, now: datetime
+) -> None:
+    service.revoke(
+        session,
+        subject_id=customer.subject.subject_id,
+        window_org_id=customer.org.id,
+        share_id=share_id,
+        org_id=org_id,
+        notary=me.hub.notary,
+        now=now,
+    )
+
+
+def _one(session: Session, customer: Customer, share_id: uuid.UUID, now: datetime) -> ShareRead:
+    listed = service.listed(
+        session, subject_id=customer.subject.subject_id, window_org_id=customer.org.id, now=now
+    )
+    return next(s for s in listed if s.id == share_id)

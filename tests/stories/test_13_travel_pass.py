@@ -1,0 +1,159 @@
+"""Story 13, the travel pass (seed 001): "my flight is delayed, I land at 21:40", told once to the airline,
+the hotel, the taxi firm and the restaurant, each receiving only the fields its purpose needs; each is
+notified; the traveller takes it back from one of them, which loses access at once.
+
+Not here yet: carrying the same context as a verifiable credential (SD-JWT VC)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harken.config import Settings
+from harken.ledger import keys
+from harken.ledger import service as ledger_service
+from harken.ledger.models import LedgerEntry
+from harken.webhooks.models import OutboxEvent
+from tests.factories import FixedClock
+from tests.stories.conftest import Business
+
+EMAIL = "sam.rivera@example.com"
+TRIP = {
+    "flight": "LH903",
+    "origin": "LHR",
+    "destination": "FRA",
+    "status": "delayed",
+    "delay_minutes": 120,
+    "arrives_at": "2026-11-02T21:40:00+01:00",
+    "party_size": 2,
+}
+
+
+def test_one_share_four_businesses_each_its_own_fields(
+    business: Callable[[str], Business], clock: FixedClock, session: Session, settings: Settings
+) -> None:
+    airline, hotel, taxi, restaurant = (
+        business(name) for name in ("Skyway Airlines", "Hotel Main", "Frankfurt Taxi", "Zum Roemer")
+    )
+    stranger = business("Bean There")
+    for org in (airline, hotel, taxi, restaurant, stranger):
+        org.call(
+            "POST", "/v1/webhooks", {"url": "https://hooks.example.com/harken", "events": ["share.updated"]}
+        )
+    sam = airline.customer("sam", email=EMAIL)
+    hotel.customer("guest-7", email=EMAIL)  # the hotel knows Sam; the taxi and the restaurant do not
+    sam.context(situation="travelling", intent="need-help")
+
+    ids = {b["name"]: b["id"] for b in sam.call("GET", "/v1/me/directory")}
+    share = sam.call(
+        "POST",
+        "/v1/me/shares",
+        {
+            "label": "Frankfurt, delayed",
+            "trip": TRIP,
+            "expires_at": "2026-11-03T12:00:00Z",
+            "grants": [
+                {
+                    "org": ids["Skyway Airlines"],
+                    "purpose": "service",
+                    "fields": ["trip.flight", "trip.arrives_at", "trip.party_size"],
+                },
+                {
+                    "org": ids["Hotel Main"],
+                    "purpose": "service",
+                    "fields": ["trip.arrives_at", "trip.party_size"],
+                },
+                {
+                    "org": ids["Frankfurt Taxi"],
+                    "purpose": "service",
+                    "fields": ["trip.flight", "trip.arrives_at", "trip.destination"],
+                },
+                {
+                    "org": ids["Zum Roemer"],
+                    "purpose": "personalised-offers",
+                    "fields": ["trip.arrives_at", "trip.party_size", "context"],
+                },
+            ],
+        },
+    )
+    assert share["trip"] == TRIP and share["label"] == "Frankfurt, delayed"
+
+    # Each is notified, by the share's id; only those that know Sam learn their own ref.
+    queued = session.execute(
+        select(OutboxEvent.org_id, OutboxEvent.payload).where(OutboxEvent.type == "share.updated")
+    ).all()
+    by_org = {str(org_id): payload["data"] for org_id, payload in queued}
+    assert {by_org[ids[n]]["ref"] for n in ("Skyway Airlines", "Hotel Main")} == {"sam", "guest-7"}
+    assert by_org[ids["Frankfurt Taxi"]]["ref"] is None and by_org[ids["Zum Roemer"]]["ref"] is None
+    assert all(e["share"] == share["id"] and e["status"] == "active" for e in by_org.values())
+    assert ids["Bean There"] not in by_org
+
+    # Each reads exactly its own fields, for its own purpose.
+    path = f"/v1/shares/{share['id']}"
+    seen = {
+        name: org.call("GET", path)
+        for name, org in (
+            ("Skyway Airlines", airline),
+            ("Hotel Main", hotel),
+            ("Frankfurt Taxi", taxi),
+            ("Zum Roemer", restaurant),
+        )
+    }
+    assert seen["Skyway Airlines"]["data"] == {
+        "trip.flight": "LH903",
+        "trip.arrives_at": "2026-11-02T21:40:00+01:00",
+        "trip.party_size": 2,
+    }
+    assert seen["Hotel Main"]["data"] == {
+        "trip.arrives_at": "2026-11-02T21:40:00+01:00",
+        "trip.party_size": 2,
+    }
+    assert seen["Frankfurt Taxi"]["data"] == {
+        "trip.flight": "LH903",
+        "trip.arrives_at": "2026-11-02T21:40:00+01:00",
+        "trip.destination": "FRA",
+    }
+    restaurant_view = seen["Zum Roemer"]
+    assert restaurant_view["purpose"] == "personalised-offers" and restaurant_view["ref"] is None
+    assert set(restaurant_view["data"]) == {"trip.arrives_at", "trip.party_size", "context"}
+    assert restaurant_view["data"]["context"]["situation"] == "travelling"
+    stranger.call("GET", path, status=404)
+
+    # Sam takes it back from the taxi firm: from the very next read on, it sees nothing; the rest still do.
+    sam.call("DELETE", f"/v1/me/shares/{share['id']}/orgs/{ids['Frankfurt Taxi']}")
+    taxi.call("GET", path, status=404)
+    assert hotel.call("GET", path)["data"]["trip.party_size"] == 2
+    revoked = [
+        p["data"]
+        for org_id, p in session.execute(
+            select(OutboxEvent.org_id, OutboxEvent.payload).where(OutboxEvent.type == "share.updated")
+        ).all()
+        if str(org_id) == ids["Frankfurt Taxi"] and p["data"]["status"] == "revoked"
+    ]
+    assert len(revoked) == 1
+
+    # Sam sees who may still read it and how often each did.
+    [mine] = sam.call("GET", "/v1/me/shares")
+    reads = {g["org_name"]: (g["active"], g["reads"]) for g in mine["grants"]}
+    assert reads == {
+        "Skyway Airlines": (True, 1),
+        "Hotel Main": (True, 2),
+        "Frankfurt Taxi": (False, 1),
+        "Zum Roemer": (True, 1),
+    }
+
+    # It ends by itself.
+    clock.advance(days=2)
+    for org in (airline, hotel, restaurant):
+        org.call("GET", path, status=404)
+
+    # Every grant, read and revocation is in the ledger, by field name only; the ledger verifies.
+    types = session.execute(select(LedgerEntry.type).where(LedgerEntry.type.like("share.%"))).scalars().all()
+    assert sorted(types).count("share.granted") == 4 and types.count("share.revoked") == 1
+    assert types.count("share.used") == 5
+    bodies = " ".join(session.execute(select(LedgerEntry.body)).scalars())
+    assert "LH903" not in bodies and "21:40" not in bodies
+    reports = list(ledger_service.verify(session, keys=keys.load(settings.keys_dir)))
+    assert reports and all(r.ok for r in reports)
