@@ -18,6 +18,7 @@ from harken.clock import Clock, system_clock
 from harken.config import Settings
 from harken.consent.api import router as consent_router
 from harken.context.api import router as context_router
+from harken.credentials.api import router as credentials_router
 from harken.db import create_db_engine, make_session_factory
 from harken.decisions.api import router as decisions_router
 from harken.deps import Hub
@@ -72,6 +73,7 @@ def create_app(
         ledger_router,
         webhooks_router,
         shares_router,
+        credentials_router,
         export_router,
     ):
         app.include_router(router)

@@ -3,6 +3,7 @@
 from harken.centre.models import CentreSession, ErasureRequest, SignInLink
 from harken.consent.models import ConsentRecord, CurrentConsent, Notice
 from harken.context.models import Event, Fact, Sharing
+from harken.credentials.models import Credential, PresentationNonce, StatusEntry, StatusList
 from harken.db import Base
 from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
 from harken.idempotency import IdempotencyKey
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "CentreSession",
     "ConsentRecord",
+    "Credential",
     "CurrentConsent",
     "DecisionFeedback",
     "DecisionLog",
@@ -35,6 +37,7 @@ __all__ = [
     "Offer",
     "Org",
     "OutboxEvent",
+    "PresentationNonce",
     "Question",
     "QuestionAsk",
     "Share",
@@ -42,6 +45,8 @@ __all__ = [
     "ShareUse",
     "Sharing",
     "SignInLink",
+    "StatusEntry",
+    "StatusList",
     "Subject",
     "SubjectKey",
     "SubjectRef",

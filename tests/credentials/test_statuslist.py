@@ -204,3 +204,41 @@ def test_the_section_6_2_referenced_token_keeps_its_status_claim_in_the_clear() 
 
     assert verified.claims["status"] == referenced["status_claim"]["status"]
     assert "status" not in {d.path for d in sdjwt.disclosures(referenced["sd_jwt"]).values()}
+
+
+def _hub_token(statuses: list[int]) -> str:
+    return statuslist.token(
+        uri="https://hub.example/v1/status-lists/1",
+        statuses=statuses,
+        bits=2,
+        iat=T,
+        exp=T + 3600,
+        ttl=300,
+        key=HUB,
+        kid="hub",
+    )
+
+
+def _referring(idx: Any) -> dict[str, Any]:
+    return {"status": {"status_list": {"idx": idx, "uri": "https://hub.example/v1/status-lists/1"}}}
+
+
+def test_check_passes_a_valid_credential_and_refuses_a_revoked_or_suspended_one() -> None:
+    hub_token = _hub_token([statuslist.VALID, statuslist.INVALID, statuslist.SUSPENDED, statuslist.VALID])
+    keys: dict[str | None, Any] = {"hub": HUB.public_key()}
+    statuslist.check(_referring(3), status_token=hub_token, keys=keys, now=T)
+    for idx in (1, 2):
+        with pytest.raises(sdjwt.CredentialProblem) as refused:
+            statuslist.check(_referring(idx), status_token=hub_token, keys=keys, now=T)
+        assert refused.value.code == "revoked"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{}, {"status": "x"}, {"status": {"status_list": {"uri": "u"}}}, _referring(-1), _referring(True)],
+    ids=["none", "not-an-object", "no-idx", "negative", "bool"],
+)
+def test_a_credential_without_a_usable_status_reference_is_a_problem(claims: dict[str, Any]) -> None:
+    with pytest.raises(sdjwt.CredentialProblem) as refused:
+        statuslist.reference(claims)
+    assert refused.value.code == "status-list"

@@ -44,6 +44,7 @@ Code = Literal[
     "audience",
     "sd-hash",
     "status-list",
+    "revoked",
 ]
 
 # SD-JWT VC §3.2.2.2: a verifier must see these to judge the credential at all, so they are never selective.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -113,3 +114,25 @@ def _decompress(lst: str, bits: int) -> bytes:
     if not inflater.eof:
         raise CredentialProblem("malformed", "lst ends before its compressed data does")
     return raw
+
+
+def reference(claims: Mapping[str, Any]) -> tuple[str, int]:
+    """The `uri` and `idx` of a credential's `status.status_list` (§6.1)."""
+    status = claims.get("status")
+    entry = status.get("status_list") if isinstance(status, dict) else None
+    uri, idx = (entry.get("uri"), entry.get("idx")) if isinstance(entry, dict) else (None, None)
+    if not isinstance(uri, str) or not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
+        raise CredentialProblem("status-list", "the credential has no status.status_list {idx, uri}")
+    return uri, idx
+
+
+def check(
+    claims: Mapping[str, Any], *, status_token: str, keys: Mapping[str | None, PublicKey], now: int
+) -> None:
+    """Nothing if the credential's status in its list's token is VALID; CredentialProblem("revoked")
+    for any other status (revoked or suspended)."""
+    uri, idx = reference(claims)
+    bits, lst = read_token(status_token, keys=keys, uri=uri, now=now)
+    status = status_at(lst, bits, idx)
+    if status != VALID:
+        raise CredentialProblem("revoked", f"the credential's status is {status} at {uri} index {idx}")
