@@ -7,7 +7,6 @@ commit or roll back, so a change and its ledger entry land together or not at al
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import threading
 import uuid
@@ -174,10 +173,10 @@ COPY_FROM = 100  # rows: fewer go as one INSERT (a statement already prepared be
 
 
 def insert_many(db: Connection, into: type[Base] | Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT the rows (a value for every column of the table, or the model's, in this transaction). On PostgreSQL, from COPY_FROM rows
-    on, through COPY: some twice as fast as a multi-row INSERT for the thousands of rows of a bulk
-    import. There JSON columns go as their JSON text, and None as NULL (also in a JSON column, where an
-    INSERT would store JSON null)."""
+    """INSERT the rows (a value for every column of the table, or the model's, in this transaction). On
+    PostgreSQL, from COPY_FROM rows on, through a binary COPY: some twice as fast as a multi-row INSERT
+    for the thousands of rows of a bulk import, and cheaper for the server to read than text. There None
+    is NULL, also in a JSON column, where an INSERT would store JSON null."""
     table = into if isinstance(into, Table) else cast(Table, into.__table__)
     if not rows:
         return
@@ -185,13 +184,17 @@ def insert_many(db: Connection, into: type[Base] | Table, rows: Sequence[Mapping
         db.execute(table.insert(), list(rows))
         return
     keys = [c.key for c in table.columns]
-    as_json = [i for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
     names = ", ".join(f'"{c.name}"' for c in table.columns)
     cursor = db.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    types = dict(cursor.execute(_COLUMN_TYPES, (table.name,)).fetchall())
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)') as copy:
+        copy.set_types([types[c.name] for c in table.columns])
         for row in rows:
-            values = [row[key] for key in keys]
-            for i in as_json:
-                if values[i] is not None:
-                    values[i] = json.dumps(values[i])
-            copy.write_row(values)
+            copy.write_row([row[key] for key in keys])
+
+
+# Each column's type, as COPY's binary format needs it: the table the connection's search path finds.
+_COLUMN_TYPES = """
+    SELECT attname, atttypid::int FROM pg_attribute
+    WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped
+"""

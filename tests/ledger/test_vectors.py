@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harken.ledger import signing
 from harken.ledger.chain import canonical
@@ -67,3 +69,35 @@ def test_rfc8785_number_serialisation(case: dict[str, str]) -> None:
 def test_rfc8785_reference_structures() -> None:
     case = RFC8785["extra_structures"]
     assert canonical(json.loads(case["input"])).decode() == case["expected"]
+
+
+JSON_TEXT = st.text(
+    st.characters(codec="utf-8") | st.sampled_from("\x00\x1f\x7f\u2028\ud7ff\ue000\uffff\U0001f600")
+)
+PLAIN_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(PLAIN_JSON)
+def test_canonical_json_is_the_reference_librarys(value: object) -> None:
+    """The fast path (json.dumps) writes exactly what the RFC 8785 reference library writes: escapes,
+    non-ASCII text, astral keys sorted by UTF-16 unit, the largest exact integers."""
+    assert canonical(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"n": 1.0}, {"n": 1e21}, [0.1, -0.0], {"\U0001f600": 1, "\uffff": 2}, ("a", "b")],
+)
+def test_what_json_dumps_would_write_otherwise_takes_the_reference_library(value: object) -> None:
+    assert canonical(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize("value", [{"text": "\ud800"}, {"n": 2**53}])
+def test_what_rfc8785_cannot_write_is_refused(value: object) -> None:
+    with pytest.raises(rfc8785.CanonicalizationError):
+        canonical(value)

@@ -54,7 +54,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Column, Connection, MetaData, Table, bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -171,11 +171,10 @@ def import_consents(
             committed=lambda line: on_progress(line, lines),
         )
         try:
+            now = clock()
             for line, fields, unreadable in _rows(path, summary):
                 summary.rows += 1
-                checked = unreadable or _check(
-                    fields, summary.header, line=line, now=clock(), notices=notices
-                )
+                checked = unreadable or _check(fields, summary.header, line=line, now=now, notices=notices)
                 if isinstance(checked, str):
                     summary.bad += 1
                     on_bad(BadRow(line, checked, fields))
@@ -187,7 +186,7 @@ def import_consents(
                         writer.write(batch)
                         summary.imported += len(batch)
                         summary.batches += 1
-                        batch = []
+                        batch, now = [], clock()
             if batch:
                 writer.write(batch)
                 summary.imported += len(batch)
@@ -432,7 +431,6 @@ class _Writer:
             pool = self._hashers
             hashing = [pool.submit(_bodies, common, a, facts[a:b]) for a, b in parts[1:]] if pool else []
             records: list[dict[str, Any]] = []
-            current: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
             for offset, (record_id, decision) in enumerate(zip(ids, batch, strict=True)):
                 change, subject_id = decision.change, subjects[decision.ref]
                 records.append(
@@ -455,18 +453,12 @@ class _Writer:
                         "seq": common.first_seq + offset,
                     }
                 )
-                key = (subject_id, decision.purpose)
-                # The API's rule within the batch too: the later capture wins, and on a tie the later row.
-                if key not in current or current[key]["captured_at"] <= decision.captured_at:
-                    current[key] = {
-                        "org_id": org.id,
-                        "subject_id": subject_id,
-                        "purpose": decision.purpose,
-                        "record_id": record_id,
-                        "captured_at": decision.captured_at,
-                    }
             insert_many(db, ConsentRecord, records)
-            _make_current(db, list(current.values()))
+            last_seq = common.first_seq + len(batch) - 1
+            db.execute(
+                _MAKE_CURRENT[db.dialect.name],
+                {"chain": chain_id, "first": common.first_seq, "last": last_seq},
+            )
             return _Open(session, batch, common, facts[parts[0][0] : parts[0][1]], hashing, head_hash)
         except BaseException:
             session.close()
@@ -525,24 +517,29 @@ def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
                 session.execute(text(f"ANALYZE {model.__tablename__}"))
 
 
-def _make_current(db: Connection, states: list[dict[str, Any]]) -> None:
-    """consent.service's own statement: only a decision captured no earlier replaces the one in force.
-    On PostgreSQL the batch's states are copied into a temporary table, upserted from there in one
-    statement rather than one statement per state, and the table dropped (a rollback drops it too)."""
-    if db.dialect.name != "postgresql":
-        db.execute(consent_service.MAKE_CURRENT[db.dialect.name], states)
-        return
-    db.exec_driver_sql(f"CREATE TEMPORARY TABLE {_STATES.name} (LIKE consent_current)")
-    insert_many(db, _STATES, states)
-    db.execute(consent_service.make_current_from("postgresql", select(_STATES)))
-    db.exec_driver_sql(f"DROP TABLE {_STATES.name}")
-
-
-_STATES = Table(
-    "import_consent_current",
-    MetaData(),
-    *(Column(c.name, c.type) for c in CurrentConsent.__table__.columns),
+_RANKED = select(
+    *(ConsentRecord.org_id, ConsentRecord.subject_id, ConsentRecord.purpose, ConsentRecord.captured_at),
+    ConsentRecord.id.label("record_id"),
+    func.row_number()
+    .over(
+        partition_by=(ConsentRecord.subject_id, ConsentRecord.purpose),
+        order_by=(ConsentRecord.captured_at.desc(), ConsentRecord.seq.desc()),
+    )
+    .label("rank"),
+).where(
+    ConsentRecord.chain == bindparam("chain"),
+    ConsentRecord.seq.between(bindparam("first"), bindparam("last")),
 )
+_LATEST = _RANKED.subquery()
+# The batch's latest decision per customer and purpose (the later capture; on a tie the later row) becomes
+# current unless one captured later is in force: consent.service's own rule, in one statement.
+_MAKE_CURRENT = {
+    dialect: consent_service.make_current_from(
+        dialect,
+        select(*(_LATEST.c[c.name] for c in CurrentConsent.__table__.columns)).where(_LATEST.c.rank == 1),
+    )
+    for dialect in ("sqlite", "postgresql")
+}
 
 
 def _head_seq(session: Session, chain_id: str) -> int:
@@ -631,7 +628,7 @@ def _facts(record_id: uuid.UUID, subject_id: uuid.UUID, decision: _Decision) -> 
 def _bodies(common: _Common, start: int, facts: list[_Facts]) -> list[tuple[bytes, str]]:
     """(body, sha256 of the body) of the ledger entries at seq first_seq + start onwards.
 
-    The body is `chain.next_entry`'s, with the data `consent.service.ledger_data` makes of the record.
+    The body is `chain.body`, with the data `consent.service.ledger_data` makes of the record.
     It depends on the seq but not on the entry before, so it can be made anywhere; the hashes are
     linked afterwards, in order (chain.link_digest, as next_entry links them).
     """
@@ -664,14 +661,13 @@ def _bodies(common: _Common, start: int, facts: list[_Facts]) -> list[tuple[byte
             evidence_sha256=_evidence_sha256(common.sha, line),
         )
         data = consent_service.ledger_data(cast(ConsentRecord, record_like))
-        body = chain.next_entry(
+        body = chain.body(
             chain=common.chain,
-            head_seq=common.first_seq + start + offset - 1,
-            head_hash=chain.GENESIS,  # a stand-in: only the body is kept
+            seq=common.first_seq + start + offset,
             type=consent_service.LEDGER_TYPE,
             at=common.at,
             data=data,
-        ).body
+        )
         made.append((body, chain.digest(body)))
     return made
 
