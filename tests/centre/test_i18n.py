@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import get_month_names
 
-from harken.centre import i18n, visit, web_profile
+from harken.centre import i18n, visit, web_profile, web_shares
 from harken.centre.mail import MemoryMailer
 from harken.consent.purposes import CATALOGUE
 from harken.consent.schemas import Channel, CurrentStatus
 from harken.context.schemas import Intent, Provenance, Situation
+from harken.shares.schemas import TripStatus
 from tests.centre_client import Visitor, csrf_of
 from tests.stories.conftest import Business
 
@@ -26,7 +27,7 @@ ENGLISH = i18n.catalogue("en")
 GERMAN = i18n.catalogue("de")
 CENTRE = Path(i18n.__file__).parent
 TEMPLATES = CENTRE / "templates"
-WEB = [CENTRE / f"{name}.py" for name in ("visit", "web", "web_sign_in", "web_profile")]
+WEB = [CENTRE / f"{name}.py" for name in ("visit", "web", "web_sign_in", "web_profile", "web_shares")]
 NAMESPACES = {key.split(".")[0] for key in ENGLISH}
 ASKS_GERMAN = "de-DE,de;q=0.9,en;q=0.5"
 
@@ -43,6 +44,9 @@ DYNAMIC: dict[str, set[str]] = {
     "affinity.": {*web_profile.AFFINITY, "remove"},
     "novelty.": set(web_profile.NOVELTY),
     "kind.": set(visit.KINDS),
+    "shared.": set(web_shares.SHARED),
+    "trip_status.": {s.value for s in TripStatus},
+    "lasts.": set(web_shares.LASTS),
 }
 PREFIXES_NOT_TRANSLATED = {"sign_in."}  # base.html: `t(message) if message.startswith("sign_in.")`
 

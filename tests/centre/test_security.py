@@ -45,6 +45,7 @@ NEXT = re.compile(r'name="next" value="([^"]*)"')
 LINK_REFUSED = "This link does not work any more"
 NOT_FOUND = "There is nothing here"
 CSRF_REFUSED = "Nothing was changed"
+PAGES = ("/centre", "/centre/businesses", "/centre/consents", "/centre/shares", "/centre/preferences")
 QUESTION = {
     "text": {"en": "Coffee or tea?"},
     "fills": "interest:coffee",
@@ -470,8 +471,18 @@ ACTIONS = [
     ("/centre/preferences/life-events", {"label": "Moving", "topics": "boxes", "until": "2027-01-01"}),
     ("/centre/preferences/life-events/new-baby/remove", {}),
     ("/centre/preferences/surprise", {"novelty": "often"}),
+    ("/centre/shares", {"fields-{shop}": "context", "purpose-{shop}": "service", "expires": "1d"}),
+    ("/centre/shares/{share}/revoke", {}),
+    ("/centre/shares/{share}/orgs/{shop}/revoke", {}),
     ("/centre/data/erase", {"confirm": "on"}),
 ]
+
+
+def make_share(visitor: Visitor, *orgs: str, label: str = "Frankfurt") -> str:
+    """Share the customer's context with `orgs` through the Shares page; the share's id."""
+    fields = {f"fields-{org}": "context" for org in orgs} | {f"purpose-{org}": "service" for org in orgs}
+    visitor.submit("/centre/shares", "/centre/shares", {"label": label, "expires": "1d", **fields})
+    return str(export(visitor)["shares"][0]["id"])
 
 
 def forged_posts(world: World) -> list[tuple[str, dict[str, str], dict[str, str]]]:
@@ -507,7 +518,9 @@ def test_every_form_refuses_a_forged_post(world: World, action: str, data: dict[
         {"label": "New baby", "topics": "baby", "until": "2027-03-01"},
     )
     assert "Coffee or tea?" in alice.get("/centre/businesses").text  # the question is asked once
-    action = action.format(shop=world.shop_id)
+    share = make_share(alice, world.shop_id, world.hotel_id)
+    action = action.format(shop=world.shop_id, share=share)
+    data = {name.format(shop=world.shop_id): value for name, value in data.items()}
     before = export(alice)
 
     for what, fields, headers in forged_posts(world):
@@ -732,6 +745,12 @@ def test_markup_the_customer_stores_is_escaped(world: World, payload: str) -> No
             "/centre/preferences/life-events",
             {"label": payload, "topics": "baby", "until": "2027-03-01"},
         ),
+        (
+            "/centre/shares",
+            "/centre/shares",
+            {"label": payload, f"fields-{world.shop_id}": "context", f"purpose-{world.shop_id}": "service"}
+            | {"expires": "1d"},
+        ),
     ]
     refused = [
         ("/centre", "/centre/personas", {"label": "Runner", "interests": payload}),
@@ -758,9 +777,9 @@ def test_markup_the_customer_stores_is_escaped(world: World, payload: str) -> No
             answer = alice.http.post(action, data={"csrf": csrf_of(alice.get(page).text), **data})
             assert answer.status_code == expected, (action, data, answer.status_code)
             no_raw(answer, payload)
-    for page in ("/centre", "/centre/preferences"):  # the persona's label, the life event's label
+    for page in ("/centre", "/centre/preferences", "/centre/shares"):  # the labels: persona, event, share
         assert str(escape(payload)) in alice.get(page).text
-    for path in ("/centre", "/centre/businesses", "/centre/consents", "/centre/preferences", "/centre/data"):
+    for path in (*PAGES, "/centre/data"):
         no_raw(alice.get(path), payload)
         for query in ("done", "lang"):
             no_raw(alice.http.get(path, params={query: payload}), payload)
@@ -797,11 +816,13 @@ def test_every_centre_page_forbids_scripts(world: World, visitor: VisitorFactory
         anonymous.http.post(
             "/centre/sign-in", data={"email": "not an address", "csrf": anonymous_csrf(anonymous)}
         ),
-        *(world.alice.http.get(p) for p in ("/centre", "/centre/businesses", "/centre/consents")),
-        *(world.alice.http.get(p) for p in ("/centre/preferences", "/centre/data", "/centre/data/export")),
+        *(world.alice.http.get(p) for p in (*PAGES, "/centre/data", "/centre/data/export")),
         world.alice.http.get(f"/centre/receipts/{receipt}"),
         world.bob.http.get(f"/centre/receipts/{receipt}"),
         world.alice.http.post("/centre/now", data={"field": "situation", "value": "home"}),
+        world.alice.http.post(
+            "/centre/shares", data={"csrf": csrf_of(world.alice.get("/centre/shares").text)}
+        ),
     ]
     for _ in range(5):
         ask_link(anonymous, "nobody@example.com")
@@ -944,6 +965,8 @@ def test_a_session_from_an_app_sees_only_that_org(world: World, visitor: Visitor
         ("GET", "/centre/receipts/not-a-uuid"),
         ("POST", "/centre/businesses/not-a-uuid/sharing"),
         ("POST", "/centre/consents/not-a-uuid/marketing"),
+        ("POST", "/centre/shares/not-a-uuid/revoke"),
+        ("POST", "/centre/shares/00000000-0000-4000-8000-000000000000/orgs/not-a-uuid/revoke"),
         ("GET", "/centre/link/"),
     ],
 )

@@ -20,14 +20,15 @@ from harken.decisions import service as decision_service
 from harken.ledger.keys import KeyRing
 from harken.ledger.receipts import sign_receipt
 from harken.profiling.models import QuestionAsk
+from harken.shares import service as shares_service
 
 
 def document(
     session: Session, viewer: Viewer, now: datetime, *, issuer: str, keys: KeyRing
 ) -> dict[str, Any]:
     """Everything held about the viewer, in one JSON document: data with provenance and source, consent
-    records with their signed receipts, events, the decisions asked, sharing, questions asked and
-    erasure requests."""
+    records with their signed receipts, events, the decisions asked, sharing, shares (with how often
+    each business read them), questions asked and erasure requests."""
     receipts = {}
     for record_id in receipt_ids(session, viewer):
         document = receipt(session, viewer, record_id, issuer)
@@ -127,6 +128,12 @@ def document(
         "sharing": [
             {"business": names[str(s.org_id)], "profile": s.profile, "purchases": s.purchases}
             for s in sharing
+        ],
+        "shares": [
+            share.model_dump(mode="json")
+            for share in shares_service.listed(
+                session, subject_id=viewer.subject_id, window_org_id=viewer.org_id, now=now
+            )
         ],
         "questions": [
             {

@@ -30,6 +30,8 @@ from harken.decisions.models import DecisionLog
 from harken.errors import NotFound
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
+from harken.shares import service as shares_service
+from harken.shares.models import ShareUse
 from harken.subjects.models import SubjectRef
 
 CENTRE_CHAIN = "centre"  # the ledger chain of what customers declare in the centre itself
@@ -148,6 +150,7 @@ class BusinessView:
     granted: list[str]
     sharing: Sharing | None
     asked: list[DecisionLog] = field(default_factory=list)
+    read: list[ShareUse] = field(default_factory=list)  # its reads of what the customer shared with it
 
 
 def business_views(session: Session, viewer: Viewer, now: datetime) -> list[BusinessView]:
@@ -171,7 +174,13 @@ def business_views(session: Session, viewer: Viewer, now: datetime) -> list[Busi
                 session, subject_id=viewer.subject_id, org_id=found.org.id, limit=RECENT_ASKS
             )
         ]
-        views.append(BusinessView(found, rows, granted, sharing, asked))
+        read = [
+            use
+            for use, _ in shares_service.uses(
+                session, subject_id=viewer.subject_id, org_id=found.org.id, limit=RECENT_ASKS
+            )
+        ]
+        views.append(BusinessView(found, rows, granted, sharing, asked, read))
     return views
 
 
@@ -196,6 +205,11 @@ def set_sharing(
         notary=notary,
         now=now,
     )
+
+
+def directory(session: Session) -> list[tuple[uuid.UUID, str]]:
+    """Every business on the hub, by name: whom the customer may share with (as GET /v1/me/directory)."""
+    return [(i, n) for i, n in session.execute(select(Org.id, Org.name).order_by(Org.name))]
 
 
 # ---- consents ------------------------------------------------------------------------------------

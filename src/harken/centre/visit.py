@@ -44,6 +44,7 @@ templates = jinja2.Environment(
 templates.filters["fromiso"] = datetime.fromisoformat
 templates.filters["purpose_title"] = lambda key, t: t(f"purpose.{key}")
 templates.filters["field_name"] = lambda key, t: _field_name(key, t)
+templates.filters["shared_name"] = lambda field, t: t(f"shared.{field}")
 templates.filters["channel_names"] = lambda channels, t: ", ".join(t(f"channel.{c}") for c in channels)
 
 SESSION_COOKIE = "harken_centre"
@@ -53,10 +54,23 @@ NAV = (
     ("/centre", "nav.now"),
     ("/centre/businesses", "nav.businesses"),
     ("/centre/consents", "nav.consents"),
+    ("/centre/shares", "nav.shares"),
     ("/centre/preferences", "nav.preferences"),
     ("/centre/data", "nav.data"),
 )
-DONE = ("saved", "context", "consent", "sharing", "answered", "declined", "erasure", "erased", "signed-out")
+DONE = (
+    "saved",
+    "context",
+    "consent",
+    "sharing",
+    "shared",
+    "unshared",
+    "answered",
+    "declined",
+    "erasure",
+    "erased",
+    "signed-out",
+)
 NEXT_PATH = re.compile(r"/centre(/[A-Za-z0-9_-]+)*")
 NEXT_QUERY = re.compile(r"[A-Za-z0-9_=&-]*")
 # The kinds of datum (the part of a key before ":"), each with its name in every catalogue.
