@@ -45,7 +45,7 @@ ICEBREAKER = {
     "intrusiveness": 1,
 }
 OFFER = {"title": "Autumn book club", "topics": ["books"], "channels": ["email"]}
-PAGES = ("now", "businesses", "consents", "preferences", "data")
+PAGES = ("now", "businesses", "consents", "shares", "preferences", "data")
 EXPIRES = re.compile(r"This expires by itself at (\d{1,2} \w+ \d{4}, \d{2}:\d{2})\.")
 
 
@@ -358,6 +358,39 @@ def test_the_centre_works_without_javascript(centre_hub: CentreHub, orgs: Orgs, 
     expect(page.get_by_role("group", name="poetry").get_by_label("I like it")).to_be_checked()
 
 
+def test_a_traveller_shares_their_trip_and_takes_it_back_without_javascript(
+    centre_hub: CentreHub, orgs: Orgs, no_script_page: Page
+) -> None:
+    page = no_script_page
+    me = register(orgs.shop, "traveller", centre_hub.address(), ("marketing",))
+    sign_in(page, centre_hub, me.email)
+    go(page, "Shares")
+    form = page.get_by_role("region", name="Share something")
+    form.get_by_label("A name for it").fill("Frankfurt")
+    trip = form.get_by_role("group", name="Your trip")
+    trip.get_by_label("Flight", exact=True).fill("lh903")
+    trip.get_by_label("Arrival (UTC)").fill("2030-11-02T21:40")
+    trip.get_by_label("How many of you").fill("2")
+    form.locator("summary", has_text=RAIL).click()  # a business opens, without script, to say what it gets
+    rail = form.get_by_role("group", name=f"What {RAIL} gets")
+    rail.get_by_label("Arrival", exact=True).check()
+    rail.get_by_label("Flight", exact=True).check()
+    form.get_by_role("button", name="Share", exact=True).click()
+    assert notice(page).startswith("Shared.")
+
+    share = page.get_by_role("region", name="Frankfurt")
+    expect(share).to_contain_text("LH903")
+    share_id = (share.get_attribute("aria-labelledby") or "").removeprefix("share-")
+    read = call(orgs.rail, "GET", f"/v1/shares/{share_id}")
+    assert read["data"] == {"trip.arrives_at": "2030-11-02T21:40:00Z", "trip.flight": "LH903"}, read
+    assert orgs.shop.get(f"/v1/shares/{share_id}").status_code == 404
+
+    share.get_by_role("button", name=f"Take it back from {RAIL}").click()
+    assert notice(page) == "Taken back. From now on they cannot read it."
+    expect(page.get_by_role("region", name="Frankfurt")).to_contain_text("Taken back")
+    assert orgs.rail.get(f"/v1/shares/{share_id}").status_code == 404
+
+
 # ---- 4 and 5. axe, 360 px, German, screenshots ----------------------------------------------------
 
 
@@ -392,6 +425,29 @@ def fill_in(customer: Customer, orgs: Orgs) -> None:
         f"/v1/subjects/{customer.ref}/consents/marketing",
         {"status": "granted", "channels": ["email", "sms"]},
     )
+    ids = {b["name"]: b["id"] for b in customer.me("GET", "/v1/me/directory", None)}
+    share = customer.me(
+        "POST",
+        "/v1/me/shares",
+        {
+            "label": "Frankfurt",
+            "trip": {
+                "flight": "LH903",
+                "origin": "LHR",
+                "destination": "FRA",
+                "status": "delayed",
+                "delay_minutes": 120,
+                "arrives_at": (datetime.now(UTC) + timedelta(hours=6)).isoformat(timespec="minutes"),
+                "party_size": 2,
+            },
+            "grants": [
+                {"org": ids[RAIL], "purpose": "service", "fields": ["trip.arrives_at", "trip.party_size"]},
+                {"org": ids[SHOP], "purpose": "personalised-offers", "fields": ["interests"]},
+            ],
+            "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        },
+    )
+    call(orgs.rail, "GET", f"/v1/shares/{share['id']}")
 
 
 @dataclass
@@ -485,6 +541,10 @@ def test_every_page_is_accessible_fits_and_is_photographed(
     page.get_by_role("region", name=SHOP).locator("summary").first.click()
     expect(page.get_by_text(NOTICES["marketing"])).to_be_visible()
     checker.check(page, "consents")
+    go(page, "Shares")
+    expect(page.get_by_role("region", name="Frankfurt")).to_contain_text("Can read it")
+    page.get_by_role("region", name="Share something").locator("summary").first.click()
+    checker.check(page, "shares")
     go(page, "Preferences")
     expect(page.get_by_role("group", name="thrillers")).to_be_visible()
     checker.check(page, "preferences")
@@ -536,6 +596,7 @@ def test_the_centre_speaks_german_and_stays_accessible(
     expect(page.locator("main form.question legend strong")).to_have_text("Kaffee oder Tee?")
     expect(page.locator("main form.question legend strong")).to_have_attribute("lang", "de")
     german_page(page, f"{url}/centre/consents")
+    german_page(page, f"{url}/centre/shares")
 
     english_browser = new_context(width=PHONE).new_page()
     german_page(english_browser, f"{url}/centre/sign-in?lang=de")  # chosen in the link
