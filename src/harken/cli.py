@@ -10,6 +10,7 @@ from rich.table import Table
 from harken import config, schema
 from harken.consent.cli import app as import_app
 from harken.console import console, fail, open_store
+from harken.credentials.cli import app as credential_app
 from harken.ledger.cli import app as ledger_app
 from harken.ledger.cli import receipt_app
 from harken.orgs.cli import app as org_app
@@ -24,6 +25,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(receipt_app, name="receipt")
 app.add_typer(config_app, name="config")
 app.add_typer(import_app, name="import")
+app.add_typer(credential_app, name="credential")
 app.command("worker")(webhooks_cli.run)
 
 
