@@ -1,20 +1,28 @@
 """Story 13, the travel pass (seed 001): "my flight is delayed, I land at 21:40", told once to the airline,
 the hotel, the taxi firm and the restaurant, each receiving only the fields its purpose needs; each is
-notified; the traveller takes it back from one of them, which loses access at once.
-
-Not here yet: carrying the same context as a verifiable credential (SD-JWT VC)."""
+notified; the traveller takes it back from one of them, which loses access at once. The traveller also
+carries the trip as a verifiable credential (SD-JWT VC): a business not on the hub checks the part shown to
+it with only the hub's public keys, an org on the hub asks the hub, and once revoked it holds for neither."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harken.config import Settings
+from harken.credentials import sdjwt, statuslist
+from harken.credentials.jws import PublicKey, jwk_of
+from harken.credentials.sdjwt import CredentialProblem
 from harken.ledger import keys
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
+from harken.ledger.signing import b64url, keys_from_jwks
 from harken.webhooks.models import OutboxEvent
 from tests.factories import FixedClock
 from tests.stories.conftest import Business
@@ -157,3 +165,83 @@ def test_one_share_four_businesses_each_its_own_fields(
     assert "LH903" not in bodies and "21:40" not in bodies
     reports = list(ledger_service.verify(session, keys=keys.load(settings.keys_dir)))
     assert reports and all(r.ok for r in reports)
+
+
+def test_the_trip_carried_as_a_credential_shows_each_business_only_its_part(
+    business: Callable[[str], Business], clock: FixedClock
+) -> None:
+    airline, hotel = business("Skyway Airlines"), business("Hotel Main")
+    sam = airline.customer("sam", email=EMAIL)
+    wallet = Ed25519PrivateKey.generate()
+    issued = sam.call(
+        "POST",
+        "/v1/me/credentials",
+        {
+            "trip": TRIP,
+            "fields": ["trip.flight", "trip.arrives_at"],
+            "expires_at": "2026-11-03T12:00:00Z",
+            "holder_jwk": jwk_of(wallet.public_key()),
+        },
+    )
+    now = int(clock.now.timestamp())
+
+    # A bistro not on the hub asks for the arrival only; it has the hub's public keys and nothing else.
+    jwks: dict[str | None, PublicKey] = dict(
+        keys_from_jwks(hotel.call("GET", "/.well-known/jwks.json")).items()
+    )
+    bistro, bistro_nonce = "https://zum-roemer.example", "5b1f0e2a"
+    shown = sdjwt.present(
+        issued["credential"],
+        disclose=["trip.arrives_at"],
+        holder_key=wallet,
+        audience=bistro,
+        nonce=bistro_nonce,
+        iat=now,
+    )
+    seen = sdjwt.verify(shown, keys=jwks, now=now, audience=bistro, nonce=bistro_nonce)
+    assert seen.claims["trip"] == {"arrives_at": "2026-11-02T21:40:00+01:00"}
+    assert "LH903" not in str(seen.claims)
+    uri = seen.claims["status"]["status_list"]["uri"]
+    status_path = uri.removeprefix("http://127.0.0.1:8000")
+
+    def status_list() -> str:
+        response = hotel.client.get(status_path)  # public: anyone may fetch it
+        assert response.status_code == 200
+        return response.text
+
+    statuslist.check(seen.claims, status_token=status_list(), keys=jwks, now=now)
+
+    # Sam says the flight lands at 18:00 instead: the bistro's check fails.
+    arrival = sdjwt.disclosures(issued["credential"])["trip.arrives_at"].encoded
+    earlier = b64url(json.dumps([sdjwt.new_salt(), "arrives_at", "2026-11-02T18:00:00+01:00"]).encode())
+    with pytest.raises(CredentialProblem) as tampered:
+        sdjwt.verify(shown.replace(arrival, earlier), keys=jwks, now=now, audience=bistro, nonce=bistro_nonce)
+    assert tampered.value.code == "disclosure"
+
+    # The hotel, on the hub, asks the hub to verify, with a nonce the hub gave it.
+    def hotel_verifies(status: int) -> dict[str, Any]:
+        nonce = hotel.call("POST", "/v1/credentials/nonces")
+        presentation = sdjwt.present(
+            issued["credential"],
+            disclose=["trip.arrives_at"],
+            holder_key=wallet,
+            audience=nonce["audience"],
+            nonce=nonce["nonce"],
+            iat=now,
+        )
+        answer: dict[str, Any] = hotel.call(
+            "POST",
+            "/v1/credentials/verify",
+            {"presentation": presentation, "nonce": nonce["nonce"]},
+            status=status,
+        )
+        return answer
+
+    assert hotel_verifies(200)["claims"]["trip"] == {"arrives_at": "2026-11-02T21:40:00+01:00"}
+
+    # Sam revokes it: the hub refuses it at once, and the bistro once it reads the list again.
+    sam.call("DELETE", f"/v1/me/credentials/{issued['id']}")
+    assert hotel_verifies(422)["type"] == "/problems/credential-revoked"
+    with pytest.raises(CredentialProblem) as revoked:
+        statuslist.check(seen.claims, status_token=status_list(), keys=jwks, now=now)
+    assert revoked.value.code == "revoked"
