@@ -349,13 +349,35 @@ def test_a_presentation_not_signed_by_the_holder_key_is_refused(
     assert refused(airline, without, nonce["nonce"]) == "credential-key-binding"
 
 
+DEEP = b64url(b"[" * 30_000)  # JSON nested deeper than Python's parser goes
+
+
 @pytest.mark.parametrize(
     "garbage",
-    ["", "~", "not a token", "a.b.c~", "e30.e30.e30~WyJ4Il0~", "~~~~", "\u00e9t\u00e9~", "x" * 5000],
+    [
+        "",
+        "~",
+        "not a token",
+        "a.b.c~",
+        "e30.e30.e30~WyJ4Il0~",
+        "~~~~",
+        "\u00e9t\u00e9~",
+        "x" * 5000,
+        f"{DEEP}.e30.e30~",
+        f"e30.{DEEP}.e30~",
+    ],
 )
 def test_garbage_is_refused_as_malformed_never_a_500(airline: Business, garbage: str) -> None:
     nonce = airline.call("POST", "/v1/credentials/nonces")
     assert refused(airline, garbage, nonce["nonce"]) in {"credential-malformed", "credential-tampered"}
+
+
+def test_a_disclosure_nested_too_deep_is_refused_as_tampered(
+    airline: Business, sam: Customer, wallet: Ed25519PrivateKey
+) -> None:
+    nonce = airline.call("POST", "/v1/credentials/nonces")
+    presentation = f"{_issued(sam, wallet)}{DEEP}~"
+    assert refused(airline, presentation, nonce["nonce"]) == "credential-tampered"
 
 
 def _disclosure(contents: list[Any]) -> str:

@@ -55,7 +55,7 @@ def verify(
     moment = int((now.astimezone(UTC) if now else datetime.now(UTC)).timestamp())
     try:
         keys: dict[str | None, PublicKey] = dict(keys_from_jwks(json.loads(jwks.read_text())).items())
-    except (ValueError, KeyError, TypeError, SignatureProblem) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError, SignatureProblem) as exc:
         fail(f"not a JWKS as the hub gives it: {exc}")
     try:
         verified = sdjwt.verify(

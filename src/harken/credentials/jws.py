@@ -117,7 +117,7 @@ def _json_bytes(value: Mapping[str, Any]) -> bytes:
 def _json_object(part: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(_b64(part, what))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than Python parses
         raise JWSProblem(f"the {what} is not base64url JSON") from exc
     if not isinstance(value, dict):
         raise JWSProblem(f"the {what} is not a JSON object")

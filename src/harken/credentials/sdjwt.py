@@ -366,7 +366,7 @@ def _process(payload: dict[str, Any], encoded: list[str]) -> tuple[dict[str, Any
 def _parse(encoded: str) -> _Parsed:
     try:
         contents = json.loads(b64url_decode(encoded))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than Python parses
         raise CredentialProblem("disclosure", "a disclosure is not base64url JSON") from exc
     if (
         not isinstance(contents, list)
