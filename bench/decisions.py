@@ -50,6 +50,7 @@ from harken.decisions import engine
 from harken.decisions import service as decision_service
 from harken.decisions.schemas import DecisionPost
 from harken.ledger import keys
+from harken.ledger.service import Notary
 from harken.orgs.models import Org
 
 CUSTOMERS = 100_000
@@ -260,7 +261,13 @@ class Draw:
 
 
 def bench_service(
-    url: str, backend: str, org_id: uuid.UUID, draw: Draw, load: DecisionLoad, console: Console
+    url: str,
+    backend: str,
+    org_id: uuid.UUID,
+    notary: Notary,
+    draw: Draw,
+    load: DecisionLoad,
+    console: Console,
 ) -> CallFigure:
     """`decision_service.decide` in one transaction per call, committed, as the server runs it."""
     db = create_db_engine(url)
@@ -282,7 +289,7 @@ def bench_service(
         def decide(i: int) -> str:
             with session_scope(sessions) as session:
                 decision = decision_service.decide(
-                    session, org=org, body=bodies[i % len(bodies)], now=system_clock()
+                    session, org=org, body=bodies[i % len(bodies)], notary=notary, now=system_clock()
                 ).decision
             return _outcome(decision.allowed, decision.channel, decision.reasons[0].code)
 
@@ -486,6 +493,7 @@ def bench_decisions(
         directory = Path(scratch)
         data_dir = directory / "data"  # the servers' HARKEN_DATA_DIR: the keys the bulk load signed with
         ring = keys.load_or_create(data_dir / "keys")
+        notary = Notary(ring, Settings().checkpoint_every)
         with _progress(console) as progress:
             task = progress.add_task(f"building {load.customers:,} customers' rows", total=load.customers)
             population = customers.build(
@@ -536,7 +544,7 @@ def bench_decisions(
                 console.print(f"  loaded into {backend} in {loaded:.1f} s")
                 draw = Draw(load.customers, twin.index, seed=len(results.seeding))
                 results.calls.append(
-                    bench_service(database.url, backend, population.org_id, draw, load, console)
+                    bench_service(database.url, backend, population.org_id, notary, draw, load, console)
                 )
                 env = environment(database, data_dir)
                 for count in workers:

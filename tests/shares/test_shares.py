@@ -86,3 +86,56 @@ def test_a_share_is_its_customer_s_alone_and_goes_with_their_erasure(
     airline.call("GET", f"/v1/shares/{share['id']}", status=404)
     for model in (Share, ShareGrant, ShareUse):
         assert session.execute(select(func.count()).select_from(model)).scalar_one() == 0
+
+
+def test_a_decision_weighs_what_a_share_lends_for_its_purpose_only(
+    business: Callable[[str], Business], session: Session
+) -> None:
+    """Sam told the airline's app what they want tonight, and shares it with the restaurant for
+    personalised offers. The restaurant's decisions for that purpose weigh it (and the read is in Sam's
+    access log); its marketing decisions do not; once the share is taken back, neither does."""
+    airline, restaurant = business("Skyway Airlines"), business("Zum Roemer")
+    sam = airline.customer("sam", email="sam@example.com")
+    sam.context(intent="researching", topics=["dinner"], situation="travelling")
+    restaurant.customer(  # the same person: the hub knows them by their email
+        "table-4", email="sam@example.com", grant={"personalised-offers": ["email"], "marketing": ["email"]}
+    )
+    restaurant.offer("late-dinner", topics=["dinner"], channels=["email"])
+    restaurant.offer("brunch", topics=["brunch"], channels=["email"])
+
+    def asks(purpose: str) -> dict[str, Any]:
+        return restaurant.decide("table-4", ["late-dinner", "brunch"], ["email"], purpose=purpose)
+
+    before = asks("personalised-offers")
+    assert not before["allowed"] and "context.topics" not in {d["field"] for d in before["data_used"]}
+
+    ids = {b["name"]: b["id"] for b in sam.call("GET", "/v1/me/directory")}
+    share = sam.call(
+        "POST",
+        "/v1/me/shares",
+        {
+            "expires_at": "2026-11-03T12:00:00Z",
+            "grants": [{"org": ids["Zum Roemer"], "purpose": "personalised-offers", "fields": ["context"]}],
+        },
+    )
+    lent = asks("personalised-offers")
+    assert lent["allowed"] and lent["offer"] == "late-dinner", lent
+    assert "context.topics" in {d["field"] for d in lent["data_used"]}
+    not_for_marketing = asks("marketing")
+    assert "context.topics" not in {d["field"] for d in not_for_marketing["data_used"]}
+
+    # The decision's use of the share is a read of it: counted, in the access log and in the ledger.
+    [mine] = sam.call("GET", "/v1/me/shares")
+    assert mine["grants"][0]["reads"] == 1
+    log = sam.call("GET", "/v1/me/access-log")
+    reads = [e for e in log if e["kind"] == "share.read"]
+    assert [(e["org"], e["share"], e["fields"], e["purpose"]) for e in reads] == [
+        ("Zum Roemer", share["id"], ["context"], "personalised-offers")
+    ]
+    used = session.execute(select(ShareUse.fields)).scalars().all()
+    assert used == [["context"]]
+
+    sam.call("DELETE", f"/v1/me/shares/{share['id']}")
+    after = asks("personalised-offers")
+    assert not after["allowed"] and "context.topics" not in {d["field"] for d in after["data_used"]}
+    assert session.execute(select(func.count()).select_from(ShareUse)).scalar_one() == 1

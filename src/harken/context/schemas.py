@@ -257,13 +257,18 @@ class MeView(BaseModel):
 
 
 class AccessEntry(BaseModel):
-    decision_id: str
+    """One time a business used what it knows of me: a decision it asked for, or a read of my share."""
+
+    kind: Literal["decision", "share.read"] = "decision"
+    decision_id: str | None = Field(None, description="The decision's id (decisions only).")
+    share: str | None = Field(None, description="The share read (share reads only).")
     org: str
     at: datetime
     purpose: str
-    channels: list[str]
-    allowed: bool
-    channel: str | None
-    offer: str | None
-    reasons: list[str]
+    channels: list[str] = []
+    allowed: bool | None = Field(None, description="Whether it was told it may contact me (decisions only).")
+    channel: str | None = None
+    offer: str | None = None
+    reasons: list[str] = []
+    fields: list[str] = Field([], description="The share's fields it read, or a decision used.")
     explanation: str

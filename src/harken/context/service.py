@@ -4,7 +4,7 @@ sharing, events, and what each org may see of it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -274,19 +274,25 @@ def _sealed_as(key: str, provenance: str, source: str) -> str:
     return f"fact:{key}:{provenance}:{source}"
 
 
-def engine_facts(rows: Iterable[StoredFact], *, org_id: uuid.UUID | None, shared: bool) -> list[engine.Fact]:
+def engine_facts(
+    rows: Iterable[StoredFact],
+    *,
+    org_id: uuid.UUID | None,
+    shared: bool,
+    lent: Callable[[StoredFact], bool] = lambda row: False,
+) -> list[engine.Fact]:
     """The person's facts as the engine sees them for `org_id`: its own data and declared data, each
-    marked shared when the org may see it. Other orgs' observed and inferred data never leave them.
-    `org_id` None is the customer's own view: everything, all shared."""
+    marked shared when the org may see it (`shared`: the customer shares their profile with it; `lent`:
+    a share lends it this fact). Other orgs' observed and inferred data never leave them. `org_id` None
+    is the customer's own view: everything, all shared."""
     own = str(org_id) if org_id else None
     found = []
     for row in rows:
         mine = org_id is None or row.source == own
         if row.provenance != Provenance.declared and not mine:
             continue
-        found.append(
-            engine.Fact(row.key, row.value, row.provenance, row.recorded_at, row.valid_until, mine or shared)
-        )
+        seen = mine or shared or lent(row)
+        found.append(engine.Fact(row.key, row.value, row.provenance, row.recorded_at, row.valid_until, seen))
     return found
 
 

@@ -25,6 +25,7 @@ from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES
 from harken.orgs.api import Call
 from harken.orgs.models import Org
+from harken.shares import service as share_service
 from harken.subjects.api import Customer, Me
 
 router = APIRouter(tags=["decisions"], responses=PROBLEM_RESPONSES)
@@ -61,7 +62,9 @@ async def post_decision(body: DecisionPost, call: Call, now: Now) -> DecisionRea
     "don't send" (`subject.unknown`), never an error."""
 
     def work(session: Session, org: Org) -> DecisionRead:
-        return _decision(decision_service.decide(session, org=org, body=body, now=now))
+        return _decision(
+            decision_service.decide(session, org=org, body=body, notary=call.hub.notary, now=now)
+        )
 
     return await call(work)
 
@@ -104,14 +107,13 @@ async def post_feedback(decision_id: uuid.UUID, body: FeedbackPost, call: Call, 
 
 @router.get("/v1/me/access-log", response_model=list[AccessEntry], tags=["me"])
 async def get_access_log(me: Me, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AccessEntry]:
-    """Who asked about me, when, for what purpose and channel, what they were told and why — newest first.
-    Through a business's app: that business's questions."""
+    """Who asked about me, when, for what purpose and channel, what they were told and why, and who read
+    what I shared — newest first. Through a business's app: that business's questions and reads, and
+    the reads of what I shared through it."""
 
     def work(session: Session, customer: Customer) -> list[AccessEntry]:
-        rows = decision_service.access_log(
-            session, subject_id=customer.subject.subject_id, org_id=customer.org.id, limit=limit
-        )
-        return [
+        subject_id, org_id = customer.subject.subject_id, customer.org.id
+        asked = [
             AccessEntry(
                 decision_id=str(log.id),
                 org=name,
@@ -122,9 +124,27 @@ async def get_access_log(me: Me, limit: Annotated[int, Query(ge=1, le=500)] = 10
                 channel=log.channel,
                 offer=log.offer_id,
                 reasons=log.codes,
+                fields=log.data_used,
                 explanation=log.explanation,
             )
-            for log, name in rows
+            for log, name in decision_service.access_log(
+                session, subject_id=subject_id, org_id=org_id, limit=limit
+            )
         ]
+        read = [
+            AccessEntry(
+                kind="share.read",
+                share=str(use.share_id),
+                org=name,
+                at=use.used_at,
+                purpose=purpose,
+                fields=use.fields,
+                explanation=f"{name} read {', '.join(use.fields) or 'nothing'} of your share, for {purpose}.",
+            )
+            for use, name, purpose in share_service.reads(
+                session, subject_id=subject_id, org_id=org_id, window_org_id=org_id, limit=limit
+            )
+        ]
+        return sorted(asked + read, key=lambda entry: entry.at, reverse=True)[:limit]
 
     return await me(work)

@@ -22,6 +22,7 @@ from harken.errors import Invalid, NotFound
 from harken.ledger.service import Notary
 from harken.orgs import catalogue
 from harken.orgs.models import Org
+from harken.shares import service as share_service
 from harken.subjects.models import Subject, SubjectRef
 
 LOOK_AHEAD = timedelta(days=7)
@@ -89,8 +90,11 @@ _OFFERS = select(Offer.id, Offer.spec).where(
 )
 
 
-def snapshot(session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime) -> engine.Snapshot:
-    """Everything the engine may weigh for this org about this person, at `at`."""
+def snapshot(
+    session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime, lent: share_service.Lent = ()
+) -> engine.Snapshot:
+    """Everything the engine may weigh for this org about this person, at `at`: also what shares `lent`
+    it (for the decision's purpose)."""
     sharing = context_service.sharing(session, subject_id=subject_id, org_id=org.id)
     purchases, dismissed = context_service.history(
         session, subject_id=subject_id, org_id=org.id, shared=bool(sharing and sharing.purchases), now=at
@@ -99,6 +103,7 @@ def snapshot(session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime)
         context_service.facts(session, subject_id=subject_id),
         org_id=org.id,
         shared=bool(sharing and sharing.profile),
+        lent=lambda row: share_service.lends(lent, row),
     )
     consents = {
         purpose: engine.ConsentState(status, frozenset(channels), expires_at, method)
@@ -121,6 +126,13 @@ def snapshot(session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime)
         contacts=_contacts(session, subject_id=subject_id, profile=profile, at=at),
         feedback=feedback,
     )
+
+
+def _share_field(used: str) -> str | None:
+    """The share field (context, persona, interests) carrying what a decision's data_used names."""
+    if used.startswith("context."):
+        return "context"
+    return {"personas": "persona", "preferences.interests": "interests"}.get(used)
 
 
 def _contacts(
@@ -170,8 +182,9 @@ class Decided(NamedTuple):
     decision: engine.Decision
 
 
-def decide(session: Session, *, org: Org, body: DecisionPost, now: datetime) -> Decided:
-    """Answer and log a decision. An unknown or foreign ref is "don't send", never an error."""
+def decide(session: Session, *, org: Org, body: DecisionPost, notary: Notary, now: datetime) -> Decided:
+    """Answer and log a decision. An unknown or foreign ref is "don't send", never an error. What a
+    share lends the org for the decision's purpose is weighed too, and its use recorded as a read."""
     at = body.at or now
     if at < now - CLOCK_SKEW:
         raise Invalid("at", "lies in the past: decisions are about now or a moment to come")
@@ -186,7 +199,14 @@ def decide(session: Session, *, org: Org, body: DecisionPost, now: datetime) -> 
     elif found.erased_at is not None:
         decision = engine.decide(engine.Snapshot(known=True, erased=True), request, at)
     else:
-        decision = engine.decide(snapshot(session, org=org, subject_id=found.subject_id, at=at), request, at)
+        lent = share_service.lent(
+            session, org_id=org.id, subject_id=found.subject_id, purpose=request.purpose, now=max(at, now)
+        )
+        person = snapshot(session, org=org, subject_id=found.subject_id, at=at, lent=lent)
+        decision = engine.decide(person, request, at)
+        if lent:
+            used = {f for name, _ in decision.data_used if (f := _share_field(name))}
+            share_service.used(session, org=org, grants=lent, fields=used, notary=notary, now=now)
     decided = Decided(uuid.uuid4(), at, decision)
     session.connection().execute(  # Core, not the ORM: this runs on every decision
         _LOG,

@@ -48,7 +48,7 @@ async def create_share(body: SharePost, me: Me, now: Now) -> ShareRead:
             notary=me.hub.notary,
             now=now,
         )
-        return _one(session, customer, share.id, now)
+        return service.shown(session, [share], now=now)[0]
 
     return await me(work)
 
@@ -101,10 +101,3 @@ def _revoke(
         notary=me.hub.notary,
         now=now,
     )
-
-
-def _one(session: Session, customer: Customer, share_id: uuid.UUID, now: datetime) -> ShareRead:
-    listed = service.listed(
-        session, subject_id=customer.subject.subject_id, window_org_id=customer.org.id, now=now
-    )
-    return next(s for s in listed if s.id == share_id)

@@ -7,6 +7,7 @@ access log."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,13 +23,14 @@ from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.shares.models import Share, ShareGrant, ShareUse
-from harken.shares.schemas import GrantRead, SharedWithYou, SharePost, ShareRead
+from harken.shares.schemas import LIVE_FIELDS, GrantRead, SharedWithYou, SharePost, ShareRead
 from harken.subjects import vault
 from harken.subjects.models import SubjectRef
 from harken.webhooks import outbox
 from harken.webhooks.schemas import EventType
 
 LONGEST = timedelta(days=30)
+LIVE_FIELDS_SET = frozenset(LIVE_FIELDS)
 
 
 def create(
@@ -113,10 +115,14 @@ def listed(
     query = select(Share).where(Share.subject_id == subject_id).order_by(Share.created_at.desc())
     if window_org_id is not None:
         query = query.where(Share.window_org_id == window_org_id)
-    shares = list(session.execute(query).scalars())
+    return shown(session, list(session.execute(query).scalars()), now=now)
+
+
+def shown(session: Session, shares: list[Share], *, now: datetime) -> list[ShareRead]:
+    """The shares (one customer's) as the customer sees them: who may still read each, how often they did."""
     if not shares:
         return []
-    data_key = vault.data_key(session, subject_id)
+    data_key = vault.data_key(session, shares[0].subject_id)
     counted = session.execute(
         select(ShareUse.share_id, ShareUse.org_id, func.count())
         .where(ShareUse.share_id.in_([s.id for s in shares]))
@@ -160,7 +166,7 @@ def read(session: Session, *, org: Org, share_id: uuid.UUID, notary: Notary, now
     if found is None or not _active(*found, now):
         raise NotFound(f"no share {share_id}")
     share, grant = found
-    values = _values(session, share, now)
+    values = _values(session, share, grant.fields, now)
     data = {field: values[field] for field in grant.fields if field in values}
     session.add(
         ShareUse(
@@ -182,35 +188,103 @@ def uses(
     session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID | None, limit: int
 ) -> list[tuple[ShareUse, str]]:
     """Who read the customer's shares, newest first (through a business's app: that business's reads)."""
+    return [(use, name) for use, name, _ in reads(session, subject_id=subject_id, org_id=org_id, limit=limit)]
+
+
+def reads(
+    session: Session,
+    *,
+    subject_id: uuid.UUID,
+    org_id: uuid.UUID | None,
+    limit: int,
+    window_org_id: uuid.UUID | None = None,
+) -> list[tuple[ShareUse, str, str]]:
+    """`uses`, each with the purpose the business was granted the share for; with `window_org_id`, also
+    the reads of the shares made through that business's app."""
     query = (
-        select(ShareUse, Org.name)
+        select(ShareUse, Org.name, ShareGrant.purpose)
         .join(Org, Org.id == ShareUse.org_id)
+        .join(ShareGrant, (ShareGrant.share_id == ShareUse.share_id) & (ShareGrant.org_id == ShareUse.org_id))
+        .join(Share, Share.id == ShareUse.share_id)
         .where(ShareUse.subject_id == subject_id)
         .order_by(ShareUse.used_at.desc())
         .limit(limit)
     )
     if org_id is not None:
-        query = query.where(ShareUse.org_id == org_id)
-    return [(use, name) for use, name in session.execute(query).tuples()]
+        query = query.where((ShareUse.org_id == org_id) | (Share.window_org_id == window_org_id))
+    return [(use, name, purpose) for use, name, purpose in session.execute(query)]
 
 
-def _values(session: Session, share: Share, now: datetime) -> dict[str, Any]:
-    """Every field the share can carry, as it stands now: the trip's, and the live data the customer
-    declared in the window the share was made in (the centre: anywhere)."""
+Lent = Sequence[tuple[Share, ShareGrant]]
+_FIELD_OF_KIND = {"context": "context", "persona": "persona", "interest": "interests"}
+
+
+def lent(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID, purpose: str, now: datetime) -> Lent:
+    """The org's active grants of the person's live fields for `purpose`: what its decisions for that
+    purpose may use. A share for another purpose lends nothing to them."""
+    found = session.execute(
+        select(Share, ShareGrant)
+        .join(ShareGrant, ShareGrant.share_id == Share.id)
+        .where(
+            Share.subject_id == subject_id,
+            Share.revoked_at.is_(None),
+            Share.expires_at > now,
+            ShareGrant.org_id == org_id,
+            ShareGrant.purpose == purpose,
+            ShareGrant.revoked_at.is_(None),
+        )
+    )
+    return [(share, grant) for share, grant in found if not LIVE_FIELDS_SET.isdisjoint(grant.fields)]
+
+
+def lends(grants: Lent, row: StoredFact) -> bool:
+    """Whether the grants lend this fact: declared, of a field a grant names, and declared where that
+    share was made (a share made in the centre: anywhere), as GET /v1/shares/{id} reads it."""
+    field = _FIELD_OF_KIND.get(row.key.partition(":")[0])
+    return (
+        field is not None
+        and row.provenance == Provenance.declared
+        and any(
+            field in grant.fields and (share.window_org_id is None or row.source == str(share.window_org_id))
+            for share, grant in grants
+        )
+    )
+
+
+def used(
+    session: Session, *, org: Org, grants: Lent, fields: set[str], notary: Notary, now: datetime
+) -> None:
+    """A decision used `fields` (share field names): a read of each share lending them, recorded as
+    GET /v1/shares/{id} records one."""
+    for share, grant in grants:
+        read = sorted(fields.intersection(grant.fields))
+        if read:
+            session.add(
+                ShareUse(
+                    share_id=share.id, org_id=org.id, subject_id=share.subject_id, fields=read, used_at=now
+                )
+            )
+            _record(session, notary, org, share, "share.used", now, fields=read, by="decision")
+
+
+def _values(session: Session, share: Share, fields: list[str], now: datetime) -> dict[str, Any]:
+    """The share's `fields` as they stand now: the trip's, and the live data the customer declared in
+    the window the share was made in (the centre: anywhere). Only what `fields` names is opened."""
     values: dict[str, Any] = {}
-    if share.trip:
+    if share.trip and any(f.startswith("trip.") for f in fields):
         trip = vault.unseal(
             vault.data_key(session, share.subject_id), share.trip, _sealed_as(share.id, "trip")
         )
         values.update((f"trip.{name}", value) for name, value in trip.items())
-    for row in sorted(_declared(session, share, now), key=lambda r: r.recorded_at):  # the latest wins
-        kind, _, name = row.key.partition(":")
-        if kind == "context":
-            values["context"] = row.value
-        elif kind == "persona":
-            values.setdefault("persona", {})[name] = row.value
-        elif kind == "interest":
-            values.setdefault("interests", {})[name] = row.value["affinity"]
+    if not LIVE_FIELDS_SET.isdisjoint(fields):
+        for row in sorted(_declared(session, share, now), key=lambda r: r.recorded_at):  # the latest wins
+            kind, _, name = row.key.partition(":")
+            if kind == "context":
+                values["context"] = row.value
+            elif kind == "persona":
+                values.setdefault("persona", {})[name] = row.value
+            elif kind == "interest":
+                values.setdefault("interests", {})[name] = row.value["affinity"]
     return values
 
 
