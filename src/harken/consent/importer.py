@@ -46,7 +46,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -54,7 +54,8 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Connection, bindparam, func, literal_column, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,7 +67,7 @@ from harken.consent.schemas import ConsentPut, Method
 from harken.db import insert_many, session_scope
 from harken.ledger import chain
 from harken.ledger import service as ledger_service
-from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
+from harken.ledger.models import LedgerHead
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.subjects.models import Subject, SubjectRef
@@ -380,6 +381,7 @@ class _Writer:
 
     def abandon(self) -> None:
         if self._open is not None:
+            self._open.current.cancel()
             self._open.session.close()  # rolls back
             self._open = None
 
@@ -455,11 +457,9 @@ class _Writer:
                 )
             insert_many(db, ConsentRecord, records)
             last_seq = common.first_seq + len(batch) - 1
-            db.execute(
-                _MAKE_CURRENT[db.dialect.name],
-                {"chain": chain_id, "first": common.first_seq, "last": last_seq},
-            )
-            return _Open(session, batch, common, facts[parts[0][0] : parts[0][1]], hashing, head_hash)
+            current = _make_current(db, {"chain": chain_id, "first": common.first_seq, "last": last_seq})
+            own = facts[parts[0][0] : parts[0][1]]
+            return _Open(session, batch, common, own, hashing, head_hash, current)
         except BaseException:
             session.close()
             raise
@@ -468,6 +468,7 @@ class _Writer:
         """Link the batch's entries, write them, the checkpoints and the head, and commit."""
         session, common, notary = open.session, open.common, self._notary
         try:
+            open.current.result()
             bodies = _bodies(common, 0, open.own)
             for part in open.hashing:
                 bodies.extend(part.result())
@@ -505,15 +506,53 @@ class _Open:
     own: list[_Facts]  # the facts whose bodies this process makes
     hashing: list[Future[list[tuple[bytes, str]]]]  # the hashers' shares, in order
     head_hash: str  # the chain's head before the batch
+    current: _Sent  # the statement making the batch's states current
+
+
+class _Sent:
+    """A statement sent in PostgreSQL's pipeline mode: the server runs it while this process goes on.
+    `result` waits for it (raising its error) and ends pipeline mode; so does `cancel`, quietly."""
+
+    def __init__(self, pipeline: Any | None) -> None:
+        self._pipeline = pipeline
+
+    def result(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.__exit__(None, None, None)
+
+    def cancel(self) -> None:
+        with suppress(Exception):  # the transaction is being rolled back anyway
+            self.result()
+
+
+def _make_current(db: Connection, batch: dict[str, Any]) -> _Sent:
+    """Make the batch's states current (`_MAKE_CURRENT`). On PostgreSQL the statement is only sent: the
+    server works on it while this process reads the next batch, and `_finish` waits for it."""
+    if db.dialect.name != "postgresql":
+        db.execute(_MAKE_CURRENT[db.dialect.name], batch)
+        return _Sent(None)
+    driver = db.connection.driver_connection
+    assert driver is not None
+    pipeline = driver.pipeline()
+    pipeline.__enter__()
+    sent = _Sent(pipeline)
+    try:
+        driver.execute(_MAKE_CURRENT_SQL, batch)
+    except BaseException:
+        sent.cancel()
+        raise
+    return sent
 
 
 def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
     """PostgreSQL keeps a connection's plan of a statement until the table's statistics change, so plans
     made while the tables were nearly empty would scan them whole for the rest of the import (autovacuum
-    analyzes them eventually, when it is on). ANALYZE takes a sample: a fraction of a second."""
+    analyzes them eventually, when it is on). The tables the import looks things up in, its own queries
+    and the foreign-key checks, are analyzed; ANALYZE takes a sample: a fraction of a second."""
     with session_scope(sessions) as session:
         if session.connection().dialect.name == "postgresql":
-            for model in (Subject, SubjectRef, ConsentRecord, CurrentConsent, LedgerEntry, LedgerCheckpoint):
+            for model in (Subject, SubjectRef, ConsentRecord):
                 session.execute(text(f"ANALYZE {model.__tablename__}"))
 
 
@@ -536,10 +575,13 @@ _LATEST = _RANKED.subquery()
 _MAKE_CURRENT = {
     dialect: consent_service.make_current_from(
         dialect,
-        select(*(_LATEST.c[c.name] for c in CurrentConsent.__table__.columns)).where(_LATEST.c.rank == 1),
+        select(*(_LATEST.c[c.name] for c in CurrentConsent.__table__.columns)).where(
+            _LATEST.c.rank == literal_column("1")
+        ),
     )
     for dialect in ("sqlite", "postgresql")
 }
+_MAKE_CURRENT_SQL = str(_MAKE_CURRENT["postgresql"].compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
 
 
 def _head_seq(session: Session, chain_id: str) -> int:
