@@ -27,7 +27,10 @@ ENGLISH = i18n.catalogue("en")
 GERMAN = i18n.catalogue("de")
 CENTRE = Path(i18n.__file__).parent
 TEMPLATES = CENTRE / "templates"
-WEB = [CENTRE / f"{name}.py" for name in ("visit", "web", "web_sign_in", "web_profile", "web_shares")]
+WEB = [
+    CENTRE / f"{name}.py"
+    for name in ("visit", "web", "web_sign_in", "web_profile", "web_shares", "web_credentials")
+]
 NAMESPACES = {key.split(".")[0] for key in ENGLISH}
 ASKS_GERMAN = "de-DE,de;q=0.9,en;q=0.5"
 

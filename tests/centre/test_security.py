@@ -19,6 +19,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import Engine
@@ -28,6 +29,7 @@ from harken.app import create_app
 from harken.centre.mail import MemoryMailer
 from harken.centre.visit import SESSION_COOKIE, safe_next
 from harken.config import Settings
+from harken.credentials.jws import jwk_of
 from tests.centre_client import Visitor, csrf_of, latest_link
 from tests.factories import FixedClock
 from tests.stories.conftest import Business
@@ -45,7 +47,14 @@ NEXT = re.compile(r'name="next" value="([^"]*)"')
 LINK_REFUSED = "This link does not work any more"
 NOT_FOUND = "There is nothing here"
 CSRF_REFUSED = "Nothing was changed"
-PAGES = ("/centre", "/centre/businesses", "/centre/consents", "/centre/shares", "/centre/preferences")
+PAGES = (
+    "/centre",
+    "/centre/businesses",
+    "/centre/consents",
+    "/centre/shares",
+    "/centre/credentials",
+    "/centre/preferences",
+)
 QUESTION = {
     "text": {"en": "Coffee or tea?"},
     "fills": "interest:coffee",
@@ -474,6 +483,7 @@ ACTIONS = [
     ("/centre/shares", {"fields-{shop}": "context", "purpose-{shop}": "service", "expires": "1d"}),
     ("/centre/shares/{share}/revoke", {}),
     ("/centre/shares/{share}/orgs/{shop}/revoke", {}),
+    ("/centre/credentials/{credential}/revoke", {}),
     ("/centre/data/erase", {"confirm": "on"}),
 ]
 
@@ -483,6 +493,22 @@ def make_share(visitor: Visitor, *orgs: str, label: str = "Frankfurt") -> str:
     fields = {f"fields-{org}": "context" for org in orgs} | {f"purpose-{org}": "service" for org in orgs}
     visitor.submit("/centre/shares", "/centre/shares", {"label": label, "expires": "1d", **fields})
     return str(export(visitor)["shares"][0]["id"])
+
+
+def issue_credential(org: Business, ref: str) -> str:
+    """A credential of the customer's context, issued through `org`'s app (`POST /v1/me/credentials`,
+    bound to a wallet key of their own); its id."""
+    token = org.call("POST", f"/v1/subjects/{ref}/sessions")["token"]
+    me = {"Authorization": f"Bearer {token}"}
+    org.client.put("/v1/me/context", headers=me, json={"situation": "travelling"}).raise_for_status()
+    body = {
+        "fields": ["context"],
+        "expires_at": "2026-11-09T12:00:00Z",
+        "holder_jwk": jwk_of(Ed25519PrivateKey.generate().public_key()),
+    }
+    issued = org.client.post("/v1/me/credentials", headers=me, json=body)
+    assert issued.status_code == 201, issued.text
+    return str(issued.json()["id"])
 
 
 def forged_posts(world: World) -> list[tuple[str, dict[str, str], dict[str, str]]]:
@@ -519,7 +545,8 @@ def test_every_form_refuses_a_forged_post(world: World, action: str, data: dict[
     )
     assert "Coffee or tea?" in alice.get("/centre/businesses").text  # the question is asked once
     share = make_share(alice, world.shop_id, world.hotel_id)
-    action = action.format(shop=world.shop_id, share=share)
+    credential = issue_credential(world.shop, "alice-at-shop")
+    action = action.format(shop=world.shop_id, share=share, credential=credential)
     data = {name.format(shop=world.shop_id): value for name, value in data.items()}
     before = export(alice)
 
@@ -897,9 +924,11 @@ def test_an_export_holds_only_the_customers_own_data(world: World) -> None:
     world.shop.call(
         "POST", "/v1/subjects/alice-at-shop/events", {"type": "purchase", "item": "marathon-guide"}
     )
+    credential = issue_credential(world.shop, "alice-at-shop")
     alices = export(world.alice)
     bobs = export(world.bob)
     text = json.dumps(bobs)
+    assert [c["id"] for c in alices["credentials"]] == [credential] and bobs["credentials"] == []
     assert [b["your_ref"] for b in bobs["businesses"]] == ["bob-at-shop"]
     for hers in (
         "alice",
@@ -909,6 +938,7 @@ def test_an_export_holds_only_the_customers_own_data(world: World) -> None:
         "travelling",
         "marathon-guide",
         *(c["id"] for c in alices["consents"]),
+        credential,
     ):
         assert hers not in text, hers
     assert "Marathon runner" in json.dumps(alices)
@@ -967,6 +997,7 @@ def test_a_session_from_an_app_sees_only_that_org(world: World, visitor: Visitor
         ("POST", "/centre/consents/not-a-uuid/marketing"),
         ("POST", "/centre/shares/not-a-uuid/revoke"),
         ("POST", "/centre/shares/00000000-0000-4000-8000-000000000000/orgs/not-a-uuid/revoke"),
+        ("POST", "/centre/credentials/not-a-uuid/revoke"),
         ("GET", "/centre/link/"),
     ],
 )

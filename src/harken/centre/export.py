@@ -16,6 +16,7 @@ from harken.clock import rfc3339
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
 from harken.context.models import CENTRE, Event, Sharing
+from harken.credentials import service as credentials_service
 from harken.decisions import service as decision_service
 from harken.ledger.keys import KeyRing
 from harken.ledger.receipts import sign_receipt
@@ -28,7 +29,8 @@ def document(
 ) -> dict[str, Any]:
     """Everything held about the viewer, in one JSON document: data with provenance and source, consent
     records with their signed receipts, events, the decisions asked, sharing, shares (with how often
-    each business read them), questions asked and erasure requests."""
+    each business read them), credentials issued (what each carries, never the credential itself),
+    questions asked and erasure requests."""
     receipts = {}
     for record_id in receipt_ids(session, viewer):
         document = receipt(session, viewer, record_id, issuer)
@@ -133,6 +135,16 @@ def document(
             share.model_dump(mode="json")
             for share in shares_service.listed(
                 session, subject_id=viewer.subject_id, window_org_id=viewer.org_id, now=now
+            )
+        ],
+        "credentials": [
+            credential.model_dump(mode="json")
+            for credential in credentials_service.listed(
+                session,
+                subject_id=viewer.subject_id,
+                window_org_id=viewer.org_id,
+                issuer=issuer.rstrip("/"),
+                now=now,
             )
         ],
         "questions": [

@@ -55,6 +55,7 @@ NAV = (
     ("/centre/businesses", "nav.businesses"),
     ("/centre/consents", "nav.consents"),
     ("/centre/shares", "nav.shares"),
+    ("/centre/credentials", "nav.credentials"),
     ("/centre/preferences", "nav.preferences"),
     ("/centre/data", "nav.data"),
 )
@@ -65,6 +66,7 @@ DONE = (
     "sharing",
     "shared",
     "unshared",
+    "revoked",
     "answered",
     "declined",
     "erasure",

@@ -1,6 +1,6 @@
 """The Preference Centre's pages: server-rendered, plain forms, POST-redirect-GET; no script needed.
-Right now, Businesses and Consents here; Shares in web_shares.py; Preferences and My data in
-web_profile.py."""
+Right now, Businesses and Consents here; Shares in web_shares.py; Credentials in web_credentials.py;
+Preferences and My data in web_profile.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from harken.centre import service as centre
-from harken.centre import signin, web_profile, web_shares, web_sign_in
+from harken.centre import signin, web_credentials, web_profile, web_shares, web_sign_in
 from harken.centre.service import Viewer
 from harken.centre.visit import (
     CHANNELS,
@@ -312,7 +312,14 @@ async def unknown(rest: str) -> Response:
 def install(app: FastAPI) -> None:
     """Mount the centre: its static files, its pages, and its errors as pages rather than JSON."""
     app.mount("/centre/static", static, name="centre-static")
-    for pages in (web_sign_in.router, router, web_shares.router, web_profile.router, fallback):
+    for pages in (
+        web_sign_in.router,
+        router,
+        web_shares.router,
+        web_credentials.router,
+        web_profile.router,
+        fallback,
+    ):
         app.include_router(pages)
 
     @app.exception_handler(SignInRequired)
