@@ -21,8 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Browser, Page, expect
 
+from harken.credentials import sdjwt
+from harken.credentials.jws import jwk_of
 from tests.browser.axe import describe, run_axe, serious_violations
 from tests.browser.conftest import NewContext
 from tests.browser.harness import DESKTOP, HEIGHT, PHONE, CentreHub
@@ -45,7 +48,7 @@ ICEBREAKER = {
     "intrusiveness": 1,
 }
 OFFER = {"title": "Autumn book club", "topics": ["books"], "channels": ["email"]}
-PAGES = ("now", "businesses", "consents", "shares", "preferences", "data")
+PAGES = ("now", "businesses", "consents", "shares", "credentials", "preferences", "data")
 EXPIRES = re.compile(r"This expires by itself at (\d{1,2} \w+ \d{4}, \d{2}:\d{2})\.")
 
 
@@ -88,6 +91,22 @@ def register(org: httpx.Client, ref: str, email: str, grant: tuple[str, ...] = (
     customer = Customer(org, ref, email, token)
     customer.me("PATCH", "/v1/me/preferences", {"interests": {"books": 0.8}})  # the offer is relevant
     return customer
+
+
+def carry(customer: Customer, wallet: Ed25519PrivateKey, fields: list[str]) -> dict[str, Any]:
+    """A credential of a trip issued to the customer's wallet through the app (the centre issues none)."""
+    trip = {
+        "flight": "LH903",
+        "arrives_at": (datetime.now(UTC) + timedelta(hours=6)).isoformat(timespec="minutes"),
+    }
+    body = {
+        "trip": trip,
+        "fields": fields,
+        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+        "holder_jwk": jwk_of(wallet.public_key()),
+    }
+    issued: dict[str, Any] = customer.me("POST", "/v1/me/credentials", body)
+    return issued
 
 
 def codes(decision: dict[str, Any]) -> list[str]:
@@ -291,6 +310,7 @@ def test_the_keyboard_reaches_everything_and_the_skip_link_comes_first(
     centre_hub: CentreHub, orgs: Orgs, page: Page
 ) -> None:
     me = register(orgs.shop, "keys", centre_hub.address(), ("marketing",))
+    carry(me, Ed25519PrivateKey.generate(), ["trip.flight"])  # its Revoke form is on the walk too
     url = centre_hub.url
 
     # Signing in by keyboard alone: skip, the address field is next, Enter sends.
@@ -391,6 +411,45 @@ def test_a_traveller_shares_their_trip_and_takes_it_back_without_javascript(
     assert orgs.rail.get(f"/v1/shares/{share_id}").status_code == 404
 
 
+def test_a_traveller_revokes_a_credential_without_javascript_and_the_railway_refuses_it(
+    centre_hub: CentreHub, orgs: Orgs, no_script_page: Page
+) -> None:
+    page = no_script_page
+    me = register(orgs.shop, "carrier", centre_hub.address(), ("marketing",))
+    wallet = Ed25519PrivateKey.generate()
+    issued = carry(me, wallet, ["trip.arrives_at", "trip.flight"])
+
+    def verify() -> httpx.Response:
+        """The wallet shows the railway the arrival; the railway asks the hub to verify it."""
+        nonce = call(orgs.rail, "POST", "/v1/credentials/nonces")
+        presentation = sdjwt.present(
+            issued["credential"],
+            disclose=("trip.arrives_at",),
+            holder_key=wallet,
+            audience=nonce["audience"],
+            nonce=nonce["nonce"],
+            iat=int(datetime.now(UTC).timestamp()),
+        )
+        return orgs.rail.post(
+            "/v1/credentials/verify", json={"presentation": presentation, "nonce": nonce["nonce"]}
+        )
+
+    assert verify().status_code == 200
+    sign_in(page, centre_hub, me.email)
+    go(page, "Credentials")
+    credential = page.get_by_role("region", name=re.compile("^Issued on "))
+    expect(credential).to_contain_text("Carries: Arrival, Flight")
+    expect(credential.locator(".status")).to_have_text(re.compile(r"^Valid until "))
+    credential.get_by_role("button", name="Revoke").click()
+    assert notice(page).startswith("Revoked. From now on it no longer holds")
+    expect(credential.locator(".status")).to_have_text(re.compile(r"^You revoked it on "))
+    expect(credential.get_by_role("button", name="Revoke")).to_have_count(0)
+    refused = verify()
+    assert refused.status_code == 422 and refused.json()["type"] == "/problems/credential-revoked", (
+        refused.text
+    )
+
+
 # ---- 4 and 5. axe, 360 px, German, screenshots ----------------------------------------------------
 
 
@@ -448,6 +507,10 @@ def fill_in(customer: Customer, orgs: Orgs) -> None:
         },
     )
     call(orgs.rail, "GET", f"/v1/shares/{share['id']}")
+    wallet = Ed25519PrivateKey.generate()
+    revoked = carry(customer, wallet, ["trip.flight"])
+    customer.me("DELETE", f"/v1/me/credentials/{revoked['id']}", None)
+    carry(customer, wallet, ["trip.arrives_at", "trip.flight"])
 
 
 @dataclass
@@ -545,6 +608,9 @@ def test_every_page_is_accessible_fits_and_is_photographed(
     expect(page.get_by_role("region", name="Frankfurt")).to_contain_text("Can read it")
     page.get_by_role("region", name="Share something").locator("summary").first.click()
     checker.check(page, "shares")
+    go(page, "Credentials")
+    expect(page.locator(".status")).to_have_count(2)
+    checker.check(page, "credentials")
     go(page, "Preferences")
     expect(page.get_by_role("group", name="thrillers")).to_be_visible()
     checker.check(page, "preferences")
@@ -597,6 +663,7 @@ def test_the_centre_speaks_german_and_stays_accessible(
     expect(page.locator("main form.question legend strong")).to_have_attribute("lang", "de")
     german_page(page, f"{url}/centre/consents")
     german_page(page, f"{url}/centre/shares")
+    german_page(page, f"{url}/centre/credentials")
 
     english_browser = new_context(width=PHONE).new_page()
     german_page(english_browser, f"{url}/centre/sign-in?lang=de")  # chosen in the link
