@@ -358,6 +358,35 @@ def test_a_failure_inside_a_batch_leaves_none_of_it_and_the_next_run_continues_a
         assert_sound(session, notary)
 
 
+def test_a_stop_while_a_batch_waits_for_the_next_rolls_it_back_and_the_next_run_imports_it(
+    committed: tuple[sessionmaker[Session], Org, Notary], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With hashers, a batch stays open (on PostgreSQL: written by COPY, its current-state statement
+    still in flight) while the next is read. Stopped then, it is rolled back whole, and the next run
+    imports everything."""
+    sessions, org, notary = committed
+    path = legacy(tmp_path, *(f"c{n},marketing,granted,email,2021-01-01T00:00:00Z,," for n in range(250)))
+    checked = importer._check
+
+    def stop_at_line_150(fields: list[str], header: list[str], *, line: int, **rest: Any) -> Any:
+        if line == 150:
+            raise KeyboardInterrupt
+        return checked(fields, header, line=line, **rest)
+
+    monkeypatch.setattr(importer, "_check", stop_at_line_150)
+    with pytest.raises(KeyboardInterrupt):
+        run(sessions, org, path, notary, FixedClock(), batch_size=100, workers=1)
+    with sessions() as session:
+        assert [count(session, m) for m in (ConsentRecord, LedgerEntry, CurrentConsent, Subject)] == [0] * 4
+
+    monkeypatch.setattr(importer, "_check", checked)
+    summary, _ = run(sessions, org, path, notary, FixedClock(), batch_size=100, workers=1)
+    assert (summary.earlier, summary.imported) == (0, 250)
+    with sessions() as session:
+        assert [count(session, m) for m in (ConsentRecord, LedgerEntry, CurrentConsent, Subject)] == [250] * 4
+        assert_sound(session, notary)
+
+
 def invoke(env: dict[str, str], *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args), env=env | {"COLUMNS": "200"})
     return result.exit_code, result.output
