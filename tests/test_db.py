@@ -17,8 +17,9 @@ from tests.factories import T0, make_org
 
 @pytest.mark.parametrize("rows", [COPY_FROM - 1, COPY_FROM + 50])
 def test_insert_many_stores_each_value_as_an_insert_would(session: Session, rows: int) -> None:
-    """Below COPY_FROM rows an INSERT, from it on (PostgreSQL) COPY: the same rows come back either way,
-    JSON lists and objects, times with their zone, and empty values."""
+    """Below COPY_FROM rows an INSERT, from it on the bulk way (PostgreSQL's COPY, SQLite's executemany
+    through the column types' own bind processors): the same rows come back either way, JSON lists and
+    objects, times with their zone, and empty values."""
     org, _ = make_org(session)
     person = uuid.uuid4()
     insert_many(

@@ -173,15 +173,19 @@ COPY_FROM = 100  # rows: fewer go as one INSERT (a statement already prepared be
 
 
 def insert_many(db: Connection, into: type[Base] | Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT the rows (a value for every column of the table, or the model's, in this transaction). On
-    PostgreSQL, from COPY_FROM rows on, through a binary COPY: some twice as fast as a multi-row INSERT
-    for the thousands of rows of a bulk import, and cheaper for the server to read than text. There None
-    is NULL, also in a JSON column, where an INSERT would store JSON null."""
+    """INSERT the rows (a value for every column of the table, or the model's, in this transaction). From
+    COPY_FROM rows on, the bulk way: on PostgreSQL a binary COPY, some twice as fast as a multi-row
+    INSERT for the thousands of rows of an import and cheaper for the server to read than text (there
+    None is NULL, also in a JSON column, where an INSERT would store JSON null); on SQLite the driver's
+    own executemany."""
     table = into if isinstance(into, Table) else cast(Table, into.__table__)
     if not rows:
         return
-    if db.dialect.name != "postgresql" or len(rows) < COPY_FROM:
+    if len(rows) < COPY_FROM:
         db.execute(table.insert(), list(rows))
+        return
+    if db.dialect.name == "sqlite":
+        _insert_sqlite(db, table, rows)
         return
     keys = [c.key for c in table.columns]
     names = ", ".join(f'"{c.name}"' for c in table.columns)
@@ -191,6 +195,17 @@ def insert_many(db: Connection, into: type[Base] | Table, rows: Sequence[Mapping
         copy.set_types([types[c.name] for c in table.columns])
         for row in rows:
             copy.write_row([row[key] for key in keys])
+
+
+def _insert_sqlite(db: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The DB-API's executemany, each value through its column type's own bind processor: what an
+    INSERT stores, without SQLAlchemy's work per row (a third of a bulk import's time on SQLite)."""
+    columns = list(table.columns)
+    convert = [(c.key, c.type.dialect_impl(db.dialect).bind_processor(db.dialect)) for c in columns]
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+    values = [[process(row[key]) if process else row[key] for key, process in convert] for row in rows]
+    db.connection.driver_connection.executemany(sql, values)  # type: ignore[union-attr]
 
 
 # Each column's type, as COPY's binary format needs it: the table the connection's search path finds.
