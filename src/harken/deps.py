@@ -40,6 +40,11 @@ class Hub:
     def notary(self) -> Notary:
         return Notary(keys=self.keys, checkpoint_every=self.settings.checkpoint_every)
 
+    @property
+    def issuer(self) -> str:
+        """The hub as the `iss` of what it signs for others to verify: its public URL."""
+        return self.settings.public_url.rstrip("/")
+
     async def run(self, work: Callable[[Session], T]) -> T:
         """Run `work` as one unit of work — one transaction on one thread, committed when it returns —
         so a 2xx means durable and nothing holds a lock while waiting for a thread. On SQLite every

@@ -28,7 +28,7 @@ def _credentials(visit: Visit) -> Callable[[Session, Viewer], dict[str, Any]]:
                 session,
                 subject_id=viewer.subject_id,
                 window_org_id=viewer.org_id,
-                issuer=_issuer(visit),
+                issuer=visit.hub.issuer,
                 now=visit.now,
             ),
             "now": visit.now,
@@ -60,8 +60,3 @@ async def revoke_credential(credential_id: str, visit: VisitDep) -> Response:
         return "/centre/credentials?done=revoked"
 
     return await visit.act(work, template="credentials.html", build=_credentials(visit))
-
-
-def _issuer(visit: Visit) -> str:
-    """The hub as the credentials' `iss`, as the API names it: its public URL."""
-    return visit.hub.settings.public_url.rstrip("/")

@@ -21,7 +21,7 @@ from harken.credentials.schemas import (
     PresentationVerified,
 )
 from harken.credentials.statuslist import TYP
-from harken.deps import Hub, HubDep, Now
+from harken.deps import HubDep, Now
 from harken.errors import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from harken.orgs.api import Call
 from harken.subjects.api import Customer, Me
@@ -44,7 +44,7 @@ async def issue_credential(body: CredentialPost, me: Me, now: Now) -> Credential
     """Carry my context to any business, on this hub or not, as an SD-JWT VC signed by the hub: each field
     selectively disclosable, so I show each business only what it needs, bound to my wallet's key, until
     `expires_at` or until I revoke it. The hub keeps no copy: keep `credential`."""
-    issuer = _issuer(me.hub)
+    issuer = me.hub.issuer
 
     def work(session: Session, customer: Customer) -> CredentialIssued:
         return service.issue(
@@ -64,7 +64,7 @@ async def issue_credential(body: CredentialPost, me: Me, now: Now) -> Credential
 @router.get("/v1/me/credentials", response_model=list[CredentialRead], tags=["me"])
 async def my_credentials(me: Me, now: Now) -> list[CredentialRead]:
     """The credentials issued to me through this app, newest first; never the credentials themselves."""
-    issuer = _issuer(me.hub)
+    issuer = me.hub.issuer
     return await me(
         lambda session, customer: service.listed(
             session,
@@ -105,7 +105,7 @@ async def revoke_credential(credential_id: uuid.UUID, me: Me, now: Now) -> Respo
 async def status_list(list_id: uuid.UUID, hub: HubDep, now: Now) -> Response:
     """Whether the credentials whose `status.status_list.uri` names this list still hold, as an IETF
     Token Status List Token (one bit each, 1: revoked). Public; cache it for at most its `ttl`."""
-    issuer = _issuer(hub)
+    issuer = hub.issuer
     token = await hub.run(
         lambda session: service.status_list_token(
             session, list_id=list_id, keys=hub.keys, issuer=issuer, now=now
@@ -121,7 +121,7 @@ async def status_list(list_id: uuid.UUID, hub: HubDep, now: Now) -> Response:
 async def presentation_nonce(call: Call, now: Now) -> NonceRead:
     """A nonce to send the holder, with your `audience`: the presentation's key binding must name both.
     Used once, within five minutes."""
-    issuer = _issuer(call.hub)
+    issuer = call.hub.issuer
     return await call(lambda session, org: service.new_nonce(session, org=org, issuer=issuer, now=now))
 
 
@@ -130,14 +130,9 @@ async def verify_presentation(body: PresentationPost, call: Call, now: Now) -> P
     """Verify a presentation of a credential this hub issued: its signature and disclosures, its expiry,
     the holder's key binding to your audience and nonce (which this uses up), and that it was not
     revoked. Returns the claims the holder showed you and those always visible."""
-    issuer = _issuer(call.hub)
+    issuer = call.hub.issuer
     return await call(
         lambda session, org: service.verify(
             session, org=org, body=body, keys=call.hub.keys, issuer=issuer, now=now
         )
     )
-
-
-def _issuer(hub: Hub) -> str:
-    """The hub as a credential's `iss`: its public URL."""
-    return hub.settings.public_url.rstrip("/")

@@ -13,8 +13,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from harken.context import service as context_service
-from harken.context.schemas import Provenance
 from harken.credentials import sdjwt, statuslist
 from harken.credentials.jws import JWSProblem, PublicKey, jwk_of, public_key_from_jwk
 from harken.credentials.models import Credential, PresentationNonce, StatusEntry, StatusList
@@ -35,6 +33,7 @@ from harken.ledger import service as ledger_service
 from harken.ledger.keys import KeyRing
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
+from harken.shares import service as share_service
 
 LONGEST = timedelta(days=30)
 VCT = "urn:harken:vct:context:1"
@@ -273,7 +272,7 @@ def _carried(
 ) -> dict[str, Any]:
     """The claims to carry, by field: trip fields nested under `trip`, live fields at the top."""
     trip = body.trip.model_dump(mode="json", exclude_none=True) if body.trip else {}
-    live = _declared(session, subject_id, window_org_id, now)
+    live = share_service.declared(session, subject_id=subject_id, window_org_id=window_org_id, now=now)
     carried: dict[str, Any] = {}
     for field in body.fields:
         name = field.removeprefix("trip.")
@@ -286,28 +285,6 @@ def _carried(
         else:
             raise Invalid("fields", f"you have declared no {field} to carry")
     return carried
-
-
-def _declared(
-    session: Session, subject_id: uuid.UUID, window_org_id: uuid.UUID | None, now: datetime
-) -> dict[str, Any]:
-    """The live data the customer declared (through a business's app: there), as shares read it."""
-    if window_org_id is None:
-        rows = context_service.facts(session, subject_id=subject_id)
-        rows = [r for r in rows if r.valid_until is None or r.valid_until > now]
-    else:
-        rows, _ = context_service.visible(session, subject_id=subject_id, org_id=window_org_id, now=now)
-    values: dict[str, Any] = {}
-    declared = [r for r in rows if r.provenance == Provenance.declared]
-    for row in sorted(declared, key=lambda r: r.recorded_at):  # the latest wins
-        kind, _, name = row.key.partition(":")
-        if kind == "context":
-            values["context"] = row.value
-        elif kind == "persona":
-            values.setdefault("persona", {})[name] = row.value
-        elif kind == "interest":
-            values.setdefault("interests", {})[name] = row.value["affinity"]
-    return values
 
 
 def allocate(session: Session, *, size: int, now: datetime) -> tuple[uuid.UUID, int]:

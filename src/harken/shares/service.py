@@ -277,26 +277,33 @@ def _values(session: Session, share: Share, fields: list[str], now: datetime) ->
         )
         values.update((f"trip.{name}", value) for name, value in trip.items())
     if not LIVE_FIELDS_SET.isdisjoint(fields):
-        for row in sorted(_declared(session, share, now), key=lambda r: r.recorded_at):  # the latest wins
-            kind, _, name = row.key.partition(":")
-            if kind == "context":
-                values["context"] = row.value
-            elif kind == "persona":
-                values.setdefault("persona", {})[name] = row.value
-            elif kind == "interest":
-                values.setdefault("interests", {})[name] = row.value["affinity"]
+        values.update(
+            declared(session, subject_id=share.subject_id, window_org_id=share.window_org_id, now=now)
+        )
     return values
 
 
-def _declared(session: Session, share: Share, now: datetime) -> list[StoredFact]:
-    if share.window_org_id is None:
-        rows = context_service.facts(session, subject_id=share.subject_id)
+def declared(
+    session: Session, *, subject_id: uuid.UUID, window_org_id: uuid.UUID | None, now: datetime
+) -> dict[str, Any]:
+    """The live fields (context, persona, interests) as the customer declared them, the latest of each:
+    through a business's app, what they declared there; in the centre, anywhere."""
+    if window_org_id is None:
+        rows = context_service.facts(session, subject_id=subject_id)
         rows = [r for r in rows if r.valid_until is None or r.valid_until > now]
     else:
-        rows, _ = context_service.visible(
-            session, subject_id=share.subject_id, org_id=share.window_org_id, now=now
-        )
-    return [r for r in rows if r.provenance == Provenance.declared]
+        rows, _ = context_service.visible(session, subject_id=subject_id, org_id=window_org_id, now=now)
+    values: dict[str, Any] = {}
+    mine = [r for r in rows if r.provenance == Provenance.declared]
+    for row in sorted(mine, key=lambda r: r.recorded_at):  # the latest wins
+        kind, _, name = row.key.partition(":")
+        if kind == "context":
+            values["context"] = row.value
+        elif kind == "persona":
+            values.setdefault("persona", {})[name] = row.value
+        elif kind == "interest":
+            values.setdefault("interests", {})[name] = row.value["affinity"]
+    return values
 
 
 def _active(share: Share, grant: ShareGrant, now: datetime) -> bool:
