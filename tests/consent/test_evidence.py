@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from harken.consent import service as consent_service
+from harken.consent import proof
 from harken.consent.models import ConsentRecord
 from harken.subjects import vault
 from harken.subjects.models import SubjectKey
@@ -46,7 +46,7 @@ def test_the_audit_opens_each_record_s_evidence_in_its_own_place(
     first = grant(client, headers, "priya", evidence=EVIDENCE)
     second = grant(client, headers, "priya", purpose="analytics", evidence={"form": "settings"})
     grant(client, headers, "sam")  # no evidence at all
-    assert list(consent_service.audit(session)) == []
+    assert list(proof.audit(session)) == []
 
     # Someone with the database moves Priya's sealed evidence onto another of her records.
     first_id, second_id = uuid.UUID(first["id"]), uuid.UUID(second["id"])
@@ -54,7 +54,7 @@ def test_the_audit_opens_each_record_s_evidence_in_its_own_place(
     session.execute(
         update(ConsentRecord.__table__).where(ConsentRecord.id == second_id).values(evidence=moved)
     )
-    problems = [f.problem for f in consent_service.audit(session)]
+    problems = [f.problem for f in proof.audit(session)]
     assert problems == [
         f"consent record {second_id}: its evidence does not open (changed, or moved from another record)"
     ]
@@ -63,7 +63,7 @@ def test_the_audit_opens_each_record_s_evidence_in_its_own_place(
     session.execute(
         update(ConsentRecord.__table__).where(ConsentRecord.id == second_id).values(evidence=None)
     )
-    assert [f.problem for f in consent_service.audit(session)] == [
+    assert [f.problem for f in proof.audit(session)] == [
         f"consent record {second['id']}: its evidence is missing"
     ]
 
@@ -79,7 +79,7 @@ def test_after_erasure_the_evidence_is_unreadable_and_the_proof_stays(
     assert [r["evidence"] for r in history["items"]] == [None]
     receipt = client.get(record["receipt"], headers=headers).json()["receipt"]
     assert receipt["evidence_sha256"] == hashlib.sha256(rfc8785.dumps(EVIDENCE)).hexdigest()
-    assert list(consent_service.audit(session)) == []
+    assert list(proof.audit(session)) == []
 
 
 def test_nothing_new_is_recorded_about_an_erased_customer(client: TestClient, session: Session) -> None:

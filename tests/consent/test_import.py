@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from harken.cli import app as cli
 from harken.clock import rfc3339
-from harken.consent import batches, importer
+from harken.consent import batches, importer, proof
 from harken.consent import service as consent_service
 from harken.consent.cli import SOME_BAD
 from harken.consent.importer import BadRow, ImportProblem, ImportSummary, import_consents
@@ -62,7 +62,7 @@ def assert_sound(session: Session, notary: Notary) -> None:
     """`harken ledger verify`'s two checks: every chain verifies, every record matches its entry."""
     reports = list(ledger_service.verify(session, keys=notary.keys))
     assert reports and all(r.ok for r in reports), [r.problem for r in reports]
-    assert list(consent_service.audit(session)) == []
+    assert list(proof.audit(session)) == []
 
 
 def count(session: Session, model: Any) -> int:

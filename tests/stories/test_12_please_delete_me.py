@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from harken.config import Settings
-from harken.consent import service as consent_service
+from harken.consent import proof
 from harken.ledger import keys
 from harken.ledger import service as ledger_service
 from harken.models import Base
@@ -115,4 +115,4 @@ def test_withdrawal_then_erasure_in_the_centre(
     # The proof stays: the ledger verifies, and every consent record still matches its entry.
     reports = list(ledger_service.verify(session, keys=keys.load(settings.keys_dir)))
     assert reports and all(r.ok for r in reports), [r for r in reports if not r.ok]
-    assert list(consent_service.audit(session)) == []
+    assert list(proof.audit(session)) == []

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from harken import erasure
 from harken.centre.models import ErasureRequest
+from harken.consent import proof
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord, Notice
 from harken.consent.purposes import CATALOGUE, LegalBasis
@@ -290,9 +291,7 @@ def receipt(session: Session, viewer: Viewer, record_id: uuid.UUID, issuer: str)
     if record is None or record.subject_id != viewer.subject_id:
         raise NotFound("no such receipt")
     found = business(session, viewer, record.org_id)
-    return consent_service.receipt_document(
-        session, org=found.org, consent=record, ref=found.ref, issuer=issuer
-    )
+    return proof.receipt_document(session, org=found.org, consent=record, ref=found.ref, issuer=issuer)
 
 
 # ---- my data -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from harken.consent import proof
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord, Notice
 from harken.consent.purposes import CATALOGUE, PurposeKey
@@ -169,7 +170,7 @@ async def get_receipt(receipt_id: uuid.UUID, call: Call) -> SignedReceipt:
 
     def work(session: Session, org: Org) -> SignedReceipt:
         consent, ref = consent_service.find_record(session, org=org, record_id=receipt_id)
-        document = consent_service.receipt_document(
+        document = proof.receipt_document(
             session, org=org, consent=consent, ref=ref, issuer=call.hub.settings.public_url
         )
         return SignedReceipt(receipt=document, jws=sign_receipt(document, call.hub.keys))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from harken.clock import system_clock
-from harken.consent import service as consent_service
+from harken.consent import proof
 from harken.console import console, fail, open_store
 from harken.db import readonly, session_scope
 from harken.ledger import chain, keys, signing
@@ -56,7 +56,7 @@ def verify() -> None:
         secret = store.settings.data_dir / "secret"
         if secret.exists():  # then each record's evidence is also opened and checked against its digest
             vault.bind(session, tokens.load_or_create_secret(secret))
-        for finding in consent_service.audit(session):
+        for finding in proof.audit(session):
             bad += 1
             progress.console.print(f"[red]✗[/] {finding.chain}: entry {finding.seq}: {finding.problem}")
     if bad:
