@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -24,19 +25,22 @@ from harken.client import (
     DecisionRead,
     Harken,
     HarkenError,
+    SharedWithYou,
     SubjectRead,
     WebhookVerificationError,
     verify_webhook,
 )
 from harken.consent.schemas import Channel, Method, Status
 from harken.context.schemas import EventType
+from harken.credentials import sdjwt
+from harken.credentials.jws import jwk_of
 from harken.decisions.schemas import FeedbackKind
 from harken.ledger.receipts import verify_receipt
 from harken.ledger.signing import keys_from_jwks
 from harken.webhooks import api as webhooks_api
 from harken.webhooks import signing
 from harken.webhooks.schemas import EventType as WebhookEventType
-from tests.factories import T0, make_org
+from tests.factories import T0, FixedClock, make_org
 
 BASE = "http://testserver"
 VECTOR = json.loads((Path(__file__).parent / "vectors" / "standard-webhooks.json").read_text())
@@ -145,6 +149,68 @@ def test_register_consent_decide_receipt_and_export(harken: Harken) -> None:
     assert exported["scope"] == "Chapter & Verse"
     assert [c["id"] for c in exported["consents"]] == [str(consent.id)]
     assert exported["events"][0]["item"] == "isbn-1"
+
+
+def test_a_share_and_a_credential_the_customer_shows_are_read_and_verified(
+    harken: Harken, client: TestClient, clock: FixedClock
+) -> None:
+    """The org's side of the travel pass: the share it was told of, read with its fields only; a
+    credential verified against a nonce from the hub; a revoked one refused, its problem type named."""
+    harken.register("priya")
+    me = {"Authorization": f"Bearer {harken.customer_token('priya').token}"}
+    [org] = client.get("/v1/me/directory", headers=me).json()
+    until = (clock() + timedelta(days=1)).isoformat()
+    trip = {"flight": "LH903", "arrives_at": "2026-11-02T21:40:00+01:00", "party_size": 2}
+    grant = {"org": org["id"], "purpose": "service", "fields": ["trip.arrives_at"]}
+    made = client.post(
+        "/v1/me/shares", headers=me, json={"trip": trip, "grants": [grant], "expires_at": until}
+    )
+    shared = harken.share(made.json()["id"])
+    assert isinstance(shared, SharedWithYou)
+    assert (shared.ref, shared.purpose, shared.data) == (
+        "priya",
+        "service",
+        {"trip.arrives_at": trip["arrives_at"]},
+    )
+
+    wallet = Ed25519PrivateKey.generate()
+    issued = client.post(
+        "/v1/me/credentials",
+        headers=me,
+        json={
+            "trip": trip,
+            "fields": ["trip.flight", "trip.arrives_at"],
+            "expires_at": until,
+            "holder_jwk": jwk_of(wallet.public_key()),
+        },
+    ).json()
+
+    def shown() -> tuple[str, str]:
+        asked = harken.credential_nonce()
+        presentation = sdjwt.present(
+            issued["credential"],
+            disclose=["trip.arrives_at"],
+            holder_key=wallet,
+            audience=asked.audience,
+            nonce=asked.nonce,
+            iat=int(clock().timestamp()),
+        )
+        return presentation, asked.nonce
+
+    verified = harken.verify_credential(*shown())
+    assert verified.claims["trip"] == {"arrives_at": trip["arrives_at"]}
+    assert verified.disclosed == ["trip", "trip.arrives_at"]  # the trip object is a disclosure too
+
+    presentation, nonce = shown()
+    harken.verify_credential(presentation, nonce)
+    with pytest.raises(HarkenError) as replayed:
+        harken.verify_credential(presentation, nonce)
+    assert replayed.value.type == "/problems/credential-replayed"
+
+    assert client.delete(f"/v1/me/credentials/{issued['id']}", headers=me).status_code == 204
+    with pytest.raises(HarkenError) as revoked:
+        harken.verify_credential(*shown())
+    assert (revoked.value.status, revoked.value.type) == (422, "/problems/credential-revoked")
 
 
 def test_refs_are_sent_percent_encoded(harken: Harken) -> None:

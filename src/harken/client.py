@@ -61,9 +61,11 @@ from harken.consent.schemas import (
     Status,
 )
 from harken.context.schemas import Datum, EventRead, EventType, Provenance, SubjectView
+from harken.credentials.schemas import NonceRead, PresentationVerified
 from harken.decisions.schemas import Candidate, DecisionRead, FeedbackKind, OfferRead
 from harken.errors import FieldProblem
 from harken.profiling.schemas import AnswerRead, NextQuestion, Option, QuestionRead
+from harken.shares.schemas import SharedWithYou
 from harken.subjects.schemas import SessionRead, SubjectRead
 from harken.webhooks.schemas import AttemptRead, DeliveryRead, EndpointCreated, EndpointRead, Replayed
 from harken.webhooks.signing import WebhookVerificationError
@@ -86,13 +88,16 @@ __all__ = [
     "Harken",
     "HarkenError",
     "NextQuestion",
+    "NonceRead",
     "NoticeRead",
     "OfferRead",
     "Option",
+    "PresentationVerified",
     "PurposeRead",
     "QuestionRead",
     "ReceiptProof",
     "SessionRead",
+    "SharedWithYou",
     "SignedReceipt",
     "SubjectRead",
     "SubjectView",
@@ -468,6 +473,24 @@ class Harken:
     def jwks(self) -> dict[str, Any]:
         """The hub's public signing keys (JWKS), which receipts and checkpoints verify against."""
         return _DOCUMENT.validate_json(self._send("GET", "/.well-known/jwks.json").content)
+
+    # ---- what customers share with you, and credentials they show ----------------------------------
+
+    def share(self, share_id: uuid.UUID | str) -> SharedWithYou:
+        """What a customer shares with you (its id came in `share.updated`): only your fields, for your
+        purpose, while the share lasts; once it expired or was taken back, a 404 HarkenError."""
+        return self._model(SharedWithYou, "GET", f"/v1/shares/{_segment(share_id)}")
+
+    def credential_nonce(self) -> NonceRead:
+        """A single-use nonce and your audience, for the customer's wallet to bind a presentation to."""
+        return self._model(NonceRead, "POST", "/v1/credentials/nonces")
+
+    def verify_credential(self, presentation: str, nonce: str) -> PresentationVerified:
+        """The claims a customer's credential shows you, verified by the hub (signature, expiry, key
+        binding to your audience and `nonce`, disclosures, revocation); a refusal is a 422 HarkenError
+        whose `type` names the rule broken (/problems/credential-revoked …)."""
+        body = {"presentation": presentation, "nonce": nonce}
+        return self._model(PresentationVerified, "POST", "/v1/credentials/verify", body)
 
     # ---- offers and decisions -----------------------------------------------------------------
 
