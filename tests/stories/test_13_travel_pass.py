@@ -2,14 +2,19 @@
 the hotel, the taxi firm and the restaurant, each receiving only the fields its purpose needs; each is
 notified; the traveller takes it back from one of them, which loses access at once. The traveller also
 carries the trip as a verifiable credential (SD-JWT VC): a business not on the hub checks the part shown to
-it with only the hub's public keys, an org on the hub asks the hub, and once revoked it holds for neither."""
+it with only the hub's public keys, an org on the hub asks the hub, and once revoked it holds for neither.
+The last test runs the pass across real processes: the server, the webhook worker and the offline check."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -25,6 +30,8 @@ from harken.ledger.models import LedgerEntry
 from harken.ledger.signing import b64url, keys_from_jwks
 from harken.webhooks.models import OutboxEvent
 from tests.factories import FixedClock
+from tests.live import LiveHub
+from tests.receiver import receiving
 from tests.stories.conftest import Business
 
 EMAIL = "sam.rivera@example.com"
@@ -245,3 +252,91 @@ def test_the_trip_carried_as_a_credential_shows_each_business_only_its_part(
     with pytest.raises(CredentialProblem) as revoked:
         statuslist.check(seen.claims, status_token=status_list(), keys=jwks, now=now)
     assert revoked.value.code == "revoked"
+
+
+@pytest.mark.slow
+def test_the_travel_pass_on_a_real_server_with_signed_webhooks_and_an_offline_check(
+    hub: LiveHub, tmp_path: Path
+) -> None:
+    """The whole pass across real processes: `harken serve`, `harken worker` delivering signed
+    `share.updated` to a real endpoint, and `harken credential verify` at a bistro that has only the
+    hub's public keys and its published status list."""
+    with receiving(lambda: datetime.now(UTC)) as receiver:
+        airline, hotel = hub.create_org("Skyway Airlines"), hub.create_org("Hotel Main")
+        subscribed = hotel.post("/v1/webhooks", json={"url": receiver.url, "events": ["share.updated"]})
+        secret = subscribed.json()["secret"]
+        airline.put("/v1/subjects/sam", json={"email": EMAIL}).raise_for_status()
+        hotel.put("/v1/subjects/guest-7", json={"email": EMAIL}).raise_for_status()
+        token = airline.post("/v1/subjects/sam/sessions").json()["token"]
+        sam = httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        hub.clients.append(sam)
+        ids = {b["name"]: b["id"] for b in sam.get("/v1/me/directory").json()}
+        until = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        grant = {
+            "org": ids["Hotel Main"],
+            "purpose": "service",
+            "fields": ["trip.arrives_at", "trip.party_size"],
+        }
+        made = sam.post("/v1/me/shares", json={"trip": TRIP, "grants": [grant], "expires_at": until})
+        share = made.json()
+
+        # The hotel hears of it, signed, by the worker; reads exactly its two fields; loses it when taken back.
+        hub.harken("worker", "--once")
+        [(_, told)] = receiver.events(secret)
+        assert (told["type"], told["data"]["share"], told["data"]["ref"]) == (
+            "share.updated",
+            share["id"],
+            "guest-7",
+        )
+        path = f"/v1/shares/{share['id']}"
+        assert hotel.get(path).json()["data"] == {"trip.arrives_at": TRIP["arrives_at"], "trip.party_size": 2}
+        assert sam.delete(path.replace("/v1/", "/v1/me/")).status_code == 204
+        assert hotel.get(path).status_code == 404
+        hub.harken("worker", "--once")
+        assert [e["data"]["status"] for _, e in receiver.events(secret)] == ["active", "revoked"]
+
+    # The credential, shown to a bistro off the hub: only the arrival, checked offline.
+    wallet = Ed25519PrivateKey.generate()
+    issued = sam.post(
+        "/v1/me/credentials",
+        json={
+            "trip": TRIP,
+            "fields": ["trip.flight", "trip.arrives_at"],
+            "expires_at": until,
+            "holder_jwk": jwk_of(wallet.public_key()),
+        },
+    ).json()
+    (tmp_path / "jwks.json").write_text(httpx.get(f"{hub.url}/.well-known/jwks.json").text)
+
+    def bistro_checks() -> subprocess.CompletedProcess[str]:
+        shown = sdjwt.present(
+            issued["credential"],
+            disclose=["trip.arrives_at"],
+            holder_key=wallet,
+            audience="https://bistro.example",
+            nonce="table-for-two",
+            iat=int(datetime.now(UTC).timestamp()),
+        )
+        (tmp_path / "shown.txt").write_text(shown)
+        (tmp_path / "status.jwt").write_text(httpx.get(issued["status"]["uri"]).text)
+        return hub.harken(
+            "credential",
+            "verify",
+            str(tmp_path / "shown.txt"),
+            "--jwks",
+            str(tmp_path / "jwks.json"),
+            "--audience",
+            "https://bistro.example",
+            "--nonce",
+            "table-for-two",
+            "--status-list",
+            str(tmp_path / "status.jwt"),
+            check=False,
+        )
+
+    accepted = bistro_checks()
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "trip.arrives_at" in accepted.stdout and "LH903" not in accepted.stdout
+    assert sam.delete(f"/v1/me/credentials/{issued['id']}").status_code == 204
+    refused = bistro_checks()
+    assert refused.returncode == 1 and "revoked" in refused.stdout + refused.stderr

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
-from unittest import mock
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -24,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from harken.db import session_scope
 from harken.webhooks import signing, worker
 from tests.factories import FixedClock
+from tests.receiver import Receiver, receiving
 from tests.stories.conftest import Business
 
 T = TypeVar("T")
@@ -44,57 +42,10 @@ def test_the_reference_library_verifies_what_harken_signs() -> None:
         standardwebhooks.Webhook(signing.new_secret()).verify(body, headers)
 
 
-@dataclass
-class Receiver:
-    """A real HTTP endpoint: answers with the next scripted status (200 once the script runs out)."""
-
-    url: str
-    clock: FixedClock
-    script: list[int] = field(default_factory=list)
-    received: list[tuple[dict[str, str], bytes, datetime]] = field(default_factory=list)
-
-    def events(self, secret: str) -> list[tuple[str, dict[str, Any]]]:
-        """(webhook-id, payload) of every request, each checked by the reference library as it would
-        have been on arrival (its 5-minute timestamp window is read on the test's clock)."""
-        checked = []
-        for headers, body, arrived in self.received:
-            with mock.patch.object(standardwebhooks.webhooks, "datetime", _clock_at(arrived)):
-                checked.append(
-                    (headers["webhook-id"], standardwebhooks.Webhook(secret).verify(body, headers))
-                )
-        return checked
-
-
-def _clock_at(moment: datetime) -> type[datetime]:
-    class Stopped(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> Stopped:
-            return cls.fromtimestamp(moment.timestamp(), tz)
-
-    return Stopped
-
-
 @pytest.fixture
 def receiver(clock: FixedClock) -> Iterator[Receiver]:
-    state = Receiver("", clock)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            status = state.script.pop(0) if state.script else 200
-            if status == 200:
-                state.received.append(({k.lower(): v for k, v in self.headers.items()}, body, state.clock()))
-            self.send_response(status)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    with ThreadingHTTPServer(("127.0.0.1", 0), Handler) as server:
-        state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    with receiving(clock) as state:
         yield state
-        server.shutdown()
 
 
 @dataclass
