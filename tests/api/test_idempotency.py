@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from harken.consent.models import ConsentRecord
-from harken.context import service as context_service
+from harken.context import events as context_events
 from harken.context.models import Event
 from harken.decisions.models import DecisionFeedback, DecisionLog
 from harken.idempotency import IdempotencyKey
@@ -252,7 +252,7 @@ def test_a_request_that_fails_keeps_no_key(
         raise RuntimeError("the disk is full")
 
     with monkeypatch.context() as patch:
-        patch.setattr(context_service, "record_event", broken)
+        patch.setattr(context_events, "record_event", broken)
         with pytest.raises(RuntimeError):
             client.post(EVENTS, headers=keyed(headers), json=PURCHASE)
     assert count(session, IdempotencyKey) == 0

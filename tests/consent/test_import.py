@@ -334,7 +334,7 @@ def test_a_failure_inside_a_batch_leaves_none_of_it_and_the_next_run_continues_a
 ) -> None:
     sessions, org, notary = committed
     path = legacy(tmp_path, *(f"c{n},marketing,granted,email,2021-01-01T00:00:00Z,," for n in range(25)))
-    made = batches._bodies
+    made = batches.bodies
     calls: list[int] = []
 
     def fail_third(*args: Any) -> Any:  # after the batch's customers, records and current states are written
@@ -343,14 +343,14 @@ def test_a_failure_inside_a_batch_leaves_none_of_it_and_the_next_run_continues_a
             raise RuntimeError("power cut")
         return made(*args)
 
-    monkeypatch.setattr(batches, "_bodies", fail_third)
+    monkeypatch.setattr(batches, "bodies", fail_third)
     with pytest.raises(RuntimeError, match="power cut"):
         run(sessions, org, path, notary, FixedClock(), batch_size=10)
     with sessions() as session:
         assert [count(session, m) for m in (ConsentRecord, LedgerEntry, CurrentConsent, Subject)] == [20] * 4
         assert_sound(session, notary)
 
-    monkeypatch.setattr(batches, "_bodies", made)
+    monkeypatch.setattr(batches, "bodies", made)
     summary, _ = run(sessions, org, path, notary, FixedClock(), batch_size=10)
     assert (summary.earlier, summary.imported) == (20, 5)
     with sessions() as session:

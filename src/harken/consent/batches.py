@@ -4,21 +4,15 @@ head, or none of them. The ledger bodies are made by hasher processes while the 
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import multiprocessing
 import os
-import signal
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import AbstractContextManager, nullcontext, suppress
+from concurrent.futures import Executor, Future
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql
@@ -27,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harken.clock import Clock, rfc3339
 from harken.consent import service as consent_service
+from harken.consent.hashers import IMPORT, Common, Facts, bodies, evidence_sha256, shares
 from harken.consent.models import ConsentRecord, CurrentConsent
-from harken.consent.schemas import ConsentPut, Method
+from harken.consent.schemas import ConsentPut
 from harken.db import insert_many, session_scope
 from harken.ledger import chain
 from harken.ledger import service as ledger_service
@@ -37,9 +32,12 @@ from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.subjects.models import Subject, SubjectRef
 
-IMPORT = str(Method.import_)
 SQLITE_CACHE_KIB = 256 * 1024  # the import's own connection; SQLite's default of 2 MiB rereads pages
+
+
 RETRIES = 3  # tries of a batch that lost a race for a new ref
+
+
 _LOOKUP_CHUNK = 2_000  # refs per IN (...) query, well inside every backend's parameter limit
 
 
@@ -160,13 +158,13 @@ class Writer:
                 self._check_alone(session, head_seq)
             now = self._clock()
             subjects = _subjects(session, org, {d.ref for d in batch}, now)
-            common = _Common(org.chain, str(org.id), rfc3339(now), now, sha, head_seq + 1)
+            common = Common(org.chain, str(org.id), rfc3339(now), now, sha, head_seq + 1)
             chain_id = common.chain
             ids = [_time_ordered_id() for _ in batch]
             facts = [_facts(i, subjects[d.ref], d) for i, d in zip(ids, batch, strict=True)]
-            parts = _shares(len(facts), self._workers)
+            parts = shares(len(facts), self._workers)
             pool = self.hashers
-            hashing = [pool.submit(_bodies, common, a, facts[a:b]) for a, b in parts[1:]] if pool else []
+            hashing = [pool.submit(bodies, common, a, facts[a:b]) for a, b in parts[1:]] if pool else []
             records: list[dict[str, Any]] = []
             for offset, (record_id, decision) in enumerate(zip(ids, batch, strict=True)):
                 change, subject_id = decision.change, subjects[decision.ref]
@@ -185,7 +183,7 @@ class Writer:
                         "expires_at": change.expires_at,
                         "recorded_at": now,
                         "evidence": _evidence(sha, decision.line),
-                        "evidence_sha256": _evidence_sha256(sha, decision.line),
+                        "evidence_sha256": evidence_sha256(sha, decision.line),
                         "chain": chain_id,
                         "seq": common.first_seq + offset,
                     }
@@ -204,11 +202,11 @@ class Writer:
         session, common, notary = open.session, open.common, self._notary
         try:
             open.current.result()
-            bodies = _bodies(common, 0, open.own)
+            made = bodies(common, 0, open.own)
             for part in open.hashing:
-                bodies.extend(part.result())
+                made.extend(part.result())
             head_hash, entries = open.head_hash, []
-            for offset, (body, body_digest) in enumerate(bodies):
+            for offset, (body, body_digest) in enumerate(made):
                 entry = chain.Entry(
                     common.chain,
                     common.first_seq + offset,
@@ -228,7 +226,7 @@ class Writer:
             session.commit()
         finally:
             session.close()
-        return open.batch[-1].line, common.first_seq + len(bodies) - 1
+        return open.batch[-1].line, common.first_seq + len(made) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +235,8 @@ class _Open:
 
     session: Session
     batch: list[Decision]
-    common: _Common
-    own: list[_Facts]  # the facts whose bodies this process makes
+    common: Common
+    own: list[Facts]  # the facts whose bodies this process makes
     hashing: list[Future[list[tuple[bytes, str]]]]  # the hashers' shares, in order
     head_hash: str  # the chain's head before the batch
     current: _Sent  # the statement making the batch's states current
@@ -370,28 +368,21 @@ def _evidence(sha: str, line: int) -> dict[str, Any]:
     return {"import": {"file_sha256": sha, "line": line}}
 
 
-def _evidence_sha256(sha: str, line: int) -> str:
-    """`consent.service.evidence_digest(_evidence(sha, line))` made far faster: ASCII keys
-    already in order, a hex string and an integer, whose RFC 8785 form is exactly this text."""
-    return hashlib.sha256(b'{"import":{"file_sha256":"%s","line":%d}}' % (sha.encode(), line)).hexdigest()
+def _time_ordered_id() -> uuid.UUID:
+    """A UUIDv7 (RFC 9562: 48 bits of Unix milliseconds, then random bits): a million new rows land at
+    the end of each index instead of in a million random pages, which keeps a batch's writes (and
+    SQLite's WAL) small. Ids stay unguessable; they reveal the time of the import, as recorded_at does."""
+    random = int.from_bytes(os.urandom(10))
+    return uuid.UUID(
+        int=(time.time_ns() // 1_000_000) << 80
+        | 0x7 << 76
+        | (random >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | random & (1 << 62) - 1
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class _Common:
-    """What every entry of a batch shares, sent once to each hasher."""
-
-    chain: str
-    org: str
-    at: str
-    recorded_at: datetime
-    sha: str
-    first_seq: int
-
-
-_Facts = tuple[str, str, str, str, list[str], int | None, str | None, datetime, datetime | None, int]
-
-
-def _facts(record_id: uuid.UUID, subject_id: uuid.UUID, decision: Decision) -> _Facts:
+def _facts(record_id: uuid.UUID, subject_id: uuid.UUID, decision: Decision) -> Facts:
     """What a record's ledger data is made of, in a compact form (it crosses to another process)."""
     change = decision.change
     return (
@@ -405,96 +396,4 @@ def _facts(record_id: uuid.UUID, subject_id: uuid.UUID, decision: Decision) -> _
         decision.captured_at,
         change.expires_at,
         decision.line,
-    )
-
-
-def _bodies(common: _Common, start: int, facts: list[_Facts]) -> list[tuple[bytes, str]]:
-    """(body, sha256 of the body) of the ledger entries at seq first_seq + start onwards.
-
-    The body is `chain.body`, with the data `consent.service.ledger_data` makes of the record.
-    It depends on the seq but not on the entry before, so it can be made anywhere; the hashes are
-    linked afterwards, in order (chain.link_digest, as next_entry links them).
-    """
-    made = []
-    for offset, (
-        record,
-        subject,
-        purpose,
-        status,
-        channels,
-        version,
-        notice,
-        captured,
-        expires,
-        line,
-    ) in enumerate(facts):
-        record_like = SimpleNamespace(  # what ledger_data reads of a ConsentRecord; ids as text already
-            id=record,
-            org_id=common.org,
-            subject_id=subject,
-            purpose=purpose,
-            status=status,
-            channels=channels,
-            notice_version=version,
-            notice_sha256=notice,
-            method=IMPORT,
-            captured_at=captured,
-            expires_at=expires,
-            recorded_at=common.recorded_at,
-            evidence_sha256=_evidence_sha256(common.sha, line),
-        )
-        data = consent_service.ledger_data(cast(ConsentRecord, record_like))
-        body = chain.body(
-            chain=common.chain,
-            seq=common.first_seq + start + offset,
-            type=consent_service.LEDGER_TYPE,
-            at=common.at,
-            data=data,
-        )
-        made.append((body, chain.digest(body)))
-    return made
-
-
-def _shares(count: int, workers: int) -> list[tuple[int, int]]:
-    """[start, end) of this process's share of a batch's bodies, then of each hasher's. With hashers this
-    process keeps none: it has the records to write and the next batch to read meanwhile."""
-    if not workers:
-        return [(0, count)]
-    bounds = [0, 0] + [count * (i + 1) // workers for i in range(workers)]
-    return list(itertools.pairwise(bounds))
-
-
-def hashers(workers: int) -> AbstractContextManager[Executor | None]:
-    """`workers` processes making ledger bodies (none: all in this process). They ignore Ctrl-C (this
-    process stops them) and end by themselves if this process is killed."""
-    if workers <= 0:
-        return nullcontext()
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_hasher_started
-    )
-
-
-def _hasher_started() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
-
-    def orphaned() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(1)
-
-    threading.Thread(target=orphaned, daemon=True).start()
-
-
-def _time_ordered_id() -> uuid.UUID:
-    """A UUIDv7 (RFC 9562: 48 bits of Unix milliseconds, then random bits): a million new rows land at
-    the end of each index instead of in a million random pages, which keeps a batch's writes (and
-    SQLite's WAL) small. Ids stay unguessable; they reveal the time of the import, as recorded_at does."""
-    random = int.from_bytes(os.urandom(10))
-    return uuid.UUID(
-        int=(time.time_ns() // 1_000_000) << 80
-        | 0x7 << 76
-        | (random >> 62 & 0xFFF) << 64
-        | 0b10 << 62
-        | random & (1 << 62) - 1
     )

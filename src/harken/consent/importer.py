@@ -49,7 +49,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harken.clock import Clock
 from harken.consent import service as consent_service
-from harken.consent.batches import IMPORT, Decision, ImportProblem, Writer, hashers, head_seq
+from harken.consent.batches import Decision, ImportProblem, Writer, head_seq
+from harken.consent.hashers import IMPORT, hashers
 from harken.consent.models import ConsentRecord, Notice
 from harken.consent.purposes import CATALOGUE
 from harken.consent.schemas import ConsentPut, Method

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
+from harken.context import events as context_events
 from harken.context import service as context_service
 from harken.context.schemas import (
     ConsentSummary,
@@ -109,7 +110,7 @@ async def post_event(ref: Ref, body: EventPost, call: Call, now: Now) -> EventRe
 
     def work(session: Session, org: Org) -> EventRead:
         subject = subject_service.get(session, org=org, ref=ref)
-        event = context_service.record_event(
+        event = context_events.record_event(
             session,
             org_id=org.id,
             subject_id=subject.subject_id,

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
 from harken.consent import service as consent_service
-from harken.context.models import Event, Fact, Sharing
-from harken.context.schemas import ContextPut, EventPost, PersonaPut, PreferencesPatch, Provenance
+from harken.context.models import Fact, Sharing
+from harken.context.schemas import ContextPut, PersonaPut, PreferencesPatch, Provenance
 from harken.db import DIALECT_INSERT
 from harken.decisions import engine
 from harken.errors import Invalid
@@ -29,7 +29,6 @@ from harken.webhooks.schemas import EventType
 
 CONTEXT_LIFETIME = timedelta(hours=4)
 LONGEST_CONTEXT = timedelta(days=30)
-PURCHASE_MEMORY = timedelta(days=365)
 # What each purpose needs to see; `service` (a contract) needs only how and when to reach the customer.
 FIELDS_FOR_PURPOSE = {
     "service": ("channel", "quiet_hours", "time_zone", "locale", "country"),
@@ -279,7 +278,7 @@ def engine_facts(
     *,
     org_id: uuid.UUID | None,
     shared: bool,
-    lent: Callable[[StoredFact], bool] = lambda row: False,
+    lent: Callable[[StoredFact], bool] | None = None,
 ) -> list[engine.Fact]:
     """The person's facts as the engine sees them for `org_id`: its own data and declared data, each
     marked shared when the org may see it (`shared`: the customer shares their profile with it; `lent`:
@@ -291,7 +290,7 @@ def engine_facts(
         mine = org_id is None or row.source == own
         if row.provenance != Provenance.declared and not mine:
             continue
-        seen = mine or shared or lent(row)
+        seen = mine or shared or (lent is not None and lent(row))
         found.append(engine.Fact(row.key, row.value, row.provenance, row.recorded_at, row.valid_until, seen))
     return found
 
@@ -359,82 +358,3 @@ def _announce(
             if chosen:
                 data = {"ref": ref, "fields": chosen, "provenance": provenance}
                 outbox.emit(session, org_id=org_id, type=type, subject_id=subject_id, data=data, now=now)
-
-
-def record_event(
-    session: Session,
-    *,
-    org_id: uuid.UUID,
-    subject_id: uuid.UUID,
-    body: EventPost,
-    chain_id: str,
-    notary: Notary,
-    now: datetime,
-) -> Event:
-    """An observed event, in the ledger by digest. A purchase's item or topics are never the customer's
-    declared interest; a gift is not even an observed one."""
-    occurred_at = body.occurred_at or now
-    if occurred_at > now + timedelta(minutes=5):
-        raise Invalid("occurred_at", "lies in the future")
-    if body.type == "purchase" and not (body.item or body.topics):
-        raise Invalid("item", "a purchase needs an item or topics")
-    if body.type != "purchase" and body.offer_id is None:
-        raise Invalid("offer_id", f"a {body.type} event names its offer")
-    event = Event(
-        id=uuid.uuid4(),
-        org_id=org_id,
-        subject_id=subject_id,
-        type=str(body.type),
-        item=body.item,
-        topics=sorted(set(body.topics)),
-        gift=body.gift,
-        offer_id=body.offer_id,
-        occurred_at=occurred_at,
-        recorded_at=now,
-    )
-    session.add(event)
-    session.flush()
-    ledger_service.append(
-        session,
-        notary=notary,
-        chain_id=chain_id,
-        type="event.recorded",
-        at=now,
-        data={
-            "event": str(event.id),
-            "subject": str(subject_id),
-            "type": event.type,
-            "occurred_at": rfc3339(occurred_at),
-            "digest": vault.digest(
-                vault.data_key(session, subject_id, now=now),
-                chain.canonical(
-                    {"item": event.item, "topics": event.topics, "gift": event.gift, "offer": event.offer_id}
-                ),
-            ),
-        },
-    )
-    return event
-
-
-def history(
-    session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID, shared: bool, now: datetime
-) -> tuple[list[engine.Purchase], list[engine.Feedback]]:
-    """What the engine remembers of events: purchases the org recorded (and other orgs' too when the
-    customer shares purchases with it), and the offers the customer dismissed at this org."""
-    query = select(
-        Event.org_id, Event.type, Event.item, Event.topics, Event.gift, Event.offer_id, Event.occurred_at
-    )
-    query = query.where(
-        Event.subject_id == subject_id,
-        Event.type.in_(("purchase", "offer.dismissed")),
-        Event.occurred_at > now - PURCHASE_MEMORY,
-    )
-    if not shared:
-        query = query.where(Event.org_id == org_id)
-    purchases, dismissed = [], []
-    for org, kind, item, topics, gift, offer_id, at in session.execute(query):
-        if kind == "purchase":
-            purchases.append(engine.Purchase(item, frozenset(topics), gift, at))
-        elif org == org_id:
-            dismissed.append(engine.Feedback(str(offer_id), "dismissed", at))
-    return purchases, dismissed

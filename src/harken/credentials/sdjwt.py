@@ -16,67 +16,63 @@ Pure: keys, the time and the salt source come in as arguments.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, TypeGuard
+from typing import Any, TypeGuard
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from harken.credentials import jws
+from harken.credentials.disclosures import (
+    SD_ALG,
+    Code,
+    CredentialProblem,
+    Disclosure,
+    digest,
+    join,
+    process,
+    split,
+    unverified,
+)
 from harken.credentials.jws import JWSProblem, PublicKey
-from harken.ledger.signing import b64url, b64url_decode
+from harken.ledger.signing import b64url
 
-Code = Literal[
-    "malformed",
-    "typ",
-    "unknown-kid",
-    "signature",
-    "sd-alg",
-    "expired",
-    "not-yet-valid",
-    "disclosure",
-    "key-binding-missing",
-    "key-binding",
-    "nonce",
-    "audience",
-    "sd-hash",
-    "status-list",
-    "revoked",
+__all__ = [  # what callers use; the disclosures' own rules live in harken.credentials.disclosures
+    "ALWAYS_VISIBLE",
+    "NEVER_SELECTIVE",
+    "Code",
+    "CredentialProblem",
+    "Disclosure",
+    "Verified",
+    "digest",
+    "disclosures",
+    "issue",
+    "new_salt",
+    "present",
+    "verify",
+    "verify_jwt",
 ]
 
 # SD-JWT VC §3.2.2.2: a verifier must see these to judge the credential at all, so they are never selective.
 NEVER_SELECTIVE = ("iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status")
+
+
 ALWAYS_VISIBLE = (*NEVER_SELECTIVE, "iat")
+
+
 ACCEPTED_TYP = ("dc+sd-jwt", "vc+sd-jwt")  # vc+sd-jwt: the SD-JWT VC media type until November 2024
-SD_ALG = "sha-256"
+
+
 KB_TYP = "kb+jwt"
+
+
 # Names the format gives a meaning of its own; a claim by one of these names would be read as structure.
 RESERVED_NAMES = frozenset({"_sd", "...", "_sd_alg"})
 
+
 SaltSource = Callable[[], str]
-
-
-class CredentialProblem(ValueError):
-    """A credential or presentation to reject; `code` is a stable slug naming the rule it broke."""
-
-    def __init__(self, code: Code, message: str) -> None:
-        super().__init__(message)
-        self.code: Code = code
-
-
-@dataclass(frozen=True, slots=True)
-class Disclosure:
-    """One disclosure of an issued credential, with the path of the claim it reveals."""
-
-    path: str
-    name: str | None  # None for an array element
-    value: Any  # as issued: a nested object still carries the digests of its own disclosures
-    encoded: str  # the exact text the digest covers: what a presentation sends
-    digest: str
-    parent: str | None  # the path of the disclosure carrying this one's digest; None: the issuer-signed JWT
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +88,6 @@ class Verified:
 def new_salt() -> str:
     """128 bits from the operating system's CSPRNG, as RFC 9901 §9.3 recommends."""
     return b64url(secrets.token_bytes(16))
-
-
-def digest(text: str) -> str:
-    """The sha-256 digest of a disclosure or of a presentation, as sent (§4.2.3, §4.3.1).
-
-    There is no canonical form: the digest is over the issuer's own base64url text.
-    """
-    return b64url(hashlib.sha256(text.encode("ascii")).digest())
 
 
 def issue(
@@ -133,10 +121,10 @@ def disclosures(sd_jwt: str) -> dict[str, Disclosure]:
 
     Checks the structure (§7.1 steps 3 to 5), not the issuer's signature: verify() does that.
     """
-    jwt, encoded, kb_jwt = _split(sd_jwt)
+    jwt, encoded, kb_jwt = split(sd_jwt)
     if kb_jwt:
         raise CredentialProblem("malformed", "an SD-JWT+KB was given where an issued SD-JWT was expected")
-    _, found = _process(_unverified(jwt)[1], encoded)
+    _, found = process(unverified(jwt)[1], encoded)
     by_path: dict[str, Disclosure] = {}
     for disclosure in found:
         if disclosure.path in by_path:
@@ -160,7 +148,7 @@ def present(
     to the issuer-signed JWT (§7.2). With a `holder_key` the presentation ends in a KB-JWT for `audience`
     and `nonce`; without one it ends in "~" (an SD-JWT without key binding).
     """
-    jwt = _split(sd_jwt)[0]
+    jwt = split(sd_jwt)[0]
     available = disclosures(sd_jwt)
     chosen: set[str] = set()
     for path in disclose:
@@ -199,9 +187,9 @@ def verify(
     """
     if require_key_binding and (audience is None or nonce is None):
         raise ValueError("a verifier requiring key binding must say which audience and nonce it expects")
-    jwt, encoded, kb_jwt = _split(presentation)
+    jwt, encoded, kb_jwt = split(presentation)
     header, payload = verify_jwt(jwt, keys=keys, accept_typ=accept_typ)
-    claims, found = _process(payload, encoded)
+    claims, found = process(payload, encoded)
     _check_validity(claims, now=now, leeway=leeway)
     key_binding = None
     if require_key_binding:
@@ -229,7 +217,7 @@ def verify_jwt(
 
     The issuer-signed part of an SD-JWT, and a Status List Token, are checked this way.
     """
-    header, _ = _unverified(jwt)
+    header, _ = unverified(jwt)
     if header.get("typ") not in accept_typ:
         raise CredentialProblem("typ", f"typ {header.get('typ')!r} is not one of {sorted(accept_typ)}")
     kid = header.get("kid")
@@ -258,13 +246,13 @@ class _Issuance:
         digests: list[str] = []
         for name, value in obj.items():
             if name in RESERVED_NAMES:
-                raise CredentialProblem("malformed", f"{_join(path, name)!r}: {name!r} is reserved by SD-JWT")
+                raise CredentialProblem("malformed", f"{join(path, name)!r}: {name!r} is reserved by SD-JWT")
             if name in visible:
-                _refuse_reserved_names(value, _join(path, name))
+                _refuse_reserved_names(value, join(path, name))
                 out[name] = value
             else:
-                concealed = self.conceal(value, _join(path, name))
-                digests.append(self.disclose(_join(path, name), [self.salt(), name, concealed]))
+                concealed = self.conceal(value, join(path, name))
+                digests.append(self.disclose(join(path, name), [self.salt(), name, concealed]))
         if self.decoys > 0:
             digests += [digest(self.salt()) for _ in range(-len(digests) % self.decoys)]
         if digests:
@@ -277,7 +265,7 @@ class _Issuance:
         if isinstance(value, list | tuple):
             elements = []
             for i, element in enumerate(value):
-                element_path = _join(path, str(i))
+                element_path = join(path, str(i))
                 contents = [self.salt(), self.conceal(element, element_path)]
                 elements.append({"...": self.disclose(element_path, contents)})
             return elements
@@ -298,140 +286,11 @@ def _refuse_reserved_names(value: Any, path: str) -> None:
     if isinstance(value, Mapping):
         for name, member in value.items():
             if name in RESERVED_NAMES:
-                raise CredentialProblem("malformed", f"{_join(path, name)!r}: {name!r} is reserved by SD-JWT")
-            _refuse_reserved_names(member, _join(path, name))
+                raise CredentialProblem("malformed", f"{join(path, name)!r}: {name!r} is reserved by SD-JWT")
+            _refuse_reserved_names(member, join(path, name))
     elif isinstance(value, list | tuple):
         for i, element in enumerate(value):
-            _refuse_reserved_names(element, _join(path, str(i)))
-
-
-class _Parsed(NamedTuple):
-    encoded: str
-    digest: str
-    name: str | None
-    value: Any
-
-
-@dataclass
-class _Unpacking:
-    """The state of one walk over a payload: which disclosures were offered, which digests were seen."""
-
-    offered: dict[str, _Parsed]
-    seen: set[str] = field(default_factory=set)
-    found: list[Disclosure] = field(default_factory=list)
-
-    def take(self, embedded: str) -> _Parsed | None:
-        """The disclosure an embedded digest names, if offered; None for a decoy or an undisclosed claim."""
-        if embedded in self.seen:
-            raise CredentialProblem("disclosure", f"the digest {embedded} appears more than once")
-        self.seen.add(embedded)
-        return self.offered.get(embedded)
-
-
-def _split(text: str) -> tuple[str, list[str], str]:
-    parts = text.split("~")
-    if len(parts) < 2 or not parts[0]:
-        raise CredentialProblem("malformed", "an SD-JWT is <JWT>~<disclosures>~, then a KB-JWT or nothing")
-    if not all(parts[1:-1]):
-        raise CredentialProblem("malformed", "an SD-JWT has an empty disclosure between two '~'")
-    return parts[0], parts[1:-1], parts[-1]
-
-
-def _unverified(jwt: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    try:
-        return jws.unverified(jwt)
-    except JWSProblem as exc:
-        raise CredentialProblem("malformed", f"the signed JWT: {exc}") from exc
-
-
-def _process(payload: dict[str, Any], encoded: list[str]) -> tuple[dict[str, Any], list[Disclosure]]:
-    """The payload with the offered disclosures put in place of their digests (§7.1 steps 3 to 5)."""
-    if payload.get("_sd_alg", SD_ALG) != SD_ALG:
-        raise CredentialProblem("sd-alg", f"_sd_alg {payload.get('_sd_alg')!r} is not sha-256")
-    offered: dict[str, _Parsed] = {}
-    for text in encoded:
-        parsed = _parse(text)
-        if parsed.digest in offered:
-            raise CredentialProblem("disclosure", "a disclosure is sent twice")
-        offered[parsed.digest] = parsed
-    unpacking = _Unpacking(offered)
-    claims = _unpack_object(payload, "", None, unpacking)
-    claims.pop("_sd_alg", None)
-    unreferenced = len(offered) - len(unpacking.found)
-    if unreferenced:
-        raise CredentialProblem("disclosure", f"{unreferenced} disclosure(s) are referenced by no digest")
-    return claims, unpacking.found
-
-
-def _parse(encoded: str) -> _Parsed:
-    try:
-        contents = json.loads(b64url_decode(encoded))
-    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than Python parses
-        raise CredentialProblem("disclosure", "a disclosure is not base64url JSON") from exc
-    if (
-        not isinstance(contents, list)
-        or len(contents) not in (2, 3)
-        or not isinstance(contents[0], str)
-        or (len(contents) == 3 and not isinstance(contents[1], str))
-    ):
-        raise CredentialProblem("disclosure", "a disclosure is [salt, name, value] or [salt, value]")
-    name = contents[1] if len(contents) == 3 else None
-    return _Parsed(encoded=encoded, digest=digest(encoded), name=name, value=contents[-1])
-
-
-def _unpack(value: Any, path: str, parent: str | None, unpacking: _Unpacking) -> Any:
-    if isinstance(value, dict):
-        return _unpack_object(value, path, parent, unpacking)
-    if isinstance(value, list):
-        return _unpack_array(value, path, parent, unpacking)
-    return value
-
-
-def _unpack_object(
-    obj: dict[str, Any], path: str, parent: str | None, unpacking: _Unpacking
-) -> dict[str, Any]:
-    embedded = obj.get("_sd", [])
-    if not isinstance(embedded, list) or not all(isinstance(d, str) for d in embedded):
-        raise CredentialProblem("malformed", f"_sd of {path or 'the payload'!r} is not an array of digests")
-    out = {name: _unpack(v, _join(path, name), parent, unpacking) for name, v in obj.items() if name != "_sd"}
-    for embedded_digest in embedded:
-        parsed = unpacking.take(embedded_digest)
-        if parsed is None:
-            continue
-        if parsed.name is None:
-            raise CredentialProblem("disclosure", f"an array element's disclosure is in _sd of {path!r}")
-        if parsed.name in ("_sd", "..."):
-            raise CredentialProblem("disclosure", f"a disclosure may not be named {parsed.name!r}")
-        if parsed.name in out:
-            raise CredentialProblem("disclosure", f"a disclosure repeats {_join(path, parsed.name)!r}")
-        child = _join(path, parsed.name)
-        unpacking.found.append(
-            Disclosure(child, parsed.name, parsed.value, parsed.encoded, parsed.digest, parent)
-        )
-        out[parsed.name] = _unpack(parsed.value, child, child, unpacking)
-    return out
-
-
-def _unpack_array(array: list[Any], path: str, parent: str | None, unpacking: _Unpacking) -> list[Any]:
-    out: list[Any] = []
-    for i, element in enumerate(array):
-        child = _join(path, str(i))
-        if not _is_element_digest(element):
-            out.append(_unpack(element, child, parent, unpacking))
-            continue
-        parsed = unpacking.take(element["..."])
-        if parsed is None:
-            continue
-        if parsed.name is not None:
-            raise CredentialProblem("disclosure", f"an object member's disclosure is array element {child!r}")
-        unpacking.found.append(Disclosure(child, None, parsed.value, parsed.encoded, parsed.digest, parent))
-        out.append(_unpack(parsed.value, child, child, unpacking))
-    return out
-
-
-def _is_element_digest(element: Any) -> bool:
-    """Whether an array element is {"...": digest} (§4.2.4.2); other objects are plain elements."""
-    return isinstance(element, dict) and len(element) == 1 and isinstance(element.get("..."), str)
+            _refuse_reserved_names(element, join(path, str(i)))
 
 
 def _check_validity(claims: Mapping[str, Any], *, now: int, leeway: int) -> None:
@@ -495,7 +354,3 @@ def _verify_key_binding(
 
 def _is_numeric_date(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name

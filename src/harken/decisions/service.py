@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord, CurrentConsent
 from harken.consent.schemas import ConsentPut, Method, Status
+from harken.context import events as context_events
 from harken.context import service as context_service
 from harken.decisions import engine
 from harken.decisions.gates import WEEK
@@ -96,14 +98,14 @@ def snapshot(
     """Everything the engine may weigh for this org about this person, at `at`: also what shares `lent`
     it (for the decision's purpose)."""
     sharing = context_service.sharing(session, subject_id=subject_id, org_id=org.id)
-    purchases, dismissed = context_service.history(
+    purchases, dismissed = context_events.history(
         session, subject_id=subject_id, org_id=org.id, shared=bool(sharing and sharing.purchases), now=at
     )
     facts = context_service.engine_facts(
         context_service.facts(session, subject_id=subject_id),
         org_id=org.id,
         shared=bool(sharing and sharing.profile),
-        lent=lambda row: share_service.lends(lent, row),
+        lent=partial(share_service.lends, lent) if lent else None,
     )
     consents = {
         purpose: engine.ConsentState(status, frozenset(channels), expires_at, method)

@@ -1,0 +1,144 @@
+"""The client's calls about customers: registering them, what you may see of them, what you observed or
+inferred (only the customer declares), and what happened."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from harken.client.wire import (
+    DOCUMENT,
+    UNSET,
+    ChannelName,
+    EventTypeName,
+    OrgProvenanceName,
+    Unset,
+    Wire,
+    given,
+    segment,
+)
+from harken.consent.schemas import Channel
+from harken.context.schemas import Datum, EventRead, EventType, Provenance, SubjectView
+from harken.subjects.schemas import SessionRead, SubjectRead
+
+_DATA = TypeAdapter(list[Datum])
+
+
+class CustomerCalls(Wire):
+    # ---- customers ---------------------------------------------------------------------------
+
+    def register(self, ref: str, email: str | None = None) -> SubjectRead:
+        """Register a customer under your own ref (`created` is False if it already was). The email,
+        if they gave it, links them to the same person at other businesses (kept only as a digest)."""
+        body = {"email": email} if email is not None else None
+        return self._model(SubjectRead, "PUT", f"/v1/subjects/{segment(ref)}", body)
+
+    def customer(self, ref: str) -> SubjectView:
+        """What you may see of your customer: their consents and the data your purposes need."""
+        return self._model(SubjectView, "GET", f"/v1/subjects/{segment(ref)}")
+
+    def customer_token(self, ref: str, ttl_seconds: int = 900) -> SessionRead:
+        """A short-lived customer token (`hc_...`, 60 to 3600 s) for your app to embed their own controls."""
+        path = f"/v1/subjects/{segment(ref)}/sessions"
+        return self._model(SessionRead, "POST", path, {"ttl_seconds": ttl_seconds})
+
+    def export(self, ref: str) -> dict[str, Any]:
+        """Everything you hold about the customer or they share with you, with signed receipts: the
+        document to hand them when they ask for their data."""
+        return DOCUMENT.validate_json(self._send("GET", f"/v1/subjects/{segment(ref)}/export").content)
+
+    # ---- context, preferences and events (observed or inferred: only the customer declares) -------
+
+    def put_context(
+        self,
+        ref: str,
+        *,
+        provenance: Provenance | OrgProvenanceName,
+        persona: str | None = None,
+        intent: str | None = None,
+        situation: str | None = None,
+        topics: Sequence[str] = (),
+        do_not_disturb_until: datetime | None = None,
+        valid_until: datetime | None = None,
+    ) -> list[Datum]:
+        """The customer's context right now, as you observed or inferred it (replaces your previous
+        one; expires at `valid_until`, by default in 4 hours). `intent`: browsing, buying,
+        researching, in-a-rush, need-help; `situation`: home, work, commuting, travelling, out."""
+        body = given(
+            {
+                "provenance": provenance,
+                "persona": persona,
+                "intent": intent,
+                "situation": situation,
+                "topics": list(topics),
+                "do_not_disturb_until": do_not_disturb_until,
+                "valid_until": valid_until,
+            }
+        )
+        return _DATA.validate_json(self._send("PUT", f"/v1/subjects/{segment(ref)}/context", body).content)
+
+    def patch_preferences(
+        self,
+        ref: str,
+        *,
+        provenance: Provenance | OrgProvenanceName,
+        interests: Mapping[str, float | None] | Unset = UNSET,
+        channels: Mapping[Channel | ChannelName, Mapping[str, Any] | None] | Unset = UNSET,
+        quiet_hours: Mapping[str, str] | Unset | None = UNSET,
+        time_zone: str | Unset | None = UNSET,
+        locale: str | Unset | None = UNSET,
+        country: str | Unset | None = UNSET,
+        life_events: Mapping[str, Mapping[str, Any] | None] | Unset = UNSET,
+        novelty: float | Unset | None = UNSET,
+    ) -> list[Datum]:
+        """Change preferences you observed or inferred: an argument given sets the value, None removes
+        it, one left out stays. Maps change per entry the same way: interests={"golf": 0.4,
+        "tennis": None}; channels={"sms": {"allowed": False}}; quiet_hours={"start": "22:00",
+        "end": "07:00"}; life_events={"moving": {"label": ..., "topics": [...], "until": ...}}."""
+        body = given(
+            {
+                "provenance": provenance,
+                "interests": interests,
+                "channels": channels,
+                "life_events": life_events,
+            }
+        )
+        for name, value in (
+            ("quiet_hours", quiet_hours),
+            ("time_zone", time_zone),
+            ("locale", locale),
+            ("country", country),
+            ("novelty", novelty),
+        ):
+            if value is not UNSET:
+                body[name] = value  # None included: it removes the preference
+        path = f"/v1/subjects/{segment(ref)}/preferences"
+        return _DATA.validate_json(self._send("PATCH", path, body).content)
+
+    def event(
+        self,
+        ref: str,
+        type: EventType | EventTypeName,
+        *,
+        item: str | None = None,
+        topics: Sequence[str] = (),
+        gift: bool = False,
+        offer_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> EventRead:
+        """A purchase, or an offer shown, accepted or dismissed. A gift never counts as the buyer's
+        interest."""
+        body = given(
+            {
+                "type": type,
+                "item": item,
+                "topics": list(topics),
+                "gift": gift,
+                "offer_id": offer_id,
+                "occurred_at": occurred_at,
+            }
+        )
+        return self._model(EventRead, "POST", f"/v1/subjects/{segment(ref)}/events", body)
