@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from harken.ledger.service import Notary
+from harken.orgs.models import Org
+from harken.shares import service
 from harken.shares.models import Share, ShareGrant, ShareUse
+from harken.shares.schemas import GrantPost, SharePost, Trip
+from harken.subjects.models import SubjectRef
+from tests.factories import T0, FixedClock
 from tests.stories.conftest import Business
 
 
@@ -139,3 +147,37 @@ def test_a_decision_weighs_what_a_share_lends_for_its_purpose_only(
     after = asks("personalised-offers")
     assert not after["allowed"] and "context.topics" not in {d["field"] for d in after["data_used"]}
     assert session.execute(select(func.count()).select_from(ShareUse)).scalar_one() == 1
+
+
+def test_a_business_s_reads_are_its_own_also_of_a_share_made_in_the_centre(
+    business: Callable[[str], Business], session: Session, notary: Notary, clock: FixedClock
+) -> None:
+    """What the centre lists as one business's reads: that business's only, wherever the share was made;
+    through an app, that app's reads and the reads of the shares made there."""
+    airline, hotel = business("Skyway Airlines"), business("Hotel Main")
+    sam = airline.customer("sam", email="sam@example.com")
+    hotel.customer("guest-7", email="sam@example.com")
+    ids = {b["name"]: uuid.UUID(b["id"]) for b in sam.call("GET", "/v1/me/directory")}
+    person = session.execute(select(SubjectRef.subject_id).where(SubjectRef.ref == "sam")).scalar_one()
+    grants = [GrantPost(org=ids[name], purpose="service", fields=["trip.arrives_at"]) for name in ids]
+    made_in_centre = service.create(
+        session,
+        subject_id=person,
+        window_org_id=None,
+        body=SharePost(
+            trip=Trip(arrives_at=T0 + timedelta(hours=12)), grants=grants, expires_at=T0 + timedelta(days=1)
+        ),
+        notary=notary,
+        now=clock(),
+    )
+    for name in ids:
+        org = session.get_one(Org, ids[name])
+        service.read(session, org=org, share_id=made_in_centre.id, notary=notary, now=clock())
+
+    def readers(org: str, **window: uuid.UUID) -> list[str]:
+        reads = service.uses(session, subject_id=person, org_id=ids[org], limit=10, **window)
+        return sorted(name for _, name, _ in reads)
+
+    assert readers("Hotel Main") == ["Hotel Main"]
+    assert readers("Skyway Airlines") == ["Skyway Airlines"]
+    assert readers("Skyway Airlines", window_org_id=ids["Skyway Airlines"]) == ["Skyway Airlines"]

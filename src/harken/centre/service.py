@@ -177,7 +177,7 @@ def business_views(session: Session, viewer: Viewer, now: datetime) -> list[Busi
         ]
         read = [
             use
-            for use, _ in shares_service.uses(
+            for use, _, _ in shares_service.uses(
                 session, subject_id=viewer.subject_id, org_id=found.org.id, limit=RECENT_ASKS
             )
         ]

@@ -141,7 +141,7 @@ async def get_access_log(me: Me, limit: Annotated[int, Query(ge=1, le=500)] = 10
                 fields=use.fields,
                 explanation=f"{name} read {', '.join(use.fields) or 'nothing'} of your share, for {purpose}.",
             )
-            for use, name, purpose in share_service.reads(
+            for use, name, purpose in share_service.uses(
                 session, subject_id=subject_id, org_id=org_id, window_org_id=org_id, limit=limit
             )
         ]

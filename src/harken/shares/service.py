@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
@@ -185,13 +185,6 @@ def read(session: Session, *, org: Org, share_id: uuid.UUID, notary: Notary, now
 
 
 def uses(
-    session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID | None, limit: int
-) -> list[tuple[ShareUse, str]]:
-    """Who read the customer's shares, newest first (through a business's app: that business's reads)."""
-    return [(use, name) for use, name, _ in reads(session, subject_id=subject_id, org_id=org_id, limit=limit)]
-
-
-def reads(
     session: Session,
     *,
     subject_id: uuid.UUID,
@@ -199,8 +192,9 @@ def reads(
     limit: int,
     window_org_id: uuid.UUID | None = None,
 ) -> list[tuple[ShareUse, str, str]]:
-    """`uses`, each with the purpose the business was granted the share for; with `window_org_id`, also
-    the reads of the shares made through that business's app."""
+    """Who read the customer's shares, newest first, with the purpose each was granted for: through a
+    business's app (`org_id`), that business's reads, and with `window_org_id` also the reads of the
+    shares made through that app."""
     query = (
         select(ShareUse, Org.name, ShareGrant.purpose)
         .join(Org, Org.id == ShareUse.org_id)
@@ -211,30 +205,48 @@ def reads(
         .limit(limit)
     )
     if org_id is not None:
-        query = query.where((ShareUse.org_id == org_id) | (Share.window_org_id == window_org_id))
+        read_by = ShareUse.org_id == org_id
+        query = query.where(
+            read_by if window_org_id is None else read_by | (Share.window_org_id == window_org_id)
+        )
     return [(use, name, purpose) for use, name, purpose in session.execute(query)]
 
 
-Lent = Sequence[tuple[Share, ShareGrant]]
+class Lend(NamedTuple):
+    """An active grant of live fields, as a decision needs it (Core, not the ORM: it is read on every
+    decision)."""
+
+    id: uuid.UUID  # the share's
+    subject_id: uuid.UUID
+    window_org_id: uuid.UUID | None
+    fields: list[str]
+
+
+Lent = Sequence[Lend]
 _FIELD_OF_KIND = {"context": "context", "persona": "persona", "interest": "interests"}
 
 
 def lent(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID, purpose: str, now: datetime) -> Lent:
     """The org's active grants of the person's live fields for `purpose`: what its decisions for that
     purpose may use. A share for another purpose lends nothing to them."""
-    found = session.execute(
-        select(Share, ShareGrant)
-        .join(ShareGrant, ShareGrant.share_id == Share.id)
-        .where(
-            Share.subject_id == subject_id,
-            Share.revoked_at.is_(None),
-            Share.expires_at > now,
-            ShareGrant.org_id == org_id,
-            ShareGrant.purpose == purpose,
-            ShareGrant.revoked_at.is_(None),
-        )
+    found = session.connection().execute(
+        _LENT, {"subject_id": subject_id, "org_id": org_id, "purpose": purpose, "now": now}
     )
-    return [(share, grant) for share, grant in found if not LIVE_FIELDS_SET.isdisjoint(grant.fields)]
+    return [Lend(*row) for row in found if not LIVE_FIELDS_SET.isdisjoint(row.fields)]
+
+
+_LENT = (
+    select(Share.id, Share.subject_id, Share.window_org_id, ShareGrant.fields)
+    .join(ShareGrant, ShareGrant.share_id == Share.id)
+    .where(
+        Share.subject_id == bindparam("subject_id"),
+        Share.revoked_at.is_(None),
+        Share.expires_at > bindparam("now"),
+        ShareGrant.org_id == bindparam("org_id"),
+        ShareGrant.purpose == bindparam("purpose"),
+        ShareGrant.revoked_at.is_(None),
+    )
+)
 
 
 def lends(grants: Lent, row: StoredFact) -> bool:
@@ -245,8 +257,8 @@ def lends(grants: Lent, row: StoredFact) -> bool:
         field is not None
         and row.provenance == Provenance.declared
         and any(
-            field in grant.fields and (share.window_org_id is None or row.source == str(share.window_org_id))
-            for share, grant in grants
+            field in lend.fields and (lend.window_org_id is None or row.source == str(lend.window_org_id))
+            for lend in grants
         )
     )
 
@@ -256,15 +268,15 @@ def used(
 ) -> None:
     """A decision used `fields` (share field names): a read of each share lending them, recorded as
     GET /v1/shares/{id} records one."""
-    for share, grant in grants:
-        read = sorted(fields.intersection(grant.fields))
+    for lend in grants:
+        read = sorted(fields.intersection(lend.fields))
         if read:
             session.add(
                 ShareUse(
-                    share_id=share.id, org_id=org.id, subject_id=share.subject_id, fields=read, used_at=now
+                    share_id=lend.id, org_id=org.id, subject_id=lend.subject_id, fields=read, used_at=now
                 )
             )
-            _record(session, notary, org, share, "share.used", now, fields=read, by="decision")
+            _record(session, notary, org, lend, "share.used", now, fields=read, by="decision")
 
 
 def _values(session: Session, share: Share, fields: list[str], now: datetime) -> dict[str, Any]:
@@ -334,7 +346,7 @@ def _ref(session: Session, org_id: uuid.UUID, subject_id: uuid.UUID) -> str | No
 
 
 def _record(
-    session: Session, notary: Notary, org: Org, share: Share, type: str, now: datetime, **data: Any
+    session: Session, notary: Notary, org: Org, share: Share | Lend, type: str, now: datetime, **data: Any
 ) -> None:
     ledger_service.append(
         session,
