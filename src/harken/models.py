@@ -11,7 +11,7 @@ from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
 from harken.profiling.models import Question, QuestionAsk
 from harken.shares.models import Share, ShareGrant, ShareUse
-from harken.subjects.models import Subject, SubjectKey, SubjectRef
+from harken.subjects.models import Subject, SubjectKey, SubjectRef, Token
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
 __all__ = [
@@ -50,4 +50,5 @@ __all__ = [
     "Subject",
     "SubjectKey",
     "SubjectRef",
+    "Token",
 ]

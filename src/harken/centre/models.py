@@ -41,6 +41,8 @@ class CentreSession(Base):
     id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
     org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orgs.id"))
+    # Opened from a customer token: ends when the token expires or is revoked.
+    token_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tokens.id"))
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]

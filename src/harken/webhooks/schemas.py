@@ -16,6 +16,7 @@ class EventType(StrEnum):
     context_updated = "context.updated"
     share_updated = "share.updated"
     subject_erased = "subject.erased"
+    ledger_checkpoint = "ledger.checkpoint"
 
 
 class EndpointPost(BaseModel):
