@@ -21,7 +21,7 @@ from harken.context.api import router as context_router
 from harken.credentials.api import router as credentials_router
 from harken.db import create_db_engine, make_session_factory
 from harken.decisions.api import router as decisions_router
-from harken.deps import Hub
+from harken.deps import Authenticate, Hub
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
 from harken.profiling.api import router as profiling_router
@@ -61,6 +61,7 @@ def create_app(
     )
     app.state.hub = hub
     app.add_middleware(idempotency.IdempotencyMiddleware, hub=hub)
+    app.add_middleware(Authenticate, hub=hub)  # outside idempotency: a replay needs a live credential
     idempotency.document(app)
     errors.install(app)
     centre_web.install(app)

@@ -1,4 +1,4 @@
-"""Request dependencies: the hub's shared parts and the clock."""
+"""Request dependencies: the hub's shared parts, the clock, and who is calling."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from harken import authority
+from harken.authority import Authority
 from harken.centre.mail import Mailer
 from harken.clock import Clock
 from harken.config import Settings
 from harken.db import session_scope
+from harken.errors import Unauthenticated, problem_response
 from harken.ledger.keys import KeyRing
 from harken.ledger.service import Notary
 from harken.subjects import vault
@@ -53,6 +57,13 @@ class Hub:
             return await asyncio.get_running_loop().run_in_executor(self.writer, self._run, work)
         return await run_in_threadpool(self._run, work)
 
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run `work` as a unit that only reads, on the calling thread and without taking SQLite's write
+        lock (authentication, before the request's own unit)."""
+        with self.sessions() as session:
+            session.connection(execution_options={"harken_readonly": True})
+            return work(vault.bind(session, self.secret))
+
     def _run(self, work: Callable[[Session], T]) -> T:
         with session_scope(self.sessions) as session:
             return work(vault.bind(session, self.secret))
@@ -74,3 +85,61 @@ async def get_now(hub: Annotated[Hub, Depends(get_hub)]) -> datetime:
 
 HubDep = Annotated[Hub, Depends(get_hub)]
 Now = Annotated[datetime, Depends(get_now)]
+
+
+# ---- who is calling -----------------------------------------------------------------------------
+
+
+def authority_of(scope: Scope) -> Authority:
+    """The authority `Authenticate` found for this request."""
+    found = scope.get("state", {}).get(_KEY)
+    if not isinstance(found, Authority):
+        raise Unauthenticated("send an org API key or a customer token as `Authorization: Bearer …`")
+    return found
+
+
+_KEY = "harken.authority"
+PUBLIC = ("/v1/purposes", "/v1/status-lists/", "/v1/ledger/heads")
+
+
+class Authenticate:
+    """Authenticates every `/v1/` request but the public ones before anything reads its body, and puts
+    the authority in the request's state. Pure ASGI: nothing is buffered."""
+
+    def __init__(self, app: ASGIApp, *, hub: Hub) -> None:
+        self.app, self.hub = app, hub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/v1/") or path.startswith(PUBLIC):
+            await self.app(scope, receive, send)
+            return
+        bearer = _bearer(scope)
+        try:
+            if bearer is None:
+                raise Unauthenticated(
+                    "send an org API key (`hk_…`) or a customer token as `Authorization: Bearer …`"
+                )
+            authority = await run_in_threadpool(self.hub.read, self._check(bearer))
+        except Unauthenticated as refused:
+            response = problem_response(
+                401, refused.slug, refused.title, refused.detail, headers={"WWW-Authenticate": "Bearer"}
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})[_KEY] = authority
+        await self.app(scope, receive, send)
+
+    def _check(self, bearer: str) -> Callable[[Session], Authority]:
+        hub = self.hub
+        return lambda session: authority.authenticate(
+            session, secret=hub.secret, bearer=bearer, now=hub.clock()
+        )
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            return credential.strip() or None if scheme.lower() == "bearer" else None
+    return None

@@ -1,5 +1,6 @@
 """Erasure by crypto-shredding: the person's data key is destroyed and the rows holding their data
-deleted, in one transaction. What must stay as proof stays, unreadable: consent records (pseudonymous
+deleted, in one transaction. An org erases what it holds about its customer (`end_relationship`); only
+the verified person erases everything, at every business they linked (`erase_person`). What must stay as proof stays, unreadable: consent records (pseudonymous
 ids, statuses and digests) and the ledger (digests keyed by the destroyed key, which no guess can be
 tested against). The subject row remains as a tombstone, so every business's ref to them answers
 "erased" rather than "unknown", and every business that dealt with them is told (`subject.erased`)."""
@@ -21,8 +22,10 @@ from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.profiling.models import QuestionAsk
 from harken.shares.models import Share, ShareGrant, ShareUse
+from harken.subjects import service as subject_service
 from harken.subjects import vault
 from harken.subjects.models import Subject, SubjectRef
+from harken.subjects.service import person
 from harken.webhooks import outbox
 from harken.webhooks.schemas import EventType
 
@@ -40,8 +43,72 @@ HOLDING = (
 )
 
 
+def erase_person(
+    session: Session, *, subject_id: uuid.UUID, notary: Notary, now: datetime
+) -> list[tuple[Org, str]]:
+    """Erase the verified person and every subject linked to them; returns the (org, ref) pairs told."""
+    told = []
+    for each in person(session, subject_id):
+        told += erase(session, subject_id=each, notary=notary, now=now)
+    return told
+
+
+def end_relationship(session: Session, *, org: Org, ref: str, notary: Notary, now: datetime) -> None:
+    """An org's erasure of its customer: everything held under its ref is erased and the ref stays a
+    tombstone (410), unlinked from the verified person, whom nothing else touches. A subject that other
+    orgs' refs reach as well (joined by an asserted email before migration 0011) keeps their data: this
+    org's part of it is deleted and its ref moves to a tombstone of its own."""
+    found = subject_service.get(session, org=org, ref=ref)
+    subject = session.get_one(Subject, found.subject_id)
+    others = session.execute(
+        select(SubjectRef.org_id)
+        .where(SubjectRef.subject_id == subject.id, SubjectRef.org_id != org.id)
+        .limit(1)
+    ).first()
+    if others is None:
+        erase(session, subject_id=subject.id, notary=notary, now=now)
+        subject.person_id = None
+        session.flush()
+        return
+    _forget_org(session, org, subject.id)
+    tombstone = Subject(id=uuid.uuid4(), created_at=now, erased_at=now)
+    session.add(tombstone)
+    session.flush()
+    found.subject_id = tombstone.id
+    session.flush()
+    _told(session, org, ref, subject.id, notary, now)
+
+
+def _forget_org(session: Session, org: Org, subject_id: uuid.UUID) -> None:
+    """Delete what one org holds of a subject other orgs also reach."""
+    for model in (DecisionFeedback, DecisionLog, Event, Sharing, ShareUse, QuestionAsk):
+        session.execute(delete(model).where(model.subject_id == subject_id, model.org_id == org.id))
+    session.execute(delete(Fact).where(Fact.subject_id == subject_id, Fact.source == str(org.id)))
+    shares = select(Share.id).where(Share.subject_id == subject_id).scalar_subquery()
+    session.execute(delete(ShareGrant).where(ShareGrant.share_id.in_(shares), ShareGrant.org_id == org.id))
+
+
+def _told(session: Session, org: Org, ref: str, subject_id: uuid.UUID, notary: Notary, now: datetime) -> None:
+    ledger_service.append(
+        session,
+        notary=notary,
+        chain_id=org.chain,
+        type="subject.erased",
+        at=now,
+        data={"subject": str(subject_id)},
+    )
+    outbox.emit(
+        session,
+        org_id=org.id,
+        type=EventType.subject_erased,
+        subject_id=subject_id,
+        data={"ref": ref},
+        now=now,
+    )
+
+
 def erase(session: Session, *, subject_id: uuid.UUID, notary: Notary, now: datetime) -> list[tuple[Org, str]]:
-    """Erase the person; returns the (org, ref) pairs that were told. Erasing twice does nothing."""
+    """Erase one subject; returns the (org, ref) pairs that were told. Erasing twice does nothing."""
     subject = session.get_one(Subject, subject_id)
     if subject.erased_at is not None:
         return []
@@ -67,21 +134,6 @@ def erase(session: Session, *, subject_id: uuid.UUID, notary: Notary, now: datet
         )
     ]
     for org, ref in told:
-        ledger_service.append(
-            session,
-            notary=notary,
-            chain_id=org.chain,
-            type="subject.erased",
-            at=now,
-            data={"subject": str(subject_id)},
-        )
-        outbox.emit(
-            session,
-            org_id=org.id,
-            type=EventType.subject_erased,
-            subject_id=subject_id,
-            data={"ref": ref},
-            now=now,
-        )
+        _told(session, org, ref, subject_id, notary, now)
     session.flush()
     return told

@@ -245,7 +245,12 @@ def test_malformed_json_unknown_routes_and_methods_are_problems(client: TestClie
         content=b'{"status": "granted",',
     )
     assert broken.status_code == 422 and broken.json()["errors"][0]["field"].startswith("body")
-    for response in (client.get("/v1/nowhere"), client.patch("/v1/subjects/cust-1", headers=headers)):
+    for response in (
+        client.get("/v1/nowhere", headers=headers),
+        client.patch("/v1/subjects/cust-1", headers=headers),
+    ):
         assert response.status_code in (404, 405)
         assert response.headers["content-type"] == "application/problem+json"
+    # Without a credential nothing under /v1/ says whether it exists.
+    assert client.get("/v1/nowhere").status_code == 401
     assert count(session, ConsentRecord) == 0

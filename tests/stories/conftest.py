@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.centre_client import Visitor
 from tests.conftest import Database
 from tests.factories import org_client
 from tests.live import LiveHub, serve
@@ -97,3 +98,17 @@ def dropped_for(decision: dict[str, Any], offer_id: str) -> list[str]:
 def business(client: TestClient, session: Session) -> Callable[[str], Business]:
     """Businesses on one hub (in-process, on the test's clock)."""
     return lambda name: Business(client, session, name)
+
+
+@pytest.fixture
+def verified(client: TestClient, visitor: Callable[..., Visitor]) -> Callable[[str], Customer]:
+    """The person behind an email address, as they are once they proved it: signed in to the centre by
+    magic link, said "yes, that's me" to every business that claims the address, and made a token
+    (`hp_…`) for their own app."""
+
+    def open_as(email: str) -> Customer:
+        browser = visitor()
+        browser.sign_in(email)
+        return Customer(client, browser.person_token())
+
+    return open_as

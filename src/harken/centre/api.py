@@ -5,32 +5,59 @@ customer's request (`DELETE /v1/subjects/{ref}`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from harken import erasure
 from harken.centre import export
-from harken.centre import service as centre
 from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES
 from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
-from harken.subjects.api import Customer, Me
+from harken.subjects.api import Me, MeErase
 from harken.subjects.schemas import Ref
+from harken.subjects.viewer import Viewer
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
 
+class Erased(BaseModel):
+    scope: Literal["this-business", "everywhere"] = Field(
+        description="What was erased: one business's part (an org, or a customer token), or the whole "
+        "person at every business they linked (only the verified person)."
+    )
+    businesses: list[str] = Field(description="The businesses whose records of the person were erased.")
+
+
 @router.get("/v1/me/export", tags=["me"])
 async def export_me(me: Me, now: Now) -> dict[str, Any]:
-    """Everything this business holds about me or may see, with provenance, times and consent receipts."""
+    """Everything held about me that this window may see — through a business's app, that business's
+    part; as the verified person, everything — with provenance, times and consent receipts."""
 
-    def work(session: Session, customer: Customer) -> dict[str, Any]:
-        viewer = centre.Viewer(customer.subject.subject_id, customer.org.id, csrf="")
-        return export.document(session, viewer, now, issuer=me.hub.settings.public_url, keys=me.hub.keys)
+    def work(session: Session, window: Viewer) -> dict[str, Any]:
+        return export.document(session, window, now, issuer=me.hub.settings.public_url, keys=me.hub.keys)
+
+    return await me(work)
+
+
+@router.delete("/v1/me", response_model=Erased, tags=["me"])
+async def erase_me(me: MeErase, now: Now) -> Erased:
+    """Erase me. Through a business's app: what that business holds, and my relationship with it; as the
+    verified person: everything, at every business I linked (each is told with `subject.erased`)."""
+
+    def work(session: Session, window: Viewer) -> Erased:
+        if window.org_id is None:
+            told = erasure.erase_person(session, subject_id=window.subject_id, notary=me.hub.notary, now=now)
+            return Erased(scope="everywhere", businesses=sorted({org.name for org, _ in told}))
+        org = session.get_one(Org, window.org_id)
+        ref = me.authority.ref
+        assert ref is not None
+        erasure.end_relationship(session, org=org, ref=ref, notary=me.hub.notary, now=now)
+        return Erased(scope="this-business", businesses=[org.name])
 
     return await me(work)
 
@@ -42,21 +69,22 @@ async def export_subject(ref: Ref, call: Call, now: Now) -> dict[str, Any]:
 
     def work(session: Session, org: Org) -> dict[str, Any]:
         subject = subject_service.get(session, org=org, ref=ref)
-        viewer = centre.Viewer(subject.subject_id, org.id, csrf="")
+        viewer = Viewer(subject.subject_id, org.id)
         return export.document(session, viewer, now, issuer=call.hub.settings.public_url, keys=call.hub.keys)
 
     return await call(work)
 
 
-@router.delete("/v1/subjects/{ref}", status_code=204, tags=["subjects"])
-async def erase_subject(ref: Ref, call: Call, now: Now) -> Response:
-    """Your customer asked to be erased: their data key is destroyed and everything they told or did
-    deleted, at every business (each is told with `subject.erased`). Consent records and the ledger
-    stay as proof, unreadable. Later decisions about them are "don't send" (`subject.erased`)."""
+@router.delete("/v1/subjects/{ref}", response_model=Erased, tags=["subjects"])
+async def erase_subject(ref: Ref, call: Call, now: Now) -> Erased:
+    """Your customer asked you to erase them: everything held under your ref is erased (their data key
+    destroyed, what they told or did with you deleted), your ref stays a tombstone (410 from now on),
+    and you are told with `subject.erased`. This ends your relationship only: what the person keeps
+    with other businesses is theirs to erase, from their Preference Centre. Consent records and the
+    ledger stay as proof, unreadable."""
 
-    def work(session: Session, org: Org) -> None:
-        subject = subject_service.get(session, org=org, ref=ref)
-        erasure.erase(session, subject_id=subject.subject_id, notary=call.hub.notary, now=now)
+    def work(session: Session, org: Org) -> Erased:
+        erasure.end_relationship(session, org=org, ref=ref, notary=call.hub.notary, now=now)
+        return Erased(scope="this-business", businesses=[org.name])
 
-    await call(work)
-    return Response(status_code=204)
+    return await call(work)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harken.centre.models import ErasureRequest
-from harken.centre.service import Viewer, businesses, facts, receipt
+from harken.centre.service import businesses, facts, receipt
 from harken.clock import rfc3339
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
@@ -22,6 +22,7 @@ from harken.ledger.keys import KeyRing
 from harken.ledger.receipts import sign_receipt
 from harken.profiling.models import QuestionAsk
 from harken.shares import service as shares_service
+from harken.subjects.viewer import Viewer
 
 
 def document(
@@ -41,30 +42,30 @@ def document(
     rows = facts(session, viewer, now)
     records = session.execute(
         select(ConsentRecord)
-        .where(ConsentRecord.subject_id == viewer.subject_id, ConsentRecord.org_id.in_(org_ids))
+        .where(ConsentRecord.subject_id.in_(viewer.subject_ids), ConsentRecord.org_id.in_(org_ids))
         .order_by(ConsentRecord.recorded_at)
     ).scalars()
     events = session.execute(
         select(Event)
-        .where(Event.subject_id == viewer.subject_id, Event.org_id.in_(org_ids))
+        .where(Event.subject_id.in_(viewer.subject_ids), Event.org_id.in_(org_ids))
         .order_by(Event.occurred_at)
     ).scalars()
     asks = session.execute(
         select(QuestionAsk)
-        .where(QuestionAsk.subject_id == viewer.subject_id, QuestionAsk.org_id.in_(org_ids))
+        .where(QuestionAsk.subject_id.in_(viewer.subject_ids), QuestionAsk.org_id.in_(org_ids))
         .order_by(QuestionAsk.asked_at)
     ).scalars()
     sharing = session.execute(
-        select(Sharing).where(Sharing.subject_id == viewer.subject_id, Sharing.org_id.in_(org_ids))
+        select(Sharing).where(Sharing.subject_id.in_(viewer.subject_ids), Sharing.org_id.in_(org_ids))
     ).scalars()
     erasures = session.execute(
-        select(ErasureRequest).where(ErasureRequest.subject_id == viewer.subject_id)
+        select(ErasureRequest).where(ErasureRequest.subject_id.in_(viewer.subject_ids))
     ).scalars()
     decisions = [
         log
         for b in known
         for log, _ in decision_service.access_log(
-            session, subject_id=viewer.subject_id, org_id=b.org.id, limit=10_000
+            session, subject_ids=viewer.subject_ids, org_id=b.org.id, limit=10_000
         )
     ]
     return {
@@ -171,7 +172,7 @@ def receipt_ids(session: Session, viewer: Viewer) -> list[uuid.UUID]:
     return list(
         session.execute(
             select(ConsentRecord.id).where(
-                ConsentRecord.subject_id == viewer.subject_id, ConsentRecord.org_id.in_(org_ids)
+                ConsentRecord.subject_id.in_(viewer.subject_ids), ConsentRecord.org_id.in_(org_ids)
             )
         ).scalars()
     )

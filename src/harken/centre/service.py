@@ -1,8 +1,8 @@
-"""What the centre shows and does, for one signed-in customer (a `Viewer`).
+"""What the centre and `/v1/me` show and do, for one customer (a `Viewer`).
 
-Signed in by email, the viewer is the whole person: every business they deal with, everything held
-about them, and what they declare here has the source `centre`. Opened from an org's app, the viewer
-sees that org's window only, and what they declare goes through that org, as with `/v1/me`.
+Signed in by email, the viewer is the verified person: every business they linked, everything held
+about them, and what they declare here has the source `centre`. Opened from an org's app (a customer
+token), the viewer sees that org's window only, and what they declare goes through that org.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harken import erasure
+from harken.authority import Power
 from harken.centre.models import ErasureRequest
 from harken.consent import proof
 from harken.consent import service as consent_service
@@ -29,44 +30,41 @@ from harken.context.service import Change, StoredFact
 from harken.decisions import service as decision_service
 from harken.decisions.models import DecisionLog
 from harken.errors import NotFound
+from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.shares import service as shares_service
 from harken.shares.models import ShareUse
+from harken.subjects import service as subject_service
 from harken.subjects.models import SubjectRef
+from harken.subjects.viewer import Viewer
 
 CENTRE_CHAIN = "centre"  # the ledger chain of what customers declare in the centre itself
 RECENT_ASKS = 5
 
 
 @dataclass(frozen=True)
-class Viewer:
-    subject_id: uuid.UUID
-    org_id: uuid.UUID | None  # None: the whole person (signed in by email)
-    csrf: str
-
-    @property
-    def source(self) -> str:
-        return CENTRE if self.org_id is None else str(self.org_id)
-
-
-@dataclass(frozen=True)
 class Business:
     org: Org
     ref: str
+    subject_id: uuid.UUID  # the person as this org knows them: its records are kept under it
 
 
 def businesses(session: Session, viewer: Viewer) -> list[Business]:
-    """The orgs this person deals with (the one org of an org-opened session), by name."""
+    """The orgs this person deals with — those they linked, for the verified person; the window's org
+    otherwise — by name (one per org: a person with two accounts at one org sees the first)."""
     query = (
-        select(Org, SubjectRef.ref)
+        select(Org, SubjectRef.ref, SubjectRef.subject_id)
         .join(SubjectRef, SubjectRef.org_id == Org.id)
-        .where(SubjectRef.subject_id == viewer.subject_id)
-        .order_by(Org.name)
+        .where(SubjectRef.subject_id.in_(viewer.subject_ids))
+        .order_by(Org.name, SubjectRef.ref)
     )
     if viewer.org_id is not None:
         query = query.where(Org.id == viewer.org_id)
-    return [Business(org, ref) for org, ref in session.execute(query)]
+    found: dict[uuid.UUID, Business] = {}
+    for org, ref, subject_id in session.execute(query):
+        found.setdefault(org.id, Business(org, ref, subject_id))
+    return list(found.values())
 
 
 def business(session: Session, viewer: Viewer, org_id: uuid.UUID) -> Business:
@@ -111,13 +109,14 @@ def declare(session: Session, viewer: Viewer, changes: list[Change], notary: Not
         return
     _write(session, viewer.subject_id, CENTRE, CENTRE_CHAIN, changes, notary, now)
     keys = {c.key for c in changes}
-    stale: dict[str, list[Change]] = {}
+    stale: dict[tuple[uuid.UUID, str], list[Change]] = {}
     for row in context_service.facts(session, subject_id=viewer.subject_id):
         if row.provenance == Provenance.declared and row.source != CENTRE and row.key in keys:
-            stale.setdefault(row.source, []).append(Change(row.key, None))
-    for source, removals in stale.items():
+            assert row.subject_id is not None
+            stale.setdefault((row.subject_id, row.source), []).append(Change(row.key, None))
+    for (holder, source), removals in stale.items():
         org = session.get_one(Org, uuid.UUID(source))
-        _write(session, viewer.subject_id, source, org.chain, removals, notary, now)
+        _write(session, holder, source, org.chain, removals, notary, now)
 
 
 def _write(
@@ -158,10 +157,10 @@ def business_views(session: Session, viewer: Viewer, now: datetime) -> list[Busi
     views = []
     for found in businesses(session, viewer):
         rows, sharing = context_service.visible(
-            session, subject_id=viewer.subject_id, org_id=found.org.id, now=now
+            session, subject_id=found.subject_id, org_id=found.org.id, now=now
         )
         granted = consent_service.granted(
-            consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id), now
+            consent_service.in_force(session, org_id=found.org.id, subject_id=found.subject_id), now
         )
         # What it can read (as GET /v1/subjects/{ref} gives it), and what it recorded itself.
         readable = context_service.readable(rows, granted)
@@ -172,13 +171,13 @@ def business_views(session: Session, viewer: Viewer, now: datetime) -> list[Busi
         asked = [
             log
             for log, _ in decision_service.access_log(
-                session, subject_id=viewer.subject_id, org_id=found.org.id, limit=RECENT_ASKS
+                session, subject_ids=viewer.subject_ids, org_id=found.org.id, limit=RECENT_ASKS
             )
         ]
         read = [
             use
             for use, _, _ in shares_service.uses(
-                session, subject_id=viewer.subject_id, org_id=found.org.id, limit=RECENT_ASKS
+                session, subject_ids=viewer.subject_ids, org_id=found.org.id, limit=RECENT_ASKS
             )
         ]
         views.append(BusinessView(found, rows, granted, sharing, asked, read))
@@ -195,10 +194,11 @@ def set_sharing(
     notary: Notary,
     now: datetime,
 ) -> None:
+    viewer.require(Power.sharing)
     found = business(session, viewer, org_id)
     context_service.set_sharing(
         session,
-        subject_id=viewer.subject_id,
+        subject_id=found.subject_id,
         org_id=found.org.id,
         profile=profile,
         purchases=purchases,
@@ -206,6 +206,38 @@ def set_sharing(
         notary=notary,
         now=now,
     )
+
+
+def answer_claim(
+    session: Session,
+    viewer: Viewer,
+    org_id: uuid.UUID,
+    ref: str,
+    answer: str,
+    *,
+    notary: Notary,
+    now: datetime,
+) -> None:
+    """The verified person answers a business's claim that its customer `ref` is them: `confirm` links
+    it, `refuse` drops the claim, `unlink` takes a link back; in the org's ledger chain (by subject id,
+    never the address). NotFound for a claim that is not this person's."""
+    viewer.require(Power.links)
+    step = {
+        "confirm": subject_service.link,
+        "refuse": subject_service.refuse,
+        "unlink": subject_service.unlink,
+    }
+    found = step[answer](session, person_id=viewer.subject_id, org_id=org_id, ref=ref)
+    if found is not None:
+        org = session.get_one(Org, org_id)
+        ledger_service.append(
+            session,
+            notary=notary,
+            chain_id=org.chain,
+            type=f"subject.{'linked' if answer == 'confirm' else 'unlinked'}",
+            at=now,
+            data={"subject": str(found.subject_id), "person": str(viewer.subject_id)},
+        )
 
 
 def directory(session: Session) -> list[tuple[uuid.UUID, str]]:
@@ -229,7 +261,7 @@ def consent_views(session: Session, viewer: Viewer, found: Business, now: dateti
     """Per purpose the org has a notice or a record for: where it stands and the exact notice text."""
     records = {
         c.purpose: c
-        for c in consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id)
+        for c in consent_service.in_force(session, org_id=found.org.id, subject_id=found.subject_id)
     }
     notices = {
         n.purpose for n in session.execute(select(Notice).where(Notice.org_id == found.org.id)).scalars()
@@ -288,7 +320,7 @@ def decide_consent(
 def receipt(session: Session, viewer: Viewer, record_id: uuid.UUID, issuer: str) -> dict[str, Any]:
     """The receipt document of one of the viewer's own consent records; NotFound for anyone else's."""
     record = session.get(ConsentRecord, record_id)
-    if record is None or record.subject_id != viewer.subject_id:
+    if record is None or record.subject_id not in viewer.subject_ids:
         raise NotFound("no such receipt")
     found = business(session, viewer, record.org_id)
     return proof.receipt_document(session, org=found.org, consent=record, ref=found.ref, issuer=issuer)
@@ -298,7 +330,7 @@ def receipt(session: Session, viewer: Viewer, record_id: uuid.UUID, issuer: str)
 
 
 def erasure_requested(session: Session, viewer: Viewer) -> ErasureRequest | None:
-    query = select(ErasureRequest).where(ErasureRequest.subject_id == viewer.subject_id)
+    query = select(ErasureRequest).where(ErasureRequest.subject_id.in_(viewer.subject_ids))
     if viewer.org_id is not None:
         query = query.where((ErasureRequest.org_id == viewer.org_id) | ErasureRequest.org_id.is_(None))
     return session.execute(query.order_by(ErasureRequest.requested_at.desc()).limit(1)).scalar_one_or_none()
@@ -314,10 +346,10 @@ def request_erasure(session: Session, viewer: Viewer, *, notary: Notary, now: da
     session.add(request)
     session.flush()
     if viewer.org_id is None:
-        erasure.erase(session, subject_id=viewer.subject_id, notary=notary, now=now)
+        erasure.erase_person(session, subject_id=viewer.subject_id, notary=notary, now=now)
         return request
     for found in businesses(session, viewer):
-        for consent in consent_service.in_force(session, org_id=found.org.id, subject_id=viewer.subject_id):
+        for consent in consent_service.in_force(session, org_id=found.org.id, subject_id=found.subject_id):
             if (
                 consent.status != Status.granted
                 or CATALOGUE[consent.purpose].legal_basis == LegalBasis.contract

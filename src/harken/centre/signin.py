@@ -19,8 +19,9 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from harken.centre.models import CentreSession, SignInLink
+from harken.subjects import service as subject_service
 from harken.subjects import tokens
-from harken.subjects.models import Subject
+from harken.subjects.models import Subject, Token
 
 LINK_LIFETIME = timedelta(minutes=15)
 RATE_WINDOW = timedelta(minutes=15)
@@ -46,8 +47,10 @@ def _keyed(secret: bytes, use: str, value: str) -> str:
 def request_link(
     session: Session, *, secret: bytes, email: str, ip: str, next_path: str, now: datetime
 ) -> str | None:
-    """Record a request for a sign-in link. Returns the token to mail when the address belongs to a
-    person, None when it does not — the caller answers both alike. RateLimited past the limits."""
+    """Record a request for a sign-in link. Returns the token to mail when someone goes by the address —
+    a person who proved it before, or a customer some business says has it — None when no one does;
+    the caller answers both alike. RateLimited past the limits. Following the link proves control of
+    the address: that, never a business's word, makes a verified person."""
     email_digest, ip_digest = tokens.email_digest(secret, email), _keyed(secret, "ip", ip)
     since = now - RATE_WINDOW
     for column, value, limit in (
@@ -61,9 +64,9 @@ def request_link(
         if count >= limit:
             raise RateLimited(oldest + RATE_WINDOW - now)
     subject_id = session.execute(
-        select(Subject.id).where(Subject.email_digest == email_digest)
+        select(Subject.id).where(Subject.email_digest == email_digest, Subject.erased_at.is_(None))
     ).scalar_one_or_none()
-    token = secrets.token_urlsafe(32) if subject_id else None
+    token = secrets.token_urlsafe(32) if subject_service.is_claimed(session, email_digest) else None
     session.add(
         SignInLink(
             id=uuid.uuid4(),
@@ -114,15 +117,19 @@ def start_session(
     org_id: uuid.UUID | None,
     lifetime: timedelta,
     now: datetime,
+    token: Token | None = None,
 ) -> Started:
+    """A new session; opened from a token, it ends when the token does (or is revoked)."""
     sid = secrets.token_urlsafe(32)
+    expires_at = now + lifetime if token is None else min(now + lifetime, token.expires_at)
     row = CentreSession(
         id_sha256=_sha256(sid),
         subject_id=subject_id,
         org_id=org_id,
+        token_id=token.id if token else None,
         csrf=secrets.token_urlsafe(32),
         created_at=now,
-        expires_at=now + lifetime,
+        expires_at=expires_at,
     )
     session.add(row)
     session.flush()
@@ -137,6 +144,10 @@ def find_session(session: Session, *, secret: bytes, cookie: str, now: datetime)
     row = session.get(CentreSession, _sha256(sid))
     if row is None or row.ended_at is not None or row.expires_at <= now:
         return None
+    if row.token_id is not None:  # opened from a customer token: no longer than the token lives
+        token = session.get(Token, row.token_id)
+        if token is None or token.revoked_at is not None or token.expires_at <= now:
+            return None
     return row
 
 

@@ -23,14 +23,15 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from harken.authority import Forbidden
 from harken.centre import i18n, signin
 from harken.centre import service as centre
-from harken.centre.service import Viewer
 from harken.consent.schemas import Channel
 from harken.context.service import StoredFact
 from harken.deps import Hub, HubDep
 from harken.errors import HarkenError, Invalid, NotFound
 from harken.orgs.models import Org
+from harken.subjects.viewer import Viewer, viewer
 
 T = TypeVar("T")
 static = StaticFiles(packages=[("harken.centre", "static")])
@@ -72,6 +73,9 @@ DONE = (
     "erasure",
     "erased",
     "signed-out",
+    "linked",
+    "refused",
+    "unlinked",
 )
 NEXT_PATH = re.compile(r"/centre(/[A-Za-z0-9_-]+)*")
 NEXT_QUERY = re.compile(r"[A-Za-z0-9_=&-]*")
@@ -167,7 +171,7 @@ class Visit:
         )
         if found is None:
             raise SignInRequired(self.request.url.path)
-        return Viewer(found.subject_id, found.org_id, found.csrf)
+        return viewer(session, found.subject_id, found.org_id, found.csrf)
 
     async def page(
         self, template: str, build: Callable[[Session, Viewer], dict[str, Any]], *, status: int = 200
@@ -209,7 +213,7 @@ class Visit:
         """A signed-in form: CSRF checked, the work done in one unit (all or nothing), then a redirect
         to the page that shows the result; a refused form shows its page again with each field's error."""
         form = await self.request.form()
-        self._same_origin()
+        self.same_origin()
 
         def unit(session: Session) -> str:
             viewer = self.viewer_in(session)
@@ -231,10 +235,12 @@ class Visit:
             raise FormInvalid(form_errors(error)) from error
         except NotFound as error:
             raise PageError(404, "error.not_found") from error
+        except Forbidden as error:
+            raise PageError(403, "error.person_only") from error
         except HarkenError as error:
             raise FormInvalid({"form": error.detail}) from error
 
-    def _same_origin(self) -> None:
+    def same_origin(self) -> None:
         """Browsers name the page a form came from: a form posted from another site is refused."""
         origin = self.request.headers.get("origin")
         if origin is None or (
@@ -291,7 +297,7 @@ class Visit:
 
     async def check_anonymous(self) -> Mapping[str, Any]:
         form = await self.request.form()
-        self._same_origin()
+        self.same_origin()
         browser = self.request.cookies.get(BROWSER_COOKIE)
         if not browser or not signin.same_token(
             text_field(form.get("csrf")), signin.anonymous_csrf(self.hub.secret, browser)

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from harken.centre import service as centre
 from harken.centre import signin, web_credentials, web_profile, web_shares, web_sign_in
-from harken.centre.service import Viewer
 from harken.centre.visit import (
     CHANNELS,
     SESSION_COOKIE,
@@ -40,6 +39,8 @@ from harken.context.service import Change
 from harken.errors import Invalid, NotFound
 from harken.ledger.receipts import sign_receipt
 from harken.profiling import service as profiling_service
+from harken.subjects import service as subject_service
+from harken.subjects.viewer import Viewer
 
 router = APIRouter(prefix="/centre", include_in_schema=False)
 
@@ -185,7 +186,8 @@ def _businesses(visit: Visit) -> Callable[[Session, Viewer], dict[str, Any]]:
                     cadence=timedelta(days=visit.hub.settings.profiling_cadence_days),
                     now=visit.now,
                 )
-        return {"views": views, "questions": questions, "purposes": CATALOGUE}
+        claims = subject_service.claims(session, person_id=viewer.subject_id) if viewer.org_id is None else []
+        return {"views": views, "questions": questions, "purposes": CATALOGUE, "claims": claims}
 
     return build
 
@@ -211,6 +213,25 @@ async def set_sharing(org_id: str, visit: VisitDep) -> Response:
             now=visit.now,
         )
         return "/centre/businesses?done=sharing"
+
+    return await visit.act(work, template="businesses.html", build=_businesses(visit))
+
+
+@router.post("/links/{org_id}/{answer}")
+async def answer_claim(org_id: str, answer: str, visit: VisitDep) -> Response:
+    """The verified person answers a business's claim: "yes, that's me" links its customer to them,
+    "no" drops the claim, "unlink" takes a link back. Only the verified person may; a claim that is
+    not theirs is the same 404 as none."""
+    org = path_id(org_id)
+    done = {"confirm": "linked", "refuse": "refused", "unlink": "unlinked"}.get(answer)
+    if done is None:
+        raise PageError(404, "error.not_found")
+    form = await visit.request.form()
+
+    def work(session: Session, viewer: Viewer) -> str:
+        ref = text_field(form.get("ref")) or ""
+        centre.answer_claim(session, viewer, org, ref, answer, notary=visit.hub.notary, now=visit.now)
+        return f"/centre/businesses?done={done}"
 
     return await visit.act(work, template="businesses.html", build=_businesses(visit))
 

@@ -12,9 +12,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from harken.centre.service import Viewer
 from harken.centre.visit import Visit, VisitDep, path_id
 from harken.credentials import service as credentials_service
+from harken.subjects.viewer import Viewer
 
 router = APIRouter(prefix="/centre", include_in_schema=False)
 

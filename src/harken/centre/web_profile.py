@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,18 +12,22 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from harken.centre import export
+from harken.authority import Power, Tier
+from harken.centre import export, signin
 from harken.centre import service as centre
-from harken.centre.service import Viewer
-from harken.centre.visit import Visit, VisitDep, customer_zone, download, text_field
+from harken.centre.visit import PageError, Visit, VisitDep, customer_zone, download, text_field
 from harken.consent.schemas import Channel
 from harken.context import service as context_service
 from harken.context.schemas import PreferencesPatch, time_zones
 from harken.errors import Invalid
+from harken.subjects import service as subject_service
+from harken.subjects import tokens
+from harken.subjects.viewer import Viewer
 
 AFFINITY = {"like": 1.0, "dislike": -0.5, "never": -1.0}
 NOVELTY = {"never": 0.0, "sometimes": 0.5, "often": 1.0}
 
+TOKEN_LIFETIME = timedelta(hours=1)
 router = APIRouter(prefix="/centre", include_in_schema=False)
 
 # ---- preferences ---------------------------------------------------------------------------------
@@ -168,7 +172,7 @@ async def set_surprise(visit: VisitDep) -> Response:
 
 def _data(visit: Visit) -> Callable[[Session, Viewer], dict[str, Any]]:
     def build(session: Session, viewer: Viewer) -> dict[str, Any]:
-        return {"erasure": centre.erasure_requested(session, viewer)}
+        return {"erasure": centre.erasure_requested(session, viewer), "token": None}
 
     return build
 
@@ -176,6 +180,33 @@ def _data(visit: Visit) -> Callable[[Session, Viewer], dict[str, Any]]:
 @router.get("/data")
 async def data_page(visit: VisitDep) -> Response:
     return await visit.page("data.html", _data(visit))
+
+
+@router.post("/data/token")
+async def create_token(visit: VisitDep) -> Response:
+    """A `/v1/me` token (`hp_…`) for the verified person's own app, valid for an hour: shown once, on
+    this page (never in a URL), only its id stored."""
+    form = await visit.request.form()
+    visit.same_origin()
+    hub, now = visit.hub, visit.now
+
+    def build(session: Session, viewer: Viewer) -> dict[str, Any]:
+        if not signin.same_token(text_field(form.get("csrf")), viewer.csrf):
+            raise PageError(403, "error.csrf")
+        viewer.require(Power.tokens)
+        token = subject_service.issue_token(
+            session,
+            tier=Tier.person,
+            subject_id=viewer.subject_id,
+            org_id=None,
+            ref=None,
+            ttl=TOKEN_LIFETIME,
+            now=now,
+        )
+        shown = {"token": tokens.mint(hub.secret, Tier.person, token.id), "expires_at": token.expires_at}
+        return {**_data(visit)(session, viewer), "token": shown}
+
+    return await visit.page("data.html", build)
 
 
 @router.get("/data/export")

@@ -17,13 +17,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from harken.authority import Power
 from harken.centre import service as centre
-from harken.centre.service import Viewer
 from harken.centre.visit import FormInvalid, Visit, VisitDep, customer_zone, form_errors, path_id, text_field
 from harken.consent.purposes import CATALOGUE
 from harken.errors import Invalid
 from harken.shares import service as shares_service
 from harken.shares.schemas import LIVE_FIELDS, TRIP_FIELDS, SharePost, TripStatus
+from harken.subjects.viewer import Viewer
 
 # How long a share lasts, as the form offers it; the longest is the service's limit.
 LASTS = {
@@ -52,7 +53,7 @@ def _shares(visit: Visit, form: FormData | None = None) -> Callable[[Session, Vi
                 session, subject_id=viewer.subject_id, window_org_id=viewer.org_id, now=visit.now
             ),
             "reads": shares_service.uses(
-                session, subject_id=viewer.subject_id, org_id=viewer.org_id, limit=RECENT_READS
+                session, subject_ids=viewer.subject_ids, org_id=viewer.org_id, limit=RECENT_READS
             ),
             "directory": centre.directory(session),
             "purposes": list(CATALOGUE),
@@ -98,6 +99,7 @@ async def make_share(visit: VisitDep) -> Response:
                     "expires_at": now + _lasts(text_field(form.get("expires"))),
                 }
             )
+            viewer.require(Power.shares)
             shares_service.create(
                 session,
                 subject_id=viewer.subject_id,

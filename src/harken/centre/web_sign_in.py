@@ -4,19 +4,22 @@ with a customer token; and signing out."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from harken import authority
+from harken.authority import Authority, Tier
 from harken.centre import i18n, signin
 from harken.centre.visit import DONE, VisitDep, safe_next, text_field
 from harken.deps import Hub
+from harken.errors import Unauthenticated
 from harken.orgs.models import Org
-from harken.subjects import tokens
-from harken.subjects.models import SubjectRef
+from harken.subjects import service as subject_service
+from harken.subjects.models import Token
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -101,17 +104,20 @@ async def use_link(visit: VisitDep) -> Response:
 
     def start(session: Session) -> tuple[signin.Started, str] | None:
         link = signin.use_link(session, token, visit.now)
-        if link is None or link.subject_id is None:
+        if link is None or link.token_sha256 is None:
             return None
+        # Following the link proved control of the address: this is the verified person.
+        person = subject_service.verified_person(session, email_digest=link.email_digest, now=visit.now)
         started = signin.start_session(
             session,
             secret=hub.secret,
-            subject_id=link.subject_id,
+            subject_id=person.id,
             org_id=None,
             lifetime=_lifetime(hub),
             now=visit.now,
         )
-        return started, safe_next(link.next_path)
+        pending = any(not c.linked for c in subject_service.claims(session, person_id=person.id))
+        return started, "/centre/businesses" if pending else safe_next(link.next_path)
 
     return await visit.sign_in(start)
 
@@ -122,9 +128,9 @@ def _lifetime(hub: Hub) -> timedelta:
 
 @router.get("/from-app")
 async def from_app(visit: VisitDep, token: str = "") -> Response:
-    """An org's app opens the centre with a customer token: the customer confirms, and sees that org's window."""
-    claims = tokens.read(visit.hub.secret, token, visit.now)
-    name = await visit.hub.run(lambda session: _org_name(session, claims)) if claims else None
+    """An org's app opens the centre with a customer token: the customer confirms, and sees that org's
+    window, for no longer than the token lives."""
+    name = await visit.hub.run(lambda session: _org_name(session, visit.hub, token, visit.now))
     if name is None:
         return visit.anonymous(
             "message.html", status=400, title_key="link.invalid_title", body_key="link.invalid"
@@ -132,28 +138,37 @@ async def from_app(visit: VisitDep, token: str = "") -> Response:
     return visit.anonymous("confirm.html", action="/centre/from-app", token=token, org=name)
 
 
-def _org_name(session: Session, claims: tokens.CustomerClaims) -> str | None:
-    org = session.get(Org, claims.org_id)
-    return org.name if org else None
+def _customer_token(session: Session, hub: Hub, token: str, now: datetime) -> Authority | None:
+    try:
+        found = authority.authenticate(session, secret=hub.secret, bearer=token, now=now)
+    except Unauthenticated:
+        return None
+    return found if found.tier == Tier.customer else None
+
+
+def _org_name(session: Session, hub: Hub, token: str, now: datetime) -> str | None:
+    found = _customer_token(session, hub, token, now)
+    return session.get_one(Org, found.org_id).name if found else None
 
 
 @router.post("/from-app")
 async def open_from_app(visit: VisitDep) -> Response:
     form = await visit.check_anonymous()
-    claims = tokens.read(visit.hub.secret, text_field(form.get("token")) or "", visit.now)
+    token = text_field(form.get("token")) or ""
     hub = visit.hub
 
     def start(session: Session) -> tuple[signin.Started, str] | None:
-        ref = session.get(SubjectRef, (claims.org_id, claims.ref)) if claims else None
-        if ref is None:
+        found = _customer_token(session, hub, token, visit.now)
+        if found is None or found.subject_id is None or found.token_id is None:
             return None
         started = signin.start_session(
             session,
             secret=hub.secret,
-            subject_id=ref.subject_id,
-            org_id=ref.org_id,
+            subject_id=found.subject_id,
+            org_id=found.org_id,
             lifetime=_lifetime(hub),
             now=visit.now,
+            token=session.get_one(Token, found.token_id),
         )
         return started, "/centre"
 

@@ -3,11 +3,13 @@ an org about its own customer (observed or inferred), read back minimised."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
+from harken.centre import service as centre
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
 from harken.context import events as context_events
@@ -34,8 +36,9 @@ from harken.errors import PROBLEM_RESPONSES
 from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
-from harken.subjects.api import Customer, Me
+from harken.subjects.api import Me, MeContext, MePreferences, MeSharing
 from harken.subjects.schemas import Ref
+from harken.subjects.viewer import Viewer
 
 router = APIRouter(tags=["context"], responses=PROBLEM_RESPONSES)
 
@@ -138,81 +141,81 @@ async def post_event(ref: Ref, body: EventPost, call: Call, now: Now) -> EventRe
 
 @router.get("/v1/me", response_model=MeView, tags=["me"])
 async def get_me(me: Me, now: Now) -> MeView:
-    """Everything about me this window may show, each datum with its provenance: what I told this
-    business or share with it, and what it observed or inferred about me."""
+    """Everything about me this window may show, each datum with its provenance. Through a business's
+    app: what I told it or share with it, and what it observed or inferred about me. As the verified
+    person: everything, and my consents at every business I linked."""
 
-    def work(session: Session, customer: Customer) -> MeView:
-        subject_id, org = customer.subject.subject_id, customer.org
-        rows, sharing = context_service.visible(session, subject_id=subject_id, org_id=org.id, now=now)
+    def work(session: Session, window: Viewer) -> MeView:
+        known = centre.businesses(session, window)
+        consents = [
+            _summary(c, now, b.org.name if window.org_id is None else None)
+            for b in known
+            for c in consent_service.in_force(session, org_id=b.org.id, subject_id=b.subject_id)
+        ]
+        if window.org_id is None:
+            rows = centre.facts(session, window, now)
+            return MeView(org=None, data=[_datum(row) for row in rows], sharing=None, consents=consents)
+        rows, sharing = context_service.visible(
+            session, subject_id=window.subject_id, org_id=window.org_id, now=now
+        )
         return MeView(
-            org=org.name,
+            org=known[0].org.name if known else None,
             data=[_datum(row) for row in rows],
             sharing=SharingPut(profile=sharing.profile, purchases=sharing.purchases) if sharing else None,
-            consents=[
-                _summary(c, now)
-                for c in consent_service.in_force(session, org_id=org.id, subject_id=subject_id)
-            ],
+            consents=consents,
         )
 
     return await me(work)
 
 
 @router.put("/v1/me/context", response_model=list[Datum], tags=["me"])
-async def put_my_context(body: ContextPut, me: Me, now: Now) -> list[Datum]:
-    """What matters to me right now; it expires by itself (default: in 4 hours)."""
-    return await me(
-        lambda session, customer: _declare(
-            session, customer, context_service.context_changes(body, now), me.hub, now
-        )
-    )
+async def put_my_context(body: ContextPut, me: MeContext, now: Now) -> list[Datum]:
+    """What matters to me right now; it expires by itself (default: in 4 hours). Through a business's
+    app it is told to that business only; as the verified person, to my own centre."""
+    changes = context_service.context_changes(body, now)
+    return await me(lambda session, window: _declare(session, window, changes, me.hub, now))
 
 
 @router.delete("/v1/me/context", status_code=204, tags=["me"])
-async def delete_my_context(me: Me, now: Now) -> Response:
-    await me(lambda session, customer: _declare(session, customer, [Change("context", None)], me.hub, now))
+async def delete_my_context(me: MeContext, now: Now) -> Response:
+    await me(lambda session, window: _declare(session, window, [Change("context", None)], me.hub, now))
     return Response(status_code=204)
 
 
 @router.put("/v1/me/personas/{key}", response_model=list[Datum], tags=["me"])
-async def put_my_persona(key: Key, body: PersonaPut, me: Me, now: Now) -> list[Datum]:
+async def put_my_persona(key: Key, body: PersonaPut, me: MePreferences, now: Now) -> list[Datum]:
     """One of who I am (parent, runner, employee), with its own interests."""
-    return await me(
-        lambda session, customer: _declare(
-            session, customer, context_service.persona_change(key, body), me.hub, now
-        )
-    )
+    changes = context_service.persona_change(key, body)
+    return await me(lambda session, window: _declare(session, window, changes, me.hub, now))
 
 
 @router.delete("/v1/me/personas/{key}", status_code=204, tags=["me"])
-async def delete_my_persona(key: Key, me: Me, now: Now) -> Response:
-    await me(
-        lambda session, customer: _declare(
-            session, customer, context_service.persona_change(key, None), me.hub, now
-        )
-    )
+async def delete_my_persona(key: Key, me: MePreferences, now: Now) -> Response:
+    changes = context_service.persona_change(key, None)
+    await me(lambda session, window: _declare(session, window, changes, me.hub, now))
     return Response(status_code=204)
 
 
 @router.patch("/v1/me/preferences", response_model=list[Datum], tags=["me"])
-async def patch_my_preferences(body: PreferencesPatch, me: Me, now: Now) -> list[Datum]:
+async def patch_my_preferences(body: PreferencesPatch, me: MePreferences, now: Now) -> list[Datum]:
     """Set (value) or remove (null) my interests, channels, quiet hours, time zone, locale, country,
     life events and "surprise me"."""
     changes = context_service.preference_changes(body, now)
-    return await me(lambda session, customer: _declare(session, customer, changes, me.hub, now))
+    return await me(lambda session, window: _declare(session, window, changes, me.hub, now))
 
 
-@router.put("/v1/me/sharing", response_model=SharingPut, tags=["me"])
-async def put_my_sharing(body: SharingPut, me: Me, now: Now) -> SharingPut:
-    """Share with this business what I declared elsewhere (and, if I choose, my purchases there) — or stop."""
+@router.put("/v1/me/sharing/{org_id}", response_model=SharingPut, tags=["me"])
+async def put_my_sharing(org_id: uuid.UUID, body: SharingPut, me: MeSharing, now: Now) -> SharingPut:
+    """Share with one business I linked what I declared elsewhere (and, if I choose, my purchases at the
+    others) — or stop. Only the verified person may: a business's app never opens what I told others."""
 
-    def work(session: Session, customer: Customer) -> SharingPut:
-        context_service.set_sharing(
+    def work(session: Session, window: Viewer) -> SharingPut:
+        centre.set_sharing(
             session,
-            subject_id=customer.subject.subject_id,
-            org_id=customer.org.id,
+            window,
+            org_id,
             profile=body.profile,
             purchases=body.purchases,
-            chain_id=customer.org.chain,
             notary=me.hub.notary,
             now=now,
         )
@@ -221,21 +224,9 @@ async def put_my_sharing(body: SharingPut, me: Me, now: Now) -> SharingPut:
     return await me(work)
 
 
-def _declare(
-    session: Session, customer: Customer, changes: list[Change], hub: Hub, now: datetime
-) -> list[Datum]:
-    source = str(customer.org.id)
-    context_service.write(
-        session,
-        subject_id=customer.subject.subject_id,
-        provenance=Provenance.declared,
-        source=source,
-        changes=changes,
-        chain_id=customer.org.chain,
-        notary=hub.notary,
-        now=now,
-    )
-    return _written(changes, Provenance.declared, source, now)
+def _declare(session: Session, window: Viewer, changes: list[Change], hub: Hub, now: datetime) -> list[Datum]:
+    centre.declare(session, window, changes, hub.notary, now)
+    return _written(changes, Provenance.declared, window.source, now)
 
 
 def _written(changes: list[Change], provenance: Provenance, source: str, now: datetime) -> list[Datum]:
@@ -264,8 +255,9 @@ def _datum(row: StoredFact) -> Datum:
     )
 
 
-def _summary(consent: ConsentRecord, now: datetime) -> ConsentSummary:
+def _summary(consent: ConsentRecord, now: datetime, org: str | None = None) -> ConsentSummary:
     return ConsentSummary(
+        org=org,
         purpose=consent.purpose,
         status=str(consent_service.effective_status(consent, now)),
         channels=consent.channels,

@@ -18,6 +18,7 @@ from harken.ledger import chain
 from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.subjects import vault
+from harken.subjects.service import person_subjects
 
 PURCHASE_MEMORY = timedelta(days=365)
 
@@ -80,13 +81,14 @@ def record_event(
 def history(
     session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID, shared: bool, now: datetime
 ) -> tuple[list[engine.Purchase], list[engine.Feedback]]:
-    """What the engine remembers of events: purchases the org recorded (and other orgs' too when the
-    customer shares purchases with it), and the offers the customer dismissed at this org."""
+    """What the engine remembers of events: purchases the org recorded (and, when the customer shares
+    purchases with it, those other orgs recorded about the same verified person), and the offers the
+    customer dismissed at this org."""
     query = select(
         Event.org_id, Event.type, Event.item, Event.topics, Event.gift, Event.offer_id, Event.occurred_at
     )
     query = query.where(
-        Event.subject_id == subject_id,
+        Event.subject_id.in_(person_subjects(subject_id)),
         Event.type.in_(("purchase", "offer.dismissed")),
         Event.occurred_at > now - PURCHASE_MEMORY,
     )

@@ -232,6 +232,9 @@ class Datum(BaseModel):
 
 
 class ConsentSummary(BaseModel):
+    org: str | None = Field(
+        None, description="The business, when the view spans several (the verified person)."
+    )
     purpose: str
     status: str
     channels: list[str]
@@ -250,7 +253,9 @@ class SubjectView(BaseModel):
 class MeView(BaseModel):
     """Everything about me that this window may show, each datum with its provenance."""
 
-    org: str | None = Field(description="The business whose app holds this token, if any.")
+    org: str | None = Field(
+        description="The business whose app holds this token; null for the verified person (every business)."
+    )
     data: list[Datum]
     sharing: SharingPut | None
     consents: list[ConsentSummary]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
 from harken.consent import service as consent_service
-from harken.context.models import Fact, Sharing
+from harken.context.models import CENTRE, Fact, Sharing
 from harken.context.schemas import ContextPut, PersonaPut, PreferencesPatch, Provenance
 from harken.db import DIALECT_INSERT
 from harken.decisions import engine
@@ -23,6 +23,7 @@ from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.subjects import vault
 from harken.subjects.models import SubjectRef
+from harken.subjects.service import person_subjects
 from harken.webhooks import outbox
 from harken.webhooks.models import Endpoint
 from harken.webhooks.schemas import EventType
@@ -186,9 +187,10 @@ _DELETE = delete(Fact).where(
     Fact.provenance == bindparam("provenance"),
     Fact.source == bindparam("source"),
 )
-_FACTS = select(Fact.key, Fact.provenance, Fact.source, Fact.value, Fact.valid_until, Fact.recorded_at).where(
-    Fact.subject_id == bindparam("subject_id")
-)
+# Every datum held about the person: the subject's own, and every subject linked to the same verified person.
+_FACTS = select(
+    Fact.key, Fact.provenance, Fact.source, Fact.value, Fact.valid_until, Fact.recorded_at, Fact.subject_id
+).where(Fact.subject_id.in_(person_subjects(bindparam("subject_id"))))
 
 
 class StoredFact(NamedTuple):
@@ -198,6 +200,7 @@ class StoredFact(NamedTuple):
     value: dict[str, Any]
     valid_until: datetime | None
     recorded_at: datetime
+    subject_id: uuid.UUID | None = None  # which of the person's subjects holds it
 
 
 _SHARING = select(Sharing).where(
@@ -254,17 +257,23 @@ def set_sharing(
 
 
 def facts(session: Session, *, subject_id: uuid.UUID) -> list[StoredFact]:
-    """Every datum held about the person, opened with their data key (plain rows: decisions read
-    them on every call)."""
+    """Every datum held about the person — this subject and every subject linked to the same verified
+    person — each opened with its subject's data key (plain rows: decisions read them on every call).
+    Who may see which is the caller's to filter, by source and provenance."""
     rows = session.connection().execute(_FACTS, {"subject_id": subject_id}).all()
     if not any(vault.is_sealed(row.value) for row in rows):  # none, or only rows from before 0007
         return [StoredFact(*row) for row in rows]
-    data_key = vault.data_key(session, subject_id)
     return [
         StoredFact(
-            key, provenance, source, vault.unseal(data_key, value, _sealed_as(key, provenance, source)), *rest
+            key,
+            provenance,
+            source,
+            vault.unseal(vault.data_key(session, holder), value, _sealed_as(key, provenance, source)),
+            valid_until,
+            recorded_at,
+            holder,
         )
-        for key, provenance, source, value, *rest in rows
+        for key, provenance, source, value, valid_until, recorded_at, holder in rows
     ]
 
 
@@ -280,10 +289,13 @@ def engine_facts(
     shared: bool,
     lent: Callable[[StoredFact], bool] | None = None,
 ) -> list[engine.Fact]:
-    """The person's facts as the engine sees them for `org_id`: its own data and declared data, each
-    marked shared when the org may see it (`shared`: the customer shares their profile with it; `lent`:
-    a share lends it this fact). Other orgs' observed and inferred data never leave them. `org_id` None
-    is the customer's own view: everything, all shared."""
+    """The person's facts as the engine sees them for `org_id`: its own data, what the customer declared
+    through it or to the person's own centre, and what they declared through another business's window
+    when they share it; each marked shared when the org may see it (`shared`: the customer shares their
+    profile with it; `lent`: a share lends it this fact). What the centre holds and the org may not see
+    may still stop a message, never choose one. Other orgs' observed and inferred data never leave
+    them, nor does what was told only to another business. `org_id` None is the customer's own view:
+    everything, all shared."""
     own = str(org_id) if org_id else None
     found = []
     for row in rows:
@@ -291,6 +303,8 @@ def engine_facts(
         if row.provenance != Provenance.declared and not mine:
             continue
         seen = mine or shared or (lent is not None and lent(row))
+        if not seen and row.source != CENTRE:
+            continue
         found.append(engine.Fact(row.key, row.value, row.provenance, row.recorded_at, row.valid_until, seen))
     return found
 
@@ -327,9 +341,11 @@ def readable(rows: Iterable[StoredFact], granted: Iterable[str]) -> list[StoredF
 
 
 _LISTENING = (
-    select(SubjectRef.org_id, SubjectRef.ref)
+    select(SubjectRef.org_id, SubjectRef.ref, SubjectRef.subject_id)
     .join(Endpoint, Endpoint.org_id == SubjectRef.org_id)
-    .where(SubjectRef.subject_id == bindparam("subject_id"), Endpoint.disabled_at.is_(None))
+    .where(
+        SubjectRef.subject_id.in_(person_subjects(bindparam("subject_id"))), Endpoint.disabled_at.is_(None)
+    )
     .distinct()
 )
 
@@ -340,14 +356,14 @@ def _announce(
     """Tell each org with a webhook endpoint which fields changed — only those it may see and read
     (its own data, or declared data the customer shares with it, of the kinds its purposes need).
     The event names fields, never values: the org reads them with GET /v1/subjects/{ref}."""
-    for org_id, ref in session.execute(_LISTENING, {"subject_id": subject_id}).all():
+    for org_id, ref, customer in session.execute(_LISTENING, {"subject_id": subject_id}).all():
         if source != str(org_id):
-            shared = sharing(session, subject_id=subject_id, org_id=org_id)
+            shared = sharing(session, subject_id=customer, org_id=org_id)
             if provenance != Provenance.declared or not (shared and shared.profile):
                 continue
         kinds = readable_kinds(
             consent_service.granted(
-                consent_service.in_force(session, org_id=org_id, subject_id=subject_id), now
+                consent_service.in_force(session, org_id=org_id, subject_id=customer), now
             )
         )
         fields = sorted(k for k in keys if k.partition(":")[0] in kinds)
@@ -357,4 +373,4 @@ def _announce(
         ):
             if chosen:
                 data = {"ref": ref, "fields": chosen, "provenance": provenance}
-                outbox.emit(session, org_id=org_id, type=type, subject_id=subject_id, data=data, now=now)
+                outbox.emit(session, org_id=org_id, type=type, subject_id=customer, data=data, now=now)

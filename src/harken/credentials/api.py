@@ -24,7 +24,8 @@ from harken.credentials.statuslist import TYP
 from harken.deps import HubDep, Now
 from harken.errors import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from harken.orgs.api import Call
-from harken.subjects.api import Customer, Me
+from harken.subjects.api import MeCredentials
+from harken.subjects.viewer import Viewer
 
 router = APIRouter(tags=["credentials"], responses=PROBLEM_RESPONSES)
 STATUS_LIST_MEDIA_TYPE = f"application/{TYP}"
@@ -40,17 +41,17 @@ _REFUSED: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/v1/me/credentials", response_model=CredentialIssued, status_code=201, tags=["me"])
-async def issue_credential(body: CredentialPost, me: Me, now: Now) -> CredentialIssued:
+async def issue_credential(body: CredentialPost, me: MeCredentials, now: Now) -> CredentialIssued:
     """Carry my context to any business, on this hub or not, as an SD-JWT VC signed by the hub: each field
     selectively disclosable, so I show each business only what it needs, bound to my wallet's key, until
     `expires_at` or until I revoke it. The hub keeps no copy: keep `credential`."""
     issuer = me.hub.issuer
 
-    def work(session: Session, customer: Customer) -> CredentialIssued:
+    def work(session: Session, window: Viewer) -> CredentialIssued:
         return service.issue(
             session,
-            subject_id=customer.subject.subject_id,
-            window_org_id=customer.org.id,
+            subject_id=window.subject_id,
+            window_org_id=window.org_id,
             body=body,
             keys=me.hub.keys,
             issuer=issuer,
@@ -62,14 +63,14 @@ async def issue_credential(body: CredentialPost, me: Me, now: Now) -> Credential
 
 
 @router.get("/v1/me/credentials", response_model=list[CredentialRead], tags=["me"])
-async def my_credentials(me: Me, now: Now) -> list[CredentialRead]:
+async def my_credentials(me: MeCredentials, now: Now) -> list[CredentialRead]:
     """The credentials issued to me through this app, newest first; never the credentials themselves."""
     issuer = me.hub.issuer
     return await me(
-        lambda session, customer: service.listed(
+        lambda session, window: service.listed(
             session,
-            subject_id=customer.subject.subject_id,
-            window_org_id=customer.org.id,
+            subject_id=window.subject_id,
+            window_org_id=window.org_id,
             issuer=issuer,
             now=now,
         )
@@ -77,13 +78,13 @@ async def my_credentials(me: Me, now: Now) -> list[CredentialRead]:
 
 
 @router.delete("/v1/me/credentials/{credential_id}", status_code=204, tags=["me"])
-async def revoke_credential(credential_id: uuid.UUID, me: Me, now: Now) -> Response:
+async def revoke_credential(credential_id: uuid.UUID, me: MeCredentials, now: Now) -> Response:
     """Revoke a credential: its status list says so from now on, and no verifier that reads it accepts it."""
     await me(
-        lambda session, customer: service.revoke(
+        lambda session, window: service.revoke(
             session,
-            subject_id=customer.subject.subject_id,
-            window_org_id=customer.org.id,
+            subject_id=window.subject_id,
+            window_org_id=window.org_id,
             credential_id=credential_id,
             notary=me.hub.notary,
             now=now,

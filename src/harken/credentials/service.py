@@ -34,6 +34,7 @@ from harken.ledger.keys import KeyRing
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
 from harken.shares import service as share_service
+from harken.subjects.service import person, person_subjects
 
 LONGEST = timedelta(days=30)
 VCT = "urn:harken:vct:context:1"
@@ -119,7 +120,7 @@ def listed(
     session: Session, *, subject_id: uuid.UUID, window_org_id: uuid.UUID | None, issuer: str, now: datetime
 ) -> list[CredentialRead]:
     """The customer's credentials (through a business's app: those issued there), newest first."""
-    query = select(Credential).where(Credential.subject_id == subject_id)
+    query = select(Credential).where(Credential.subject_id.in_(person_subjects(subject_id)))
     if window_org_id is not None:
         query = query.where(Credential.window_org_id == window_org_id)
     found = session.execute(query.order_by(Credential.issued_at.desc(), Credential.id)).scalars()
@@ -140,7 +141,7 @@ def revoke(
     credential = session.get(Credential, credential_id)
     if (
         credential is None
-        or credential.subject_id != subject_id
+        or credential.subject_id not in person(session, subject_id)
         or window_org_id not in (None, credential.window_org_id)
     ):
         raise NotFound(f"no credential {credential_id}")

@@ -26,7 +26,8 @@ from harken.errors import PROBLEM_RESPONSES
 from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.shares import service as share_service
-from harken.subjects.api import Customer, Me
+from harken.subjects.api import Me
+from harken.subjects.viewer import Viewer
 
 router = APIRouter(tags=["decisions"], responses=PROBLEM_RESPONSES)
 
@@ -111,8 +112,8 @@ async def get_access_log(me: Me, limit: Annotated[int, Query(ge=1, le=500)] = 10
     what I shared — newest first. Through a business's app: that business's questions and reads, and
     the reads of what I shared through it."""
 
-    def work(session: Session, customer: Customer) -> list[AccessEntry]:
-        subject_id, org_id = customer.subject.subject_id, customer.org.id
+    def work(session: Session, window: Viewer) -> list[AccessEntry]:
+        subject_ids, org_id = window.subject_ids, window.org_id
         asked = [
             AccessEntry(
                 decision_id=str(log.id),
@@ -128,7 +129,7 @@ async def get_access_log(me: Me, limit: Annotated[int, Query(ge=1, le=500)] = 10
                 explanation=log.explanation,
             )
             for log, name in decision_service.access_log(
-                session, subject_id=subject_id, org_id=org_id, limit=limit
+                session, subject_ids=subject_ids, org_id=org_id, limit=limit
             )
         ]
         read = [
@@ -142,7 +143,7 @@ async def get_access_log(me: Me, limit: Annotated[int, Query(ge=1, le=500)] = 10
                 explanation=f"{name} read {', '.join(use.fields) or 'nothing'} of your share, for {purpose}.",
             )
             for use, name, purpose in share_service.uses(
-                session, subject_id=subject_id, org_id=org_id, window_org_id=org_id, limit=limit
+                session, subject_ids=subject_ids, org_id=org_id, window_org_id=org_id, limit=limit
             )
         ]
         return sorted(asked + read, key=lambda entry: entry.at, reverse=True)[:limit]

@@ -4,6 +4,7 @@ logging every decision (the customer's access log) and taking feedback."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple
@@ -26,6 +27,7 @@ from harken.orgs import catalogue
 from harken.orgs.models import Org
 from harken.shares import service as share_service
 from harken.subjects.models import Subject, SubjectRef
+from harken.subjects.service import person_subjects
 
 LOOK_AHEAD = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -141,8 +143,8 @@ def _contacts(
     session: Session, *, subject_id: uuid.UUID, profile: engine.Profile, at: datetime
 ) -> tuple[engine.Contact, ...]:
     """The latest contacts on each channel the customer limited, as many as the limit: enough to know
-    whether it is reached and when a slot frees. Contacts count for every org: the customer's weekly
-    limit is theirs, not one business's."""
+    whether it is reached and when a slot frees. Contacts count for every org the verified person is
+    known to: the customer's weekly limit is theirs, not one business's."""
     found: list[engine.Contact] = []
     for channel, preference in profile.channels.items():
         if preference.max_per_week:
@@ -162,7 +164,7 @@ def _contacts(
 _CONTACTS = (
     select(DecisionLog.at)
     .where(
-        DecisionLog.subject_id == bindparam("subject_id"),
+        DecisionLog.subject_id.in_(person_subjects(bindparam("subject_id"))),
         DecisionLog.channel == bindparam("channel"),
         DecisionLog.allowed.is_(True),
         DecisionLog.at > bindparam("since"),
@@ -281,13 +283,14 @@ def feedback(
 
 
 def access_log(
-    session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID | None, limit: int = 100
+    session: Session, *, subject_ids: Sequence[uuid.UUID], org_id: uuid.UUID | None, limit: int = 100
 ) -> list[tuple[DecisionLog, str]]:
-    """The decisions asked about a person, newest first, with the asking org's name; one org's only if given."""
+    """The decisions asked about a person (any of `subject_ids`), newest first, with the asking org's
+    name; one org's only if given."""
     query = (
         select(DecisionLog, Org.name)
         .join(Org, Org.id == DecisionLog.org_id)
-        .where(DecisionLog.subject_id == subject_id)
+        .where(DecisionLog.subject_id.in_(subject_ids))
         .order_by(DecisionLog.decided_at.desc(), DecisionLog.id)
         .limit(limit)
     )

@@ -16,7 +16,8 @@ from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.shares import service
 from harken.shares.schemas import Business, SharedWithYou, SharePost, ShareRead
-from harken.subjects.api import Customer, Me
+from harken.subjects.api import Me, MeShares
+from harken.subjects.viewer import Viewer
 
 router = APIRouter(tags=["shares"], responses=PROBLEM_RESPONSES)
 
@@ -25,7 +26,7 @@ router = APIRouter(tags=["shares"], responses=PROBLEM_RESPONSES)
 async def directory(me: Me) -> list[Business]:
     """The businesses on this hub, which I may share with."""
 
-    def work(session: Session, customer: Customer) -> list[Business]:
+    def work(session: Session, _window: Viewer) -> list[Business]:
         return [
             Business(id=i, name=n) for i, n in session.execute(select(Org.id, Org.name).order_by(Org.name))
         ]
@@ -34,16 +35,16 @@ async def directory(me: Me) -> list[Business]:
 
 
 @router.post("/v1/me/shares", response_model=ShareRead, status_code=201, tags=["me"])
-async def create_share(body: SharePost, me: Me, now: Now) -> ShareRead:
+async def create_share(body: SharePost, me: MeShares, now: Now) -> ShareRead:
     """Tell several businesses at once, each only the fields it needs for its purpose, until
-    `expires_at`. Through a business's app, the live fields (context, persona, interests) are what I
-    declared there. Each business gets `share.updated` and reads the share with GET /v1/shares/{id}."""
+    `expires_at`. Only the verified person may (a business's app may not). Each business gets
+    `share.updated` and reads the share with GET /v1/shares/{id}."""
 
-    def work(session: Session, customer: Customer) -> ShareRead:
+    def work(session: Session, window: Viewer) -> ShareRead:
         share = service.create(
             session,
-            subject_id=customer.subject.subject_id,
-            window_org_id=customer.org.id,
+            subject_id=window.subject_id,
+            window_org_id=window.org_id,
             body=body,
             notary=me.hub.notary,
             now=now,
@@ -54,26 +55,26 @@ async def create_share(body: SharePost, me: Me, now: Now) -> ShareRead:
 
 
 @router.get("/v1/me/shares", response_model=list[ShareRead], tags=["me"])
-async def my_shares(me: Me, now: Now) -> list[ShareRead]:
-    """My shares made through this app, newest first, with who may still read them and how often they did."""
+async def my_shares(me: MeShares, now: Now) -> list[ShareRead]:
+    """My shares, newest first, with who may still read them and how often they did."""
     return await me(
-        lambda session, customer: service.listed(
-            session, subject_id=customer.subject.subject_id, window_org_id=customer.org.id, now=now
+        lambda session, window: service.listed(
+            session, subject_id=window.subject_id, window_org_id=window.org_id, now=now
         )
     )
 
 
 @router.delete("/v1/me/shares/{share_id}", status_code=204, tags=["me"])
-async def revoke_share(share_id: uuid.UUID, me: Me, now: Now) -> Response:
+async def revoke_share(share_id: uuid.UUID, me: MeShares, now: Now) -> Response:
     """Take the share back from every business: from the next read on, none of them sees it."""
-    await me(lambda session, customer: _revoke(session, customer, share_id, None, me, now))
+    await me(lambda session, window: _revoke(session, window, share_id, None, me, now))
     return Response(status_code=204)
 
 
 @router.delete("/v1/me/shares/{share_id}/orgs/{org_id}", status_code=204, tags=["me"])
-async def revoke_share_from(share_id: uuid.UUID, org_id: uuid.UUID, me: Me, now: Now) -> Response:
+async def revoke_share_from(share_id: uuid.UUID, org_id: uuid.UUID, me: MeShares, now: Now) -> Response:
     """Take the share back from one business; the others keep theirs."""
-    await me(lambda session, customer: _revoke(session, customer, share_id, org_id, me, now))
+    await me(lambda session, window: _revoke(session, window, share_id, org_id, me, now))
     return Response(status_code=204)
 
 
@@ -90,12 +91,17 @@ async def read_share(share_id: uuid.UUID, call: Call, now: Now) -> SharedWithYou
 
 
 def _revoke(
-    session: Session, customer: Customer, share_id: uuid.UUID, org_id: uuid.UUID | None, me: Me, now: datetime
+    session: Session,
+    window: Viewer,
+    share_id: uuid.UUID,
+    org_id: uuid.UUID | None,
+    me: MeShares,
+    now: datetime,
 ) -> None:
     service.revoke(
         session,
-        subject_id=customer.subject.subject_id,
-        window_org_id=customer.org.id,
+        subject_id=window.subject_id,
+        window_org_id=window.org_id,
         share_id=share_id,
         org_id=org_id,
         notary=me.hub.notary,

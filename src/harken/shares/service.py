@@ -26,6 +26,7 @@ from harken.shares.models import Share, ShareGrant, ShareUse
 from harken.shares.schemas import LIVE_FIELDS, GrantRead, SharedWithYou, SharePost, ShareRead
 from harken.subjects import vault
 from harken.subjects.models import SubjectRef
+from harken.subjects.service import person, person_subjects
 from harken.webhooks import outbox
 from harken.webhooks.schemas import EventType
 
@@ -111,18 +112,21 @@ def revoke(
 def listed(
     session: Session, *, subject_id: uuid.UUID, window_org_id: uuid.UUID | None, now: datetime
 ) -> list[ShareRead]:
-    """The customer's shares (through a business's app: those made there), newest first."""
-    query = select(Share).where(Share.subject_id == subject_id).order_by(Share.created_at.desc())
+    """The person's shares (through a business's app: those made there), newest first."""
+    query = (
+        select(Share)
+        .where(Share.subject_id.in_(person_subjects(subject_id)))
+        .order_by(Share.created_at.desc())
+    )
     if window_org_id is not None:
         query = query.where(Share.window_org_id == window_org_id)
     return shown(session, list(session.execute(query).scalars()), now=now)
 
 
 def shown(session: Session, shares: list[Share], *, now: datetime) -> list[ShareRead]:
-    """The shares (one customer's) as the customer sees them: who may still read each, how often they did."""
+    """The shares (one person's) as the customer sees them: who may still read each, how often they did."""
     if not shares:
         return []
-    data_key = vault.data_key(session, shares[0].subject_id)
     counted = session.execute(
         select(ShareUse.share_id, ShareUse.org_id, func.count())
         .where(ShareUse.share_id.in_([s.id for s in shares]))
@@ -133,8 +137,16 @@ def shown(session: Session, shares: list[Share], *, now: datetime) -> list[Share
     return [
         ShareRead(
             id=share.id,
-            label=vault.unseal(data_key, share.label, _sealed_as(share.id, "label")) if share.label else None,
-            trip=vault.unseal(data_key, share.trip, _sealed_as(share.id, "trip")) if share.trip else None,
+            label=vault.unseal(
+                vault.data_key(session, share.subject_id), share.label, _sealed_as(share.id, "label")
+            )
+            if share.label
+            else None,
+            trip=vault.unseal(
+                vault.data_key(session, share.subject_id), share.trip, _sealed_as(share.id, "trip")
+            )
+            if share.trip
+            else None,
             created_at=share.created_at,
             expires_at=share.expires_at,
             revoked_at=share.revoked_at,
@@ -187,7 +199,7 @@ def read(session: Session, *, org: Org, share_id: uuid.UUID, notary: Notary, now
 def uses(
     session: Session,
     *,
-    subject_id: uuid.UUID,
+    subject_ids: Sequence[uuid.UUID],
     org_id: uuid.UUID | None,
     limit: int,
     window_org_id: uuid.UUID | None = None,
@@ -200,7 +212,7 @@ def uses(
         .join(Org, Org.id == ShareUse.org_id)
         .join(ShareGrant, (ShareGrant.share_id == ShareUse.share_id) & (ShareGrant.org_id == ShareUse.org_id))
         .join(Share, Share.id == ShareUse.share_id)
-        .where(ShareUse.subject_id == subject_id)
+        .where(ShareUse.subject_id.in_(subject_ids))
         .order_by(ShareUse.used_at.desc())
         .limit(limit)
     )
@@ -239,7 +251,7 @@ _LENT = (
     select(Share.id, Share.subject_id, Share.window_org_id, ShareGrant.fields)
     .join(ShareGrant, ShareGrant.share_id == Share.id)
     .where(
-        Share.subject_id == bindparam("subject_id"),
+        Share.subject_id.in_(person_subjects(bindparam("subject_id"))),
         Share.revoked_at.is_(None),
         Share.expires_at > bindparam("now"),
         ShareGrant.org_id == bindparam("org_id"),
@@ -326,7 +338,11 @@ def _mine(
     session: Session, subject_id: uuid.UUID, window_org_id: uuid.UUID | None, share_id: uuid.UUID
 ) -> Share:
     share = session.get(Share, share_id)
-    if share is None or share.subject_id != subject_id or window_org_id not in (None, share.window_org_id):
+    if (
+        share is None
+        or share.subject_id not in person(session, subject_id)
+        or window_org_id not in (None, share.window_org_id)
+    ):
         raise NotFound(f"no share {share_id}")
     return share
 
@@ -341,8 +357,11 @@ def _grants(session: Session, share_id: uuid.UUID) -> list[ShareGrant]:
 
 def _ref(session: Session, org_id: uuid.UUID, subject_id: uuid.UUID) -> str | None:
     return session.execute(
-        select(SubjectRef.ref).where(SubjectRef.org_id == org_id, SubjectRef.subject_id == subject_id)
-    ).scalar_one_or_none()
+        select(SubjectRef.ref)
+        .where(SubjectRef.org_id == org_id, SubjectRef.subject_id.in_(person_subjects(subject_id)))
+        .order_by(SubjectRef.ref)
+        .limit(1)
+    ).scalar()
 
 
 def _record(

@@ -1,4 +1,5 @@
-"""Subjects: the customers. One person, known to each org only by that org's own `ref`."""
+"""Subjects: the customers. One person, known to each org only by that org's own `ref`; and the calls a
+person (or an org's app, for its customer) makes about themselves: `/v1/me`, with a power per call."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from harken.authority import Authority, Power, Tier
 from harken.consent import service as consent_service
 from harken.consent.schemas import ConsentPut, Method, Status
-from harken.deps import Hub, HubDep, Now
-from harken.errors import PROBLEM_RESPONSES, Unauthenticated
+from harken.deps import Hub, HubDep, Now, authority_of
+from harken.errors import PROBLEM_RESPONSES, Gone, Unauthenticated
 from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
 from harken.subjects import tokens
-from harken.subjects.models import SubjectRef
+from harken.subjects.models import Subject, SubjectRef
 from harken.subjects.schemas import Ref, SessionPost, SessionRead, SubjectPut, SubjectRead
+from harken.subjects.viewer import Viewer, viewer
 
 T = TypeVar("T")
 router = APIRouter(tags=["subjects"], responses=PROBLEM_RESPONSES)
@@ -37,7 +40,10 @@ GPC_PURPOSES = ("partner-sharing", "personalised-offers")
 async def put_subject(
     ref: Ref, call: Call, now: Now, response: Response, body: SubjectPut | None = Body(None)
 ) -> SubjectRead:
-    """Register a customer under your own ref (idempotent: 201 the first time, 200 after)."""
+    """Register a customer under your own ref (idempotent: 201 the first time, 200 after). An `email` is
+    your claim: the customer is asked whether it is them the next time they sign in to the Preference
+    Centre with that address, and only if they confirm does anything they declared elsewhere reach you
+    (as far as they share it). An erased customer's ref answers 410 for good."""
     digest = tokens.email_digest(call.hub.secret, body.email) if body and body.email else None
 
     def work(session: Session, org: Org) -> SubjectRead:
@@ -53,70 +59,146 @@ async def put_subject(
 async def create_session(
     ref: Ref, call: Call, now: Now, body: SessionPost | None = Body(None)
 ) -> SessionRead:
-    """A short-lived customer token for your app to embed this customer's own controls (`/v1/me`)."""
+    """A short-lived customer token for your app to embed this customer's own controls (`/v1/me`) inside
+    your window only: their context, preferences and what you hold. It cannot share with other
+    businesses, make shares or credentials, or erase beyond you; revoke it with DELETE."""
     ttl = timedelta(seconds=(body or SessionPost()).ttl_seconds)
 
     def work(session: Session, org: Org) -> SessionRead:
-        subject_service.get(session, org=org, ref=ref)
-        claims = tokens.CustomerClaims(org.id, ref, now + ttl)
-        return SessionRead(token=tokens.mint(call.hub.secret, claims), expires_at=claims.expires_at)
+        customer = subject_service.get(session, org=org, ref=ref)
+        _alive(session, customer)
+        token = subject_service.issue_token(
+            session,
+            tier=Tier.customer,
+            subject_id=customer.subject_id,
+            org_id=org.id,
+            ref=ref,
+            ttl=ttl,
+            now=now,
+        )
+        return SessionRead(
+            token=tokens.mint(call.hub.secret, Tier.customer, token.id), expires_at=token.expires_at
+        )
 
     return await call(work)
 
 
-@dataclass(frozen=True)
-class Customer:
-    """The customer behind a token, seen through the window of the org whose app holds it."""
+@router.delete("/v1/subjects/{ref}/sessions", status_code=204)
+async def revoke_sessions(ref: Ref, call: Call, now: Now) -> Response:
+    """Revoke every customer token you minted for this customer, and end the centre sessions they
+    opened: the next call with any of them is refused."""
 
-    org: Org
-    subject: SubjectRef
+    def work(session: Session, org: Org) -> None:
+        customer = subject_service.get(session, org=org, ref=ref)
+        subject_service.revoke_tokens(session, org_id=org.id, subject_id=customer.subject_id, now=now)
+
+    await call(work)
+    return Response(status_code=204)
+
+
+def _alive(session: Session, customer: SubjectRef) -> None:
+    if session.get_one(Subject, customer.subject_id).erased_at is not None:
+        raise Gone("this customer was erased: nothing more is recorded about them")
 
 
 @dataclass(frozen=True)
 class CustomerCall:
-    """A customer API call's unit of work: check the token, honour a GPC signal, do the work."""
+    """A `/v1/me` call's unit of work: the window its token opens (checked before the body was read),
+    a GPC signal honoured, the work done — in one transaction."""
 
     hub: Hub
-    token: str | None
+    authority: Authority
     gpc: bool
 
-    async def __call__(self, work: Callable[[Session, Customer], T]) -> T:
-        now = self.hub.clock()
-        claims = tokens.read(self.hub.secret, self.token, now) if self.token else None
-        if claims is None:
-            raise Unauthenticated("send a customer token (`hc_…`, from POST /v1/subjects/{ref}/sessions)")
+    async def __call__(self, work: Callable[[Session, Viewer], T]) -> T:
+        found = self.authority
+        assert found.subject_id is not None
 
         def unit(session: Session) -> T:
-            org = session.get(Org, claims.org_id)
-            ref = subject_service.find(session, org=org, ref=claims.ref) if org else None
-            if org is None or ref is None:
-                raise Unauthenticated("this customer token no longer names a customer")
+            window = viewer(session, found.subject_id, found.org_id)  # type: ignore[arg-type]
             if self.gpc:
-                _honour_gpc(session, self.hub, org, ref.ref)
-            return work(session, Customer(org, ref))
+                _honour_gpc(session, self.hub, window)
+            return work(session, window)
 
         return await self.hub.run(unit)
 
 
-def _honour_gpc(session: Session, hub: Hub, org: Org, ref: str) -> None:
+def _honour_gpc(session: Session, hub: Hub, window: Viewer) -> None:
+    from harken.centre.service import businesses
+
     refusal = ConsentPut(status=Status.denied, method=Method.gpc)
-    for purpose in GPC_PURPOSES:
-        consent_service.record(
-            session, org=org, ref=ref, purpose=purpose, change=refusal, notary=hub.notary, now=hub.clock()
+    for business in businesses(session, window):
+        for purpose in GPC_PURPOSES:
+            consent_service.record(
+                session,
+                org=business.org,
+                ref=business.ref,
+                purpose=purpose,
+                change=refusal,
+                notary=hub.notary,
+                now=hub.clock(),
+            )
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A customer token: `hc_…` (an org's app, its window only) or `hp_…` (the verified person).",
+)
+
+
+def _me(power: Power) -> Callable[..., object]:
+    async def customer_call(
+        hub: HubDep,
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> CustomerCall:
+        found = authority_of(request.scope)
+        if found.tier == Tier.org:
+            raise Unauthenticated("send a customer token (`hc_…` or `hp_…`), not an org API key")
+        found.require(power)
+        return CustomerCall(hub, found, request.headers.get("sec-gpc") == "1")
+
+    return customer_call
+
+
+Me = Annotated[CustomerCall, Depends(_me(Power.read))]
+MeContext = Annotated[CustomerCall, Depends(_me(Power.context))]
+MePreferences = Annotated[CustomerCall, Depends(_me(Power.preferences))]
+MeErase = Annotated[CustomerCall, Depends(_me(Power.erase))]
+MeSharing = Annotated[CustomerCall, Depends(_me(Power.sharing))]
+MeShares = Annotated[CustomerCall, Depends(_me(Power.shares))]
+MeCredentials = Annotated[CustomerCall, Depends(_me(Power.credentials))]
+MeTokens = Annotated[CustomerCall, Depends(_me(Power.tokens))]
+
+
+@router.post("/v1/me/tokens", response_model=SessionRead, status_code=201, tags=["me"])
+async def create_person_token(me: MeTokens, now: Now, body: SessionPost | None = Body(None)) -> SessionRead:
+    """A token (`hp_…`) that speaks for me, the verified person, for an app of my own: never longer than
+    the credential asking for it."""
+    ttl = timedelta(seconds=(body or SessionPost()).ttl_seconds)
+    if me.authority.expires_at is not None:
+        ttl = min(ttl, me.authority.expires_at - now)
+
+    def work(session: Session, window: Viewer) -> SessionRead:
+        token = subject_service.issue_token(
+            session, tier=Tier.person, subject_id=window.subject_id, org_id=None, ref=None, ttl=ttl, now=now
+        )
+        return SessionRead(
+            token=tokens.mint(me.hub.secret, Tier.person, token.id), expires_at=token.expires_at
         )
 
-
-_bearer = HTTPBearer(auto_error=False, description="A customer token (`hc_…`).")
-
-
-async def customer_call(
-    hub: HubDep,
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> CustomerCall:
-    return CustomerCall(
-        hub, credentials.credentials if credentials else None, request.headers.get("sec-gpc") == "1"
-    )
+    return await me(work)
 
 
-Me = Annotated[CustomerCall, Depends(customer_call)]
+@router.delete("/v1/me/token", status_code=204, tags=["me"])
+async def revoke_my_token(me: Me, now: Now) -> Response:
+    """Revoke the token this call carries (and end the centre sessions it opened): the next call with it
+    is refused."""
+    token_id = me.authority.token_id
+
+    def work(session: Session, _window: Viewer) -> None:
+        if token_id is not None:
+            subject_service.revoke_token(session, token_id=token_id, now=now)
+
+    await me(work)
+    return Response(status_code=204)

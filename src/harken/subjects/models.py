@@ -51,6 +51,7 @@ class Token(Base):
     tier: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
     org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orgs.id"))
+    ref: Mapped[str | None] = mapped_column(String(128))  # the org's ref, for a customer token
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]

@@ -1,61 +1,57 @@
-"""Registering customers under an org's refs and finding them again, within that org only."""
+"""Registering customers under an org's refs, finding them again within that org only, and linking an
+org's customer to a verified person once that person confirms it.
+
+An email an org gives is a claim, never proof: the ref stays a person of that org alone (its own
+subject) until someone who proved control of the address (a magic link) says "yes, that is me". Then
+the ref's subject is linked to theirs: one person, whose declared data may reach the org as far as
+they share it. Consent records and sealed data never move: a person is the set of subjects linked
+to them (`person`), each keeping its own records and data key.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from harken.db import insert_ignore
-from harken.errors import NotFound
+from harken.errors import Gone, NotFound
 from harken.orgs.models import Org
-from harken.subjects.models import Subject, SubjectRef
+from harken.subjects.models import Subject, SubjectRef, Token
 
 
 def register(
     session: Session, *, org: Org, ref: str, now: datetime, email_digest: str | None = None
 ) -> tuple[SubjectRef, bool]:
-    """The org's customer `ref`, created as a new person if the org has not named them before.
+    """The org's customer `ref`, created as a person of that org alone if it has not named them before.
 
-    With an email digest the ref joins the person already known by that email, so what the customer
-    shares reaches every org they deal with; the org learns nothing either way (no error, no hint).
-    Idempotent, also under concurrent calls: returns (ref, created).
+    An email digest is recorded as the org's claim on the ref (replacing an earlier one); it links
+    nothing by itself. Gone for an erased customer: nothing is ever bound to them again. Idempotent,
+    also under concurrent calls: returns (ref, created).
     """
-    existing = find(session, org=org, ref=ref)
-    if existing is not None:
-        if email_digest is not None:
-            _claim_email(session, existing.subject_id, email_digest)
-        return existing, False
-    person = _by_email(session, email_digest) if email_digest else None
-    subject = person or Subject(created_at=now, email_digest=email_digest)
-    if person is None:
+    found = find(session, org=org, ref=ref)
+    created = False
+    if found is None:
+        subject = Subject(id=uuid.uuid4(), created_at=now)
         session.add(subject)
         session.flush()
-    insert_ignore(
-        session, SubjectRef, {"org_id": org.id, "ref": ref, "subject_id": subject.id, "created_at": now}
-    )
-    found = find(session, org=org, ref=ref)
-    assert found is not None
-    if found.subject_id != subject.id:  # a concurrent call registered the ref first
-        if person is None:
+        insert_ignore(
+            session, SubjectRef, {"org_id": org.id, "ref": ref, "subject_id": subject.id, "created_at": now}
+        )
+        found = find(session, org=org, ref=ref)
+        assert found is not None
+        created = found.subject_id == subject.id
+        if not created:  # a concurrent call registered the ref first
             session.delete(subject)
-        return found, False
-    return found, True
-
-
-def _by_email(session: Session, digest: str) -> Subject | None:
-    return session.execute(select(Subject).where(Subject.email_digest == digest)).scalar_one_or_none()
-
-
-def _claim_email(session: Session, subject_id: uuid.UUID, digest: str) -> None:
-    """Give a person without an email this one, unless another person holds it (then leave both as they
-    are: merging two people's histories is the customer's call, not an org's)."""
-    subject = session.get_one(Subject, subject_id)
-    if subject.email_digest is None and _by_email(session, digest) is None:
-        subject.email_digest = digest
+    if session.get_one(Subject, found.subject_id).erased_at is not None:
+        raise Gone(f"the customer {ref!r} was erased: nothing more is recorded about them")
+    if email_digest is not None and found.claimed_email_digest != email_digest:
+        found.claimed_email_digest = email_digest
         session.flush()
+    return found, created
 
 
 def find(session: Session, *, org: Org, ref: str) -> SubjectRef | None:
@@ -71,3 +67,177 @@ def get(session: Session, *, org: Org, ref: str) -> SubjectRef:
     if found is None:
         raise NotFound(f"no customer with ref {ref!r}")
     return found
+
+
+# ---- one person across businesses ------------------------------------------------------------------
+
+
+def root_of(subject_id: uuid.UUID | ColumnElement[uuid.UUID]) -> ColumnElement[uuid.UUID]:
+    """SQL for the verified person a subject is linked to, or the subject itself."""
+    linked = select(Subject.person_id).where(Subject.id == subject_id).scalar_subquery()
+    return func.coalesce(linked, subject_id)
+
+
+def same_person(subject_id: uuid.UUID | ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """SQL: `Subject` is one of the subjects that are the same person as `subject_id`."""
+    root = root_of(subject_id)
+    return or_(Subject.id == root, Subject.person_id == root)
+
+
+def person_subjects(subject_id: uuid.UUID | ColumnElement[uuid.UUID]) -> Select[uuid.UUID]:
+    """A subquery of every subject id that is the same person as `subject_id` (itself included)."""
+    return select(Subject.id).where(same_person(subject_id))
+
+
+def person(session: Session, subject_id: uuid.UUID) -> tuple[uuid.UUID, ...]:
+    """Every subject that is this person: the verified person and the org customers linked to them, or
+    just the subject itself when it is linked to no one."""
+    return tuple(session.execute(person_subjects(subject_id)).scalars())
+
+
+def verified_person(session: Session, *, email_digest: str, now: datetime) -> Subject:
+    """The person who proved control of this address, created the first time they do (once, also
+    when two sign-ins race)."""
+    found = _verified(session, email_digest)
+    if found is None:
+        insert_ignore(
+            session,
+            Subject,
+            {"id": uuid.uuid4(), "created_at": now, "email_digest": email_digest, "erased_at": None},
+        )
+        found = _verified(session, email_digest)
+        assert found is not None
+    return found
+
+
+def _verified(session: Session, digest: str) -> Subject | None:
+    return session.execute(select(Subject).where(Subject.email_digest == digest)).scalar_one_or_none()
+
+
+def is_claimed(session: Session, email_digest: str) -> bool:
+    """Whether a verified person or a live customer of some org goes by this address."""
+    claimed = (
+        select(SubjectRef.ref)
+        .join(Subject, Subject.id == SubjectRef.subject_id)
+        .where(SubjectRef.claimed_email_digest == email_digest, Subject.erased_at.is_(None))
+        .limit(1)
+    )
+    verified = select(Subject.id).where(Subject.email_digest == email_digest, Subject.erased_at.is_(None))
+    return session.execute(claimed).first() is not None or session.execute(verified).first() is not None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An org says one of its customers goes by the verified person's address."""
+
+    org: Org
+    ref: str
+    linked: bool
+
+
+def claims(session: Session, *, person_id: uuid.UUID) -> list[Claim]:
+    """The customers that orgs say go by this verified person's address, linked or not, by org name.
+    A customer already linked to someone else, or erased, is not offered."""
+    person = session.get_one(Subject, person_id)
+    if person.email_digest is None:
+        return []
+    rows = session.execute(
+        select(Org, SubjectRef.ref, Subject.person_id)
+        .join(SubjectRef, SubjectRef.org_id == Org.id)
+        .join(Subject, Subject.id == SubjectRef.subject_id)
+        .where(
+            SubjectRef.claimed_email_digest == person.email_digest,
+            Subject.erased_at.is_(None),
+            or_(Subject.person_id.is_(None), Subject.person_id == person_id),
+            Subject.email_digest.is_(None),
+        )
+        .order_by(Org.name, SubjectRef.ref)
+    )
+    return [Claim(org, ref, linked == person_id) for org, ref, linked in rows]
+
+
+def link(session: Session, *, person_id: uuid.UUID, org_id: uuid.UUID, ref: str) -> SubjectRef:
+    """The verified person says "yes, that is me" to an org's claim: the ref's subject becomes part of
+    them. NotFound unless that org claims exactly this person's address for `ref` (and it is free)."""
+    offered = {(c.org.id, c.ref): c for c in claims(session, person_id=person_id)}
+    if (org_id, ref) not in offered:
+        raise NotFound("no such business claims you")
+    found = session.get_one(SubjectRef, (org_id, ref))
+    subject = session.get_one(Subject, found.subject_id)
+    subject.person_id = person_id
+    session.flush()
+    return found
+
+
+def unlink(session: Session, *, person_id: uuid.UUID, org_id: uuid.UUID, ref: str) -> SubjectRef:
+    """The person takes a link back: the org's customer is a person of that org alone again, and sees
+    nothing declared elsewhere. NotFound unless it is linked to this person."""
+    found = session.get(SubjectRef, (org_id, ref))
+    subject = session.get(Subject, found.subject_id) if found else None
+    if found is None or subject is None or subject.person_id != person_id:
+        raise NotFound("no such business is linked to you")
+    subject.person_id = None
+    session.flush()
+    return found
+
+
+def refuse(session: Session, *, person_id: uuid.UUID, org_id: uuid.UUID, ref: str) -> None:
+    """The person says "that is not me": the org's claim is dropped (it may claim again; the person
+    is asked again)."""
+    offered = {(c.org.id, c.ref): c for c in claims(session, person_id=person_id) if not c.linked}
+    if (org_id, ref) not in offered:
+        raise NotFound("no such business claims you")
+    session.get_one(SubjectRef, (org_id, ref)).claimed_email_digest = None
+    session.flush()
+
+
+# ---- tokens that speak for a person ----------------------------------------------------------------
+
+
+def issue_token(
+    session: Session,
+    *,
+    tier: str,
+    subject_id: uuid.UUID,
+    org_id: uuid.UUID | None,
+    ref: str | None,
+    ttl: timedelta,
+    now: datetime,
+) -> Token:
+    token = Token(
+        id=uuid.uuid4(),
+        tier=tier,
+        subject_id=subject_id,
+        org_id=org_id,
+        ref=ref,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(token)
+    session.flush()
+    return token
+
+
+def revoke_token(session: Session, *, token_id: uuid.UUID, now: datetime) -> None:
+    token = session.get_one(Token, token_id)
+    if token.revoked_at is None:
+        token.revoked_at = now
+        session.flush()
+
+
+def revoke_tokens(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID, now: datetime) -> int:
+    """Revoke every live token an org minted for its customer; returns how many."""
+    live = session.execute(
+        select(Token).where(
+            Token.org_id == org_id,
+            Token.subject_id == subject_id,
+            Token.revoked_at.is_(None),
+            Token.expires_at > now,
+        )
+    ).scalars()
+    count = 0
+    for token in live:
+        token.revoked_at = now
+        count += 1
+    session.flush()
+    return count

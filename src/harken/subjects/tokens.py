@@ -1,8 +1,9 @@
-"""Customer tokens and email digests, both keyed by the hub's secret (HARKEN_DATA_DIR/secret, never in
-the database).
+"""Tokens that speak for a person, and email digests, both keyed by the hub's secret
+(HARKEN_DATA_DIR/secret, never in the database).
 
-A customer token lets an org's own app embed the customer's controls: minted by the org for one of its
-customers, short-lived, and checked without a lookup (HMAC-SHA256 over its claims).
+A token is the id of a stored row (`subjects.models.Token`: whom it speaks for, until when, revoked or
+not) under the hub's MAC, so a forged or altered token is refused without a lookup and a genuine one
+can still be revoked. `hc_`: minted by an org for its customer; `hp_`: minted by a verified person.
 """
 
 from __future__ import annotations
@@ -10,15 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import os
 import secrets
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
-
-PREFIX = "hc_"
 
 
 def load_or_create_secret(path: Path) -> bytes:
@@ -47,36 +43,28 @@ def email_digest(secret: bytes, email: str) -> str:
     return hmac.new(_subkey(secret, "email"), normalised, hashlib.sha256).hexdigest()
 
 
-class CustomerClaims(NamedTuple):
-    org_id: uuid.UUID
-    ref: str
-    expires_at: datetime
+PREFIXES = {"customer": "hc_", "person": "hp_"}
 
 
-def mint(secret: bytes, claims: CustomerClaims) -> str:
-    payload = json.dumps(
-        {"org": str(claims.org_id), "ref": claims.ref, "exp": int(claims.expires_at.timestamp())},
-        separators=(",", ":"),
-    ).encode()
-    body = _b64(payload)
-    return f"{PREFIX}{body}.{_b64(_mac(secret, body))}"
+def mint(secret: bytes, tier: str, token_id: uuid.UUID) -> str:
+    """The bearer form of a stored token: its tier's prefix, its id and the hub's MAC over both."""
+    body = _b64(token_id.bytes)
+    return f"{PREFIXES[tier]}{body}.{_b64(_mac(secret, PREFIXES[tier] + body))}"
 
 
-def read(secret: bytes, token: str, now: datetime) -> CustomerClaims | None:
-    """The token's claims if it is genuine and unexpired; None otherwise (never says which)."""
-    if not token.startswith(PREFIX) or token.count(".") != 1:
+def read(secret: bytes, token: str) -> tuple[str, uuid.UUID] | None:
+    """The (tier, id) of a genuine token, None for anything else. Whether it still speaks for anyone
+    (expiry, revocation, erasure) is the stored row's to say."""
+    tier = next((t for t, prefix in PREFIXES.items() if token.startswith(prefix)), None)
+    if tier is None or token.count(".") != 1:
         return None
-    body, mac = token[len(PREFIX) :].split(".")
+    body, mac = token[len(PREFIXES[tier]) :].split(".")
     try:
-        if not hmac.compare_digest(_unb64(mac), _mac(secret, body)):
+        if not hmac.compare_digest(_unb64(mac), _mac(secret, PREFIXES[tier] + body)):
             return None
-        raw = json.loads(_unb64(body))
-        claims = CustomerClaims(
-            uuid.UUID(raw["org"]), str(raw["ref"]), datetime.fromtimestamp(raw["exp"], UTC)
-        )
-    except (ValueError, KeyError, TypeError):
+        return tier, uuid.UUID(bytes=_unb64(body))
+    except ValueError:
         return None
-    return claims if claims.expires_at > now else None
 
 
 def _mac(secret: bytes, body: str) -> bytes:

@@ -27,7 +27,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("subjects", schema=None) as batch_op:
         batch_op.add_column(sa.Column("person_id", sa.Uuid(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f("fk_subjects_person_id_subjects"), "subjects", ["person_id"], ["id"])
+        batch_op.create_foreign_key(
+            batch_op.f("fk_subjects_person_id_subjects"), "subjects", ["person_id"], ["id"]
+        )
         batch_op.create_index(batch_op.f("ix_subjects_person_id"), ["person_id"], unique=False)
     with op.batch_alter_table("subject_refs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claimed_email_digest", sa.String(length=64), nullable=True))
@@ -45,6 +47,7 @@ def upgrade() -> None:
         sa.Column("tier", sa.String(length=16), nullable=False),
         sa.Column("subject_id", sa.Uuid(), nullable=False),
         sa.Column("org_id", sa.Uuid(), nullable=True),
+        sa.Column("ref", sa.String(length=128), nullable=True),
         sa.Column("created_at", harken.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", harken.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", harken.db.UTCDateTime(timezone=True), nullable=True),
