@@ -10,6 +10,7 @@ when an endpoint is added without a row here.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -367,3 +368,15 @@ def test_each_credential_gets_exactly_what_its_tier_allows(route: Route, world: 
     if route.tier != "org":
         found = status(auth(world.browser.person_token()))
         assert found < 400 or found in (404, 422), found  # the person may; an id that is not theirs is 404
+
+
+def test_an_erased_customer_s_410_names_no_internal_id(world: World) -> None:
+    world.call(world.a, "DELETE", "/v1/subjects/alice")
+    for method, path, body in (
+        ("PUT", "/v1/subjects/alice/consents/marketing", {"status": "granted", "channels": ["email"]}),
+        ("PUT", "/v1/subjects/alice", {}),
+        ("POST", "/v1/subjects/alice/events", {"type": "purchase", "item": "x", "topics": ["golf"]}),
+    ):
+        gone = world.client.request(method, path, headers=world.a, json=body)
+        assert gone.status_code == 410, gone.text
+        assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", gone.text), gone.text

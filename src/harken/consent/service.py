@@ -103,11 +103,12 @@ def record(
     channels = [str(c) for c in change.channels]
     evidence_sha256 = evidence_digest(change.evidence)
 
+    # Their key, also without evidence to seal and for a decision sent again: nothing is recorded, nor
+    # answered as recorded, about an erased customer.
+    data_key = vault.data_key(session, subject.subject_id, now=now)
     current = _current_record(session, org=org, subject_id=subject.subject_id, purpose=purpose)
     if current is not None and _same_decision(current, change, channels, shown, captured_at, evidence_sha256):
         return Recorded(current, ledger_hashes(session, [current])[(current.chain, current.seq)], False)
-    # Their key, also without evidence to seal: nothing new is recorded about an erased customer.
-    data_key = vault.data_key(session, subject.subject_id, now=now)
 
     record_id = uuid.uuid4()
     consent = ConsentRecord(
