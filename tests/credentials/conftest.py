@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.stories.conftest import business  # noqa: F401
+from tests.stories.conftest import business, verified  # noqa: F401
 
 
 @pytest.fixture

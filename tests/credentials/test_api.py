@@ -74,8 +74,25 @@ def airline(business: Callable[[str], Business]) -> Business:
 
 
 @pytest.fixture
-def sam(airline: Business) -> Customer:
-    return airline.customer("sam")
+def sam(airline: Business, verified: Callable[[str], Customer]) -> Customer:
+    """Sam, a customer of the airline, as the verified person: only they may have credentials issued."""
+    airline.customer("sam", email="sam@example.com")
+    return verified("sam@example.com")
+
+
+def test_a_business_s_app_may_not_have_credentials_issued_nor_list_them(
+    airline: Business, wallet: Ed25519PrivateKey, session: Session
+) -> None:
+    app = airline.customer("sam", email="sam@example.com")
+    for method, path, sent in (
+        ("POST", "/v1/me/credentials", body(wallet)),
+        ("GET", "/v1/me/credentials", None),
+        ("DELETE", "/v1/me/credentials/00000000-0000-0000-0000-000000000000", None),
+    ):
+        refused = app.client.request(method, path, headers=app.headers, json=sent)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["type"] == "/problems/insufficient-authority"
+    assert session.execute(select(func.count()).select_from(Credential)).scalar_one() == 0
 
 
 def test_issued_with_each_chosen_field_disclosable_and_the_rest_always_visible(
@@ -185,15 +202,23 @@ def test_the_status_list_is_a_signed_token_that_says_revoked_once_revoked(
 
 
 def test_a_credential_is_its_customer_s_alone_and_goes_with_their_erasure(
-    airline: Business, sam: Customer, wallet: Ed25519PrivateKey, session: Session
+    airline: Business,
+    sam: Customer,
+    wallet: Ed25519PrivateKey,
+    session: Session,
+    verified: Callable[[str], Customer],
 ) -> None:
-    priya = airline.customer("priya")
+    airline.customer("priya", email="priya@example.com")
+    priya = verified("priya@example.com")
     issued = sam.call("POST", "/v1/me/credentials", body(wallet))
     assert priya.call("GET", "/v1/me/credentials") == []
     taken = priya.client.delete(f"/v1/me/credentials/{issued['id']}", headers=priya.headers)
     assert taken.status_code == 404
 
-    airline.call("DELETE", "/v1/subjects/sam", status=204)
+    # The airline's erasure ends its relationship only: the credential is the person's.
+    airline.call("DELETE", "/v1/subjects/sam")
+    assert session.execute(select(func.count()).select_from(Credential)).scalar_one() == 1
+    assert sam.call("DELETE", "/v1/me")["scope"] == "everywhere"
     assert session.execute(select(func.count()).select_from(Credential)).scalar_one() == 0
     [entry] = session.execute(select(StatusEntry)).scalars()
     assert (entry.idx, entry.status) == (issued["status"]["idx"], statuslist.INVALID)

@@ -30,8 +30,10 @@ def run(*args: str | Path) -> tuple[int, str]:
 
 
 @pytest.fixture
-def sam(business: Callable[[str], Business]) -> Customer:
-    return business("Skyway Airlines").customer("sam")
+def sam(business: Callable[[str], Business], verified: Callable[[str], Customer]) -> Customer:
+    """Sam as the verified person: only they may have credentials issued."""
+    business("Skyway Airlines").customer("sam", email="sam@example.com")
+    return verified("sam@example.com")
 
 
 @pytest.fixture
@@ -134,10 +136,14 @@ def test_another_audience_an_expired_credential_and_a_foreign_jwks_fail(
 
 
 def test_the_holder_makes_a_wallet_key_and_presents_with_it(
-    business: Callable[[str], Business], tmp_path: Path, clock: FixedClock
+    business: Callable[[str], Business],
+    verified: Callable[[str], Customer],
+    tmp_path: Path,
+    clock: FixedClock,
 ) -> None:
     clock.now = datetime.now(UTC)  # `present` and `verify` below read the real clock
-    sam = business("Skyway Airlines").customer("sam")
+    business("Skyway Airlines").customer("sam", email="sam@example.com")
+    sam = verified("sam@example.com")
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(sam.call("GET", "/.well-known/jwks.json")))
     wallet = tmp_path / "wallet.pem"

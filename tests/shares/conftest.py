@@ -1,3 +1,3 @@
 """The stories' businesses and customers, for the share tests."""
 
-from tests.stories.conftest import business  # noqa: F401
+from tests.stories.conftest import business, verified  # noqa: F401

@@ -16,9 +16,9 @@ from harken.orgs.models import Org
 from harken.shares import service
 from harken.shares.models import Share, ShareGrant, ShareUse
 from harken.shares.schemas import GrantPost, SharePost, Trip
-from harken.subjects.models import SubjectRef
+from harken.subjects.models import Subject, SubjectRef
 from tests.factories import T0, FixedClock
-from tests.stories.conftest import Business
+from tests.stories.conftest import Business, Customer
 
 
 def body(org: str, **changes: Any) -> dict[str, Any]:
@@ -54,10 +54,14 @@ def body(org: str, **changes: Any) -> dict[str, Any]:
     ],
 )
 def test_a_bad_share_is_refused_naming_the_field(
-    business: Callable[[str], Business], session: Session, changes: dict[str, Any], field: str
+    business: Callable[[str], Business],
+    verified: Callable[[str], Customer],
+    session: Session,
+    changes: dict[str, Any],
+    field: str,
 ) -> None:
-    airline = business("Skyway Airlines")
-    sam = airline.customer("sam")
+    business("Skyway Airlines").customer("sam", email="sam@example.com")
+    sam = verified("sam@example.com")
     [me] = sam.call("GET", "/v1/me/directory")
     response = sam.client.post("/v1/me/shares", headers=sam.headers, json=body(me["id"], **changes))
     assert response.status_code == 422, response.text
@@ -66,9 +70,10 @@ def test_a_bad_share_is_refused_naming_the_field(
 
 
 def test_grants_name_each_business_once_and_known_fields_only(
-    business: Callable[[str], Business],
+    business: Callable[[str], Business], verified: Callable[[str], Customer]
 ) -> None:
-    sam = business("Skyway Airlines").customer("sam")
+    business("Skyway Airlines").customer("sam", email="sam@example.com")
+    sam = verified("sam@example.com")
     [me] = sam.call("GET", "/v1/me/directory")
     twice = body(me["id"])
     twice["grants"] = twice["grants"] * 2
@@ -78,11 +83,31 @@ def test_grants_name_each_business_once_and_known_fields_only(
         assert sam.client.post("/v1/me/shares", headers=sam.headers, json=bad).status_code == 422
 
 
-def test_a_share_is_its_customer_s_alone_and_goes_with_their_erasure(
+def test_a_business_s_app_may_not_make_list_or_take_back_shares(
     business: Callable[[str], Business], session: Session
 ) -> None:
+    """Shares carry the person's context to other businesses: a business's app never may."""
+    sam = business("Skyway Airlines").customer("sam", email="sam@example.com")
+    [me] = sam.call("GET", "/v1/me/directory")
+    for method, path, json in (
+        ("POST", "/v1/me/shares", body(me["id"])),
+        ("GET", "/v1/me/shares", None),
+        ("DELETE", f"/v1/me/shares/{uuid.uuid4()}", None),
+        ("DELETE", f"/v1/me/shares/{uuid.uuid4()}/orgs/{me['id']}", None),
+    ):
+        refused = sam.client.request(method, path, headers=sam.headers, json=json)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["type"] == "/problems/insufficient-authority"
+    assert session.execute(select(func.count()).select_from(Share)).scalar_one() == 0
+
+
+def test_a_share_is_its_customer_s_alone_and_goes_with_their_erasure(
+    business: Callable[[str], Business], verified: Callable[[str], Customer], session: Session
+) -> None:
     airline = business("Skyway Airlines")
-    sam, priya = airline.customer("sam"), airline.customer("priya")
+    airline.customer("sam", email="sam@example.com")
+    airline.customer("priya", email="priya@example.com")
+    sam, priya = verified("sam@example.com"), verified("priya@example.com")
     [me] = sam.call("GET", "/v1/me/directory")
     share = sam.call("POST", "/v1/me/shares", body(me["id"]))
     assert priya.call("GET", "/v1/me/shares") == []
@@ -90,24 +115,25 @@ def test_a_share_is_its_customer_s_alone_and_goes_with_their_erasure(
     assert taken.status_code == 404
     airline.call("GET", f"/v1/shares/{share['id']}")
 
-    airline.call("DELETE", "/v1/subjects/sam", status=204)
+    assert sam.call("DELETE", "/v1/me") == {"scope": "everywhere", "businesses": ["Skyway Airlines"]}
     airline.call("GET", f"/v1/shares/{share['id']}", status=404)
     for model in (Share, ShareGrant, ShareUse):
         assert session.execute(select(func.count()).select_from(model)).scalar_one() == 0
 
 
 def test_a_decision_weighs_what_a_share_lends_for_its_purpose_only(
-    business: Callable[[str], Business], session: Session
+    business: Callable[[str], Business], verified: Callable[[str], Customer], session: Session
 ) -> None:
     """Sam told the airline's app what they want tonight, and shares it with the restaurant for
     personalised offers. The restaurant's decisions for that purpose weigh it (and the read is in Sam's
     access log); its marketing decisions do not; once the share is taken back, neither does."""
     airline, restaurant = business("Skyway Airlines"), business("Zum Roemer")
-    sam = airline.customer("sam", email="sam@example.com")
-    sam.context(intent="researching", topics=["dinner"], situation="travelling")
-    restaurant.customer(  # the same person: the hub knows them by their email
+    app = airline.customer("sam", email="sam@example.com")
+    app.context(intent="researching", topics=["dinner"], situation="travelling")
+    restaurant.customer(  # the same person, once they confirm it (signing in below)
         "table-4", email="sam@example.com", grant={"personalised-offers": ["email"], "marketing": ["email"]}
     )
+    sam = verified("sam@example.com")
     restaurant.offer("late-dinner", topics=["dinner"], channels=["email"])
     restaurant.offer("brunch", topics=["brunch"], channels=["email"])
 
@@ -150,15 +176,25 @@ def test_a_decision_weighs_what_a_share_lends_for_its_purpose_only(
 
 
 def test_a_business_s_reads_are_its_own_also_of_a_share_made_in_the_centre(
-    business: Callable[[str], Business], session: Session, notary: Notary, clock: FixedClock
+    business: Callable[[str], Business],
+    verified: Callable[[str], Customer],
+    session: Session,
+    notary: Notary,
+    clock: FixedClock,
 ) -> None:
     """What the centre lists as one business's reads: that business's only, wherever the share was made;
     through an app, that app's reads and the reads of the shares made there."""
     airline, hotel = business("Skyway Airlines"), business("Hotel Main")
-    sam = airline.customer("sam", email="sam@example.com")
+    airline.customer("sam", email="sam@example.com")
     hotel.customer("guest-7", email="sam@example.com")
+    sam = verified("sam@example.com")
     ids = {b["name"]: uuid.UUID(b["id"]) for b in sam.call("GET", "/v1/me/directory")}
-    person = session.execute(select(SubjectRef.subject_id).where(SubjectRef.ref == "sam")).scalar_one()
+    person = session.execute(
+        select(Subject.person_id)
+        .join(SubjectRef, SubjectRef.subject_id == Subject.id)
+        .where(SubjectRef.ref == "sam")
+    ).scalar_one()
+    assert person is not None
     grants = [GrantPost(org=ids[name], purpose="service", fields=["trip.arrives_at"]) for name in ids]
     made_in_centre = service.create(
         session,
@@ -175,7 +211,7 @@ def test_a_business_s_reads_are_its_own_also_of_a_share_made_in_the_centre(
         service.read(session, org=org, share_id=made_in_centre.id, notary=notary, now=clock())
 
     def readers(org: str, **window: uuid.UUID) -> list[str]:
-        reads = service.uses(session, subject_id=person, org_id=ids[org], limit=10, **window)
+        reads = service.uses(session, subject_ids=(person,), org_id=ids[org], limit=10, **window)
         return sorted(name for _, name, _ in reads)
 
     assert readers("Hotel Main") == ["Hotel Main"]
