@@ -18,6 +18,7 @@ from tests.stories.conftest import Business, Customer
 
 EMAIL = "sam@example.com"
 NOT_FOUND = "There is nothing here"
+PERSON_ONLY = "Only you can do this, signed in with your email"
 SHARE_ID = re.compile(r'action="/centre/shares/([0-9a-f-]{36})/revoke"')
 
 
@@ -189,21 +190,27 @@ def test_another_customers_share_is_the_same_404_as_a_made_up_one(
     trip.hotel.call("GET", f"/v1/shares/{share}")
 
 
-def test_a_session_from_an_app_sees_and_takes_back_only_the_shares_made_there(
-    trip: Trip, visitor: Callable[..., Visitor]
+def test_a_session_from_an_app_may_neither_make_nor_take_back_shares(
+    trip: Trip, visitor: Callable[..., Visitor], session: Session
 ) -> None:
+    """A business's app acts inside its window only: carrying the person's context to other businesses,
+    or taking it back, is for the verified person alone."""
     in_centre = trip.share({"Harbour Hotel": ("service", ["trip.arrives_at"])})
     token = trip.airline.call("POST", "/v1/subjects/sam/sessions")["token"]
     in_app = visitor()
     in_app.open_from_app(token)
     assert in_centre not in in_app.get("/centre/shares").text
     csrf = csrf_of(in_app.get("/centre/shares").text)
-    refused = in_app.http.post(f"/centre/shares/{in_centre}/revoke", data={"csrf": csrf})
-    assert refused.status_code == 404
+    hotel = trip.ids["Harbour Hotel"]
+    for action in (f"/centre/shares/{in_centre}/revoke", f"/centre/shares/{in_centre}/orgs/{hotel}/revoke"):
+        refused = in_app.http.post(action, data={"csrf": csrf})
+        assert refused.status_code == 403 and PERSON_ONLY in refused.text
     trip.hotel.call("GET", f"/v1/shares/{in_centre}")
 
-    hotel = trip.ids["Harbour Hotel"]
     made_there = {"label": "From the app", "expires": "1h", f"fields-{hotel}": ["trip.flight"], **TRIP}
-    in_app.submit("/centre/shares", "/centre/shares", {**made_there, f"purpose-{hotel}": "service"})
-    assert "From the app" in in_app.get("/centre/shares").text
-    assert "From the app" in trip.me.get("/centre/shares").text  # the whole person sees every share
+    made = in_app.submit(
+        "/centre/shares", "/centre/shares", {**made_there, f"purpose-{hotel}": "service"}, 403
+    )
+    assert PERSON_ONLY in made.text
+    assert session.execute(select(func.count()).select_from(Share)).scalar_one() == 1
+    assert "From the app" not in trip.me.get("/centre/shares").text

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from harken.authority import Power
 from harken.centre.visit import Visit, VisitDep, path_id
 from harken.credentials import service as credentials_service
 from harken.subjects.viewer import Viewer
@@ -49,6 +50,7 @@ async def revoke_credential(credential_id: str, visit: VisitDep) -> Response:
     found = path_id(credential_id)
 
     def work(session: Session, viewer: Viewer) -> str:
+        viewer.require(Power.credentials)  # as DELETE /v1/me/credentials/...: a business's app may not
         credentials_service.revoke(
             session,
             subject_id=viewer.subject_id,

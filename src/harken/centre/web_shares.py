@@ -169,6 +169,7 @@ async def _revoke(visit: Visit, share_id: uuid.UUID, org_id: uuid.UUID | None) -
     """Take a share back from one business or from all; another customer's share is not found."""
 
     def work(session: Session, viewer: Viewer) -> str:
+        viewer.require(Power.shares)  # as DELETE /v1/me/shares/...: a business's app may not
         shares_service.revoke(
             session,
             subject_id=viewer.subject_id,
