@@ -374,7 +374,8 @@ def test_opening_a_link_neither_signs_in_nor_uses_it_up(
 
     pressed = press_link(alice, link)
     assert pressed.status_code == 303
-    assert pressed.headers["location"] == "/centre"
+    # The bookshop says she is its customer: the centre opens on its "is this you?"
+    assert pressed.headers["location"] == "/centre/businesses"
     alice.get("/centre")
 
 
@@ -495,18 +496,18 @@ def make_share(visitor: Visitor, *orgs: str, label: str = "Frankfurt") -> str:
     return str(export(visitor)["shares"][0]["id"])
 
 
-def issue_credential(org: Business, ref: str) -> str:
-    """A credential of the customer's context, issued through `org`'s app (`POST /v1/me/credentials`,
-    bound to a wallet key of their own); its id."""
-    token = org.call("POST", f"/v1/subjects/{ref}/sessions")["token"]
-    me = {"Authorization": f"Bearer {token}"}
-    org.client.put("/v1/me/context", headers=me, json={"situation": "travelling"}).raise_for_status()
+def issue_credential(visitor: Visitor) -> str:
+    """A credential of the signed-in person's context, issued through their wallet's app with a token
+    they made on the My data page (`POST /v1/me/credentials`, bound to a wallet key of their own); its
+    id."""
+    me = {"Authorization": f"Bearer {visitor.person_token()}"}
+    visitor.http.put("/v1/me/context", headers=me, json={"situation": "travelling"}).raise_for_status()
     body = {
         "fields": ["context"],
         "expires_at": "2026-11-09T12:00:00Z",
         "holder_jwk": jwk_of(Ed25519PrivateKey.generate().public_key()),
     }
-    issued = org.client.post("/v1/me/credentials", headers=me, json=body)
+    issued = visitor.http.post("/v1/me/credentials", headers=me, json=body)
     assert issued.status_code == 201, issued.text
     return str(issued.json()["id"])
 
@@ -545,7 +546,7 @@ def test_every_form_refuses_a_forged_post(world: World, action: str, data: dict[
     )
     assert "Coffee or tea?" in alice.get("/centre/businesses").text  # the question is asked once
     share = make_share(alice, world.shop_id, world.hotel_id)
-    credential = issue_credential(world.shop, "alice-at-shop")
+    credential = issue_credential(world.alice)
     action = action.format(shop=world.shop_id, share=share, credential=credential)
     data = {name.format(shop=world.shop_id): value for name, value in data.items()}
     before = export(alice)
@@ -924,7 +925,7 @@ def test_an_export_holds_only_the_customers_own_data(world: World) -> None:
     world.shop.call(
         "POST", "/v1/subjects/alice-at-shop/events", {"type": "purchase", "item": "marathon-guide"}
     )
-    credential = issue_credential(world.shop, "alice-at-shop")
+    credential = issue_credential(world.alice)
     alices = export(world.alice)
     bobs = export(world.bob)
     text = json.dumps(bobs)
@@ -949,8 +950,9 @@ def test_an_export_holds_only_the_customers_own_data(world: World) -> None:
 
 def test_a_session_from_an_app_sees_only_that_org(world: World, visitor: VisitorFactory) -> None:
     """Scope escalation: the bookshop's app opens the centre for its customer. That session is the
-    bookshop's window, even though the same person (same email) also deals with the hotel: it shows
-    nothing of the hotel and cannot act on it, and an erasure asked there stops only the bookshop."""
+    bookshop's window, even though the same person (who linked both) also deals with the hotel: it shows
+    nothing of the hotel and cannot act on it (sharing is the verified person's alone, with any
+    business), and an erasure asked there stops only the bookshop."""
     token = world.shop.call("POST", "/v1/subjects/alice-at-shop/sessions")["token"]
     in_app = visitor()
     in_app.open_from_app(token)
@@ -975,7 +977,11 @@ def test_a_session_from_an_app_sees_only_that_org(world: World, visitor: Visitor
         ("/centre/businesses/{org}/answer", {"question_id": "coffee-or-tea", "option": "coffee"}),
     ]:
         refused = in_app.http.post(action.format(org=world.hotel_id), data={"csrf": csrf, **data})
-        assert refused.status_code == 404, action
+        assert refused.status_code == (403 if action.endswith("/sharing") else 404), action
+    own = in_app.http.post(
+        f"/centre/businesses/{world.shop_id}/sharing", data={"csrf": csrf, "profile": "on", "purchases": "on"}
+    )
+    assert own.status_code == 403 and "Only you can do this, signed in with your email" in own.text
     assert export(world.alice) == before
 
     in_app.submit("/centre/data", "/centre/data/erase", {"confirm": "on"})
