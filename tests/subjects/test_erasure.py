@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from harken.context.models import Fact
 from harken.ledger.models import LedgerEntry
 from harken.subjects import vault
-from tests.stories.conftest import Business, business  # noqa: F401
+from tests.stories.conftest import Business, Customer, business, verified  # noqa: F401
 
 
 def test_what_a_customer_tells_is_stored_sealed(
@@ -48,18 +48,27 @@ def test_without_the_hub_secret_nothing_opens(sessions: sessionmaker[Session]) -
         vault.data_key(session, uuid.uuid4())
 
 
-def test_an_org_passes_on_its_customers_request_to_be_erased(
+def test_an_org_s_erasure_ends_its_relationship_and_only_the_person_erases_everywhere(
     business: Callable[[str], Business],  # noqa: F811
+    verified: Callable[[str], Customer],  # noqa: F811
 ) -> None:
     shop, airline = business("Chapter & Verse"), business("Skyway Airlines")
     app = shop.customer("priya", email="priya@example.com", grant={"marketing": ["email"]})
     airline.customer("p-77", email="priya@example.com", grant={"marketing": ["email"]})
+    priya = verified("priya@example.com")  # she linked both
     app.preferences(interests={"thrillers": 0.9})
     airline.call("DELETE", "/v1/subjects/nobody", status=404)
-    shop.call("DELETE", "/v1/subjects/priya", status=204)
-    shop.call("DELETE", "/v1/subjects/priya", status=204)  # twice is once
+    ended = {"scope": "this-business", "businesses": ["Chapter & Verse"]}
+    assert shop.call("DELETE", "/v1/subjects/priya") == ended
+    assert shop.call("DELETE", "/v1/subjects/priya") == ended  # twice is once
     assert shop.call("GET", "/v1/subjects/priya")["data"] == []
+    shop.call("PUT", "/v1/subjects/priya", {"email": "priya@example.com"}, status=410)
     airline.offer("fares", topics=["travel"])
+    assert "subject.erased" not in [
+        r["code"] for r in airline.decide("p-77", ["fares"], ["email"])["reasons"]
+    ]
+    # Only the person erases everywhere: every business they linked and still deal with.
+    assert priya.call("DELETE", "/v1/me") == {"scope": "everywhere", "businesses": ["Skyway Airlines"]}
     assert [r["code"] for r in airline.decide("p-77", ["fares"], ["email"])["reasons"]] == ["subject.erased"]
     # A new registration with the same email is a new person, not the erased one.
     shop.call("PUT", "/v1/subjects/priya-2", {"email": "priya@example.com"})
