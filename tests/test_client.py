@@ -40,6 +40,7 @@ from harken.ledger.signing import keys_from_jwks
 from harken.webhooks import api as webhooks_api
 from harken.webhooks import signing
 from harken.webhooks.schemas import EventType as WebhookEventType
+from tests.centre_client import Visitor
 from tests.factories import T0, FixedClock, make_org
 
 BASE = "http://testserver"
@@ -152,12 +153,15 @@ def test_register_consent_decide_receipt_and_export(harken: Harken) -> None:
 
 
 def test_a_share_and_a_credential_the_customer_shows_are_read_and_verified(
-    harken: Harken, client: TestClient, clock: FixedClock
+    harken: Harken, client: TestClient, clock: FixedClock, visitor: Callable[..., Visitor]
 ) -> None:
     """The org's side of the travel pass: the share it was told of, read with its fields only; a
-    credential verified against a nonce from the hub; a revoked one refused, its problem type named."""
-    harken.register("priya")
-    me = {"Authorization": f"Bearer {harken.customer_token('priya').token}"}
+    credential verified against a nonce from the hub; a revoked one refused, its problem type named.
+    The person makes both with a token of their own (an org's customer token may not)."""
+    harken.register("priya", email="priya@example.com")
+    browser = visitor()
+    browser.sign_in("priya@example.com")
+    me = {"Authorization": f"Bearer {browser.person_token()}"}
     [org] = client.get("/v1/me/directory", headers=me).json()
     until = (clock() + timedelta(days=1)).isoformat()
     trip = {"flight": "LH903", "arrives_at": "2026-11-02T21:40:00+01:00", "party_size": 2}

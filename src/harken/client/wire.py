@@ -225,7 +225,12 @@ OrgProvenanceName = Literal["observed", "inferred"]
 EventTypeName = Literal["purchase", "offer.shown", "offer.accepted", "offer.dismissed"]
 FeedbackName = Literal["accepted", "dismissed", "not-relevant", "opted-out"]
 WebhookEventName = Literal[
-    "consent.updated", "preferences.updated", "context.updated", "share.updated", "subject.erased"
+    "consent.updated",
+    "preferences.updated",
+    "context.updated",
+    "share.updated",
+    "subject.erased",
+    "ledger.checkpoint",
 ]
 DeliveryStatusName = Literal["pending", "delivered", "dead", "disabled"]
 
