@@ -1,3 +1,3 @@
 """Webhook tests reuse the stories' businesses: orgs speaking HTTP."""
 
-from tests.stories.conftest import business  # noqa: F401
+from tests.stories.conftest import business, verified  # noqa: F401

@@ -22,7 +22,7 @@ from harken.db import session_scope
 from harken.webhooks import signing, worker
 from tests.factories import FixedClock
 from tests.receiver import Receiver, receiving
-from tests.stories.conftest import Business
+from tests.stories.conftest import Business, Customer
 
 T = TypeVar("T")
 VECTOR = json.loads((Path(__file__).parents[1] / "vectors" / "standard-webhooks.json").read_text())
@@ -203,18 +203,26 @@ def test_a_time_range_is_replayed(
 
 
 def test_payloads_carry_only_what_the_org_may_see(
-    business: Callable[[str], Business], receiver: Receiver, deliver: Worker
+    business: Callable[[str], Business],
+    verified: Callable[[str], Customer],
+    receiver: Receiver,
+    deliver: Worker,
 ) -> None:
     shop, airline = business("Chapter & Verse"), business("Skyway Airlines")
     secret = _subscribe(airline, receiver.url, ["preferences.updated", "context.updated", "share.updated"])
     app = shop.customer("priya", email="priya@example.com")
     airline.customer("p-77", email="priya@example.com", grant={"marketing": ["email"]})
+    priya = verified("priya@example.com")  # she linked both businesses
     app.preferences(interests={"thrillers": 0.9}, time_zone="Europe/London")
     deliver.run()
     assert receiver.received == []  # told to the bookshop, not shared with the airline
 
+    ids = {b["name"]: b["id"] for b in priya.call("GET", "/v1/me/directory")}
+    sharing = f"/v1/me/sharing/{ids['Skyway Airlines']}"
     airline_app = airline.customer("p-77")
-    airline_app.call("PUT", "/v1/me/sharing", {"profile": True})
+    refused = airline_app.client.put(sharing, headers=airline_app.headers, json={"profile": True})
+    assert refused.status_code == 403  # only the person opens what they told others
+    priya.call("PUT", sharing, {"profile": True})
     app.preferences(interests={"borneo": 1.0})
     app.preferences(
         life_events={"move": {"label": "Moving", "topics": ["home"], "until": "2027-01-01T00:00:00Z"}}
