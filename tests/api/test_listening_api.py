@@ -3,6 +3,7 @@ changes nothing, decisions for unknown customers, feedback, GPC and the access l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from harken.decisions.models import DecisionLog
 from harken.ledger import keys
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
+from tests.centre_client import Visitor
 from tests.factories import FixedClock, auth, grant, org_client
 
 TABLES = (Fact, Event, DecisionLog, ConsentRecord, LedgerEntry)
@@ -251,14 +253,19 @@ def test_the_access_log_shows_who_asked_through_this_window(client: TestClient, 
 
 
 def test_every_change_is_in_the_ledger_and_it_verifies(
-    client: TestClient, session: Session, settings: Settings
+    client: TestClient, session: Session, settings: Settings, visitor: Callable[..., Visitor]
 ) -> None:
     org = org_client(client, session)
+    client.put("/v1/subjects/c-1", headers=org, json={"email": "c-1@example.com"}).raise_for_status()
     token = customer_token(client, org, "c-1")
+    browser = visitor()
+    browser.sign_in("c-1@example.com")  # the person, who alone decides what is shared
+    person = auth(browser.person_token())
+    [business] = client.get("/v1/me/directory", headers=person).json()
     before = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
     client.put("/v1/me/context", headers=token, json={"situation": "home"}).raise_for_status()
     client.patch("/v1/me/preferences", headers=token, json={"interests": {"tea": 1}}).raise_for_status()
-    client.put("/v1/me/sharing", headers=token, json={"profile": True}).raise_for_status()
+    client.put(f"/v1/me/sharing/{business['id']}", headers=person, json={"profile": True}).raise_for_status()
     client.post(
         "/v1/subjects/c-1/events", headers=org, json={"type": "purchase", "item": "mug"}
     ).raise_for_status()
