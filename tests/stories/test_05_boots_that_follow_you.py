@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.factories import FixedClock
-from tests.stories.conftest import Business, dropped_for
+from tests.stories.conftest import Business, Customer, dropped_for
 
 EMAIL = "walker@example.org"
 
@@ -35,7 +35,7 @@ def test_bought_boots_are_not_offered_again_on_any_channel(
 
 
 def test_another_org_holds_back_the_item_once_the_customer_shares_purchases(
-    business: Callable[[str], Business],
+    business: Callable[[str], Business], verified: Callable[[str], Customer]
 ) -> None:
     shop, marketplace = business("Trail Outfitters"), business("Big Marketplace")
     shop.customer("w-2", email=EMAIL)
@@ -47,10 +47,13 @@ def test_another_org_holds_back_the_item_once_the_customer_shares_purchases(
     marketplace.offer("boots-123-resale", topics=["hiking"], item="boots-123")
     tomorrow = "2026-11-03T10:00:00Z"
 
+    person = verified(EMAIL)  # signed in, she confirmed both shops know her
+
     before = marketplace.decide("mk-77", ["boots-123-resale"], ["email"], at=tomorrow)
     assert before["allowed"] is True  # the marketplace cannot know about another shop's purchase
 
-    shopper.call("PUT", "/v1/me/sharing", {"profile": False, "purchases": True})
+    ids = {b["name"]: b["id"] for b in person.call("GET", "/v1/me/directory")}
+    person.call("PUT", f"/v1/me/sharing/{ids['Big Marketplace']}", {"profile": False, "purchases": True})
     after = marketplace.decide("mk-77", ["boots-123-resale"], ["email"], at=tomorrow)
     assert after["allowed"] is False
     assert dropped_for(after, "boots-123-resale") == ["purchase.already_bought"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.factories import FixedClock
-from tests.stories.conftest import Business, codes
+from tests.stories.conftest import Business, Customer, codes
 
 
 def test_quiet_hours_in_the_customers_zone(business: Callable[[str], Business], clock: FixedClock) -> None:
@@ -34,10 +34,16 @@ def test_quiet_hours_in_the_customers_zone(business: Callable[[str], Business], 
     assert grocer.decide("q-1", ["flour-deal"], ["sms"])["allowed"] is True
 
 
-def test_the_third_sms_in_a_week_is_refused(business: Callable[[str], Business], clock: FixedClock) -> None:
+def test_the_third_sms_in_a_week_is_refused(
+    business: Callable[[str], Business], verified: Callable[[str], Customer], clock: FixedClock
+) -> None:
     grocer, pharmacy = business("Corner Grocer"), business("High Street Pharmacy")
     customer = grocer.customer("q-2", email="q2@example.org", grant={"marketing": ["sms", "email"]})
-    customer.preferences(channels={"sms": {"allowed": True, "max_per_week": 2}}, interests={"baking": 0.8})
+    pharmacy.customer("ph-9", email="q2@example.org", grant={"marketing": ["sms"]})
+    # The limit is the customer's own, set in their Preference Centre: it holds at every business they
+    # linked, without sharing anything with them.
+    verified("q2@example.org").preferences(channels={"sms": {"allowed": True, "max_per_week": 2}})
+    customer.preferences(interests={"baking": 0.8})
     grocer.offer("flour-deal", topics=["baking"])
 
     first = grocer.decide("q-2", ["flour-deal"], ["sms"])
@@ -53,8 +59,7 @@ def test_the_third_sms_in_a_week_is_refused(business: Callable[[str], Business],
     email = grocer.decide("q-2", ["flour-deal"], ["sms", "email"])
     assert email["allowed"] is True and email["channel"] == "email"  # another channel is still open
 
-    # The limit is the customer's own: another business's SMS count toward it too.
-    pharmacy.customer("ph-9", email="q2@example.org", grant={"marketing": ["sms"]})
+    # Another business's SMS count toward it too.
     pharmacy.offer("vitamins", topics=["wellbeing"])
     refused = pharmacy.decide("ph-9", ["vitamins"], ["sms"])
     assert "frequency.cap" in codes(refused)
