@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.stories.conftest import Business
+from tests.stories.conftest import Business, Customer
 
 EMAIL = "remember@example.org"
 
 
-def test_declared_once_seen_by_every_org_it_is_shared_with(business: Callable[[str], Business]) -> None:
+def test_declared_once_seen_by_every_org_it_is_shared_with(
+    business: Callable[[str], Business], verified: Callable[[str], Customer]
+) -> None:
     airline, hotel, taxi = business("Skyway Airlines"), business("Harbour Hotel"), business("Quick Taxis")
     at_airline = airline.customer("sky-1", email=EMAIL, grant={"marketing": ["email", "sms"]})
     at_hotel = hotel.customer("guest-42", email=EMAIL, grant={"marketing": ["email", "sms"]})
     taxi.customer("rider-9", email=EMAIL, grant={"marketing": ["email", "sms"]})
+    me = verified(EMAIL)  # signed in, they confirmed the three businesses know them
+    sharing = {b["name"]: f"/v1/me/sharing/{b['id']}" for b in me.call("GET", "/v1/me/directory")}
 
     at_airline.preferences(locale="en-GB", channels={"sms": {"allowed": False}, "email": {"allowed": True}})
 
@@ -27,7 +31,7 @@ def test_declared_once_seen_by_every_org_it_is_shared_with(business: Callable[[s
     assert "locale" not in hotel.sees("guest-42")  # not shared with the hotel yet
     assert "locale" not in taxi.sees("rider-9")
 
-    at_hotel.call("PUT", "/v1/me/sharing", {"profile": True})
+    me.call("PUT", sharing["Harbour Hotel"], {"profile": True, "purchases": False})
 
     assert hotel.sees("guest-42")["locale"] == {"value": "en-GB"}
     assert hotel.sees("guest-42")["channel:sms"] == {"allowed": False, "max_per_week": None}
@@ -50,7 +54,7 @@ def test_declared_once_seen_by_every_org_it_is_shared_with(business: Callable[[s
     assert asked.status_code == 204  # profiling never asks what the customer already told
     assert taxi.client.get("/v1/subjects/rider-9/next-question", headers=taxi.headers).status_code == 200
 
-    at_hotel.call("PUT", "/v1/me/sharing", {"profile": False})
+    me.call("PUT", sharing["Harbour Hotel"], {"profile": False, "purchases": False})
     assert "locale" not in hotel.sees("guest-42")  # and it stops the moment sharing stops
 
 
