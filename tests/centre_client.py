@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
+from email.message import EmailMessage
 from html import unescape
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
-from harken.centre.mail import MemoryMailer
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LINK = re.compile(r"https?://\S+/centre/link/\S+")
@@ -22,7 +22,18 @@ def csrf_of(html: str) -> str:
     return unescape(found.group(1))
 
 
-def latest_link(mailer: MemoryMailer, to: str) -> str:
+class Sent(Protocol):
+    """The mail a hub sent, oldest first: a `MemoryMailer`, or a real server's mail directory."""
+
+    @property
+    def sent(self) -> list[EmailMessage]: ...
+
+
+def mail_to(mailer: Sent, to: str) -> int:
+    return sum(message["To"] == to for message in mailer.sent)
+
+
+def latest_link(mailer: Sent, to: str) -> str:
     """The newest sign-in link mailed to `to`, as a path."""
     for message in reversed(mailer.sent):
         if message["To"] == to:
@@ -35,9 +46,16 @@ def latest_link(mailer: MemoryMailer, to: str) -> str:
 class Visitor:
     """One browser: its own cookies, following no redirects unless asked."""
 
-    def __init__(self, app: FastAPI, mailer: MemoryMailer, **headers: str) -> None:
-        self.http = TestClient(app, follow_redirects=False, headers=headers)
+    def __init__(self, app: FastAPI, mailer: Sent, **headers: str) -> None:
+        self.http: httpx.Client = TestClient(app, follow_redirects=False, headers=headers)
         self.mailer = mailer
+
+    @classmethod
+    def over(cls, http: httpx.Client, mailer: Sent) -> Visitor:
+        """A browser speaking to a real server through `http` (following no redirects)."""
+        visitor = cls.__new__(cls)
+        visitor.http, visitor.mailer = http, mailer
+        return visitor
 
     def get(self, path: str, status: int = 200) -> httpx.Response:
         response = self.http.get(path)
@@ -48,10 +66,14 @@ class Visitor:
         """Sign in by magic link; with `confirm`, say "yes, that's me" to every business claiming the
         address, as the person who owns it would."""
         form = self.get("/centre/sign-in").text
+        before = mail_to(self.mailer, email)
         sent = self.http.post(
             "/centre/sign-in", data={"email": email, "csrf": csrf_of(form), "next": "/centre"}
         )
         assert sent.status_code == 303, sent.text
+        deadline = time.monotonic() + 10  # a real server mails after it answered
+        while mail_to(self.mailer, email) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
         link = self.get(latest_link(self.mailer, email)).text
         token = re.search(r'name="token" value="([^"]+)"', link)
         assert token, link

@@ -10,9 +10,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import httpx
+
+from tests.centre_client import Visitor
 
 
 @dataclass(frozen=True)
@@ -33,12 +38,39 @@ class LiveHub:
             timeout=120,
         )
 
+    def visitor(self) -> Visitor:
+        """A browser without script in this hub's Preference Centre, reading the mail the hub wrote to
+        its mail directory (`serve(..., extra_env={"HARKEN_MAILER": "directory:PATH"})`)."""
+        mailer = self.env.get("HARKEN_MAILER", "")
+        assert mailer.startswith("directory:"), "this hub does not mail to a directory"
+        http = httpx.Client(base_url=self.url, follow_redirects=False, timeout=10)
+        self.clients.append(http)
+        return Visitor.over(http, MailDirectory(Path(mailer.removeprefix("directory:"))))
+
     def create_org(self, name: str) -> httpx.Client:
         """A new org, and an HTTP client carrying its freshly printed API key."""
         key = self.harken("org", "create", name).stdout.strip().splitlines()[-1]
         client = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
         self.clients.append(client)
         return client
+
+
+@dataclass(frozen=True)
+class MailDirectory:
+    """The messages a server with HARKEN_MAILER=directory:PATH wrote, oldest first."""
+
+    directory: Path
+
+    @property
+    def sent(self) -> list[EmailMessage]:
+        # The mailer writes ".NAME.eml" and renames it: a name without the dot is a whole message.
+        paths = [p for p in self.directory.glob("*.eml") if not p.name.startswith(".")]
+        parsed = []
+        for path in sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name)):
+            message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            assert isinstance(message, EmailMessage)
+            parsed.append(message)
+        return parsed
 
 
 def free_port() -> int:

@@ -16,8 +16,10 @@ from tests.live import LiveHub, serve
 
 @pytest.fixture
 def hub(fresh_database: Database, tmp_path: Path) -> Iterator[LiveHub]:
-    """A real server process, on SQLite or PostgreSQL, with its own database and keys."""
-    with serve(fresh_database.url, tmp_path / "data") as live:
+    """A real server process, on SQLite or PostgreSQL, with its own database and keys, mailing to a
+    directory (`hub.visitor()` signs in with the links it finds there)."""
+    mail = {"HARKEN_MAILER": f"directory:{tmp_path / 'mail'}"}
+    with serve(fresh_database.url, tmp_path / "data", extra_env=mail) as live:
         yield live
 
 

@@ -32,7 +32,7 @@ from harken.webhooks.models import OutboxEvent
 from tests.factories import FixedClock
 from tests.live import LiveHub
 from tests.receiver import receiving
-from tests.stories.conftest import Business
+from tests.stories.conftest import Business, Customer
 
 EMAIL = "sam.rivera@example.com"
 TRIP = {
@@ -47,7 +47,11 @@ TRIP = {
 
 
 def test_one_share_four_businesses_each_its_own_fields(
-    business: Callable[[str], Business], clock: FixedClock, session: Session, settings: Settings
+    business: Callable[[str], Business],
+    verified: Callable[[str], Customer],
+    clock: FixedClock,
+    session: Session,
+    settings: Settings,
 ) -> None:
     airline, hotel, taxi, restaurant = (
         business(name) for name in ("Skyway Airlines", "Hotel Main", "Frankfurt Taxi", "Zum Roemer")
@@ -57,9 +61,10 @@ def test_one_share_four_businesses_each_its_own_fields(
         org.call(
             "POST", "/v1/webhooks", {"url": "https://hooks.example.com/harken", "events": ["share.updated"]}
         )
-    sam = airline.customer("sam", email=EMAIL)
+    in_app = airline.customer("sam", email=EMAIL)
     hotel.customer("guest-7", email=EMAIL)  # the hotel knows Sam; the taxi and the restaurant do not
-    sam.context(situation="travelling", intent="need-help")
+    in_app.context(situation="travelling", intent="need-help")
+    sam = verified(EMAIL)  # only the person shares: signed in, with a token of their own
 
     ids = {b["name"]: b["id"] for b in sam.call("GET", "/v1/me/directory")}
     share = sam.call(
@@ -175,10 +180,11 @@ def test_one_share_four_businesses_each_its_own_fields(
 
 
 def test_the_trip_carried_as_a_credential_shows_each_business_only_its_part(
-    business: Callable[[str], Business], clock: FixedClock
+    business: Callable[[str], Business], verified: Callable[[str], Customer], clock: FixedClock
 ) -> None:
     airline, hotel = business("Skyway Airlines"), business("Hotel Main")
-    sam = airline.customer("sam", email=EMAIL)
+    airline.customer("sam", email=EMAIL)
+    sam = verified(EMAIL)  # only the person has credentials issued
     wallet = Ed25519PrivateKey.generate()
     issued = sam.call(
         "POST",
@@ -267,7 +273,9 @@ def test_the_travel_pass_on_a_real_server_with_signed_webhooks_and_an_offline_ch
         secret = subscribed.json()["secret"]
         airline.put("/v1/subjects/sam", json={"email": EMAIL}).raise_for_status()
         hotel.put("/v1/subjects/guest-7", json={"email": EMAIL}).raise_for_status()
-        token = airline.post("/v1/subjects/sam/sessions").json()["token"]
+        browser = hub.visitor()  # Sam signs in by the mailed link, and makes a token for the wallet
+        browser.sign_in(EMAIL)
+        token = browser.person_token()
         sam = httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
         hub.clients.append(sam)
         ids = {b["name"]: b["id"] for b in sam.get("/v1/me/directory").json()}
