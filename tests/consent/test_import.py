@@ -27,7 +27,7 @@ from harken.consent import service as consent_service
 from harken.consent.cli import SOME_BAD
 from harken.consent.importer import BadRow, ImportProblem, ImportSummary, import_consents
 from harken.consent.models import ConsentRecord, CurrentConsent
-from harken.db import make_session_factory, readonly, session_scope
+from harken.db import COPY_FROM, make_session_factory, readonly, session_scope
 from harken.ledger import keys
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
@@ -35,7 +35,7 @@ from harken.ledger.service import Notary
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
-from harken.subjects.models import Subject
+from harken.subjects.models import Subject, SubjectRef
 from tests.conftest import Database
 from tests.factories import T0, FixedClock, auth, make_org
 
@@ -108,6 +108,21 @@ def test_good_rows_become_consent_records_with_method_import_readable_through_th
     assert client.get(marketing["receipt"], headers=auth(key)).status_code == 200
     expiring = client.get("/v1/subjects/c3/consents", headers=auth(key)).json()["consents"][0]
     assert expiring["record"]["expires_at"].startswith("2031-01-01")
+
+
+def test_a_batch_of_new_customers_large_enough_for_a_bulk_insert_registers_each_as_a_person_of_its_own(
+    session: Session, sessions: sessionmaker[Session], notary: Notary, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Bulk inserts (COPY on PostgreSQL, executemany on SQLite) name every column: the subjects' link
+    to a verified person and the refs' claimed email (migration 0011) too, both empty."""
+    org, _ = make_org(session)
+    many = COPY_FROM + 1
+    path = legacy(tmp_path, *(f"c{n},marketing,granted,email,2021-03-04T05:06:07Z,," for n in range(many)))
+    summary, bad = run(sessions, org, path, notary, clock, batch_size=many)
+    assert (summary.imported, bad) == (many, [])
+    subjects = session.execute(select(Subject.person_id, Subject.email_digest)).all()
+    assert len(subjects) == many and set(subjects) == {(None, None)}
+    assert set(session.execute(select(SubjectRef.claimed_email_digest)).scalars()) == {None}
 
 
 def test_bad_rows_are_skipped_whole_and_named_by_line_and_reason(
