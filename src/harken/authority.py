@@ -22,12 +22,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
-from harken.errors import HarkenError, Unauthenticated
+from harken.errors import PROBLEM_JSON, HarkenError, Problem, Unauthenticated
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
 from harken.subjects import tokens
@@ -63,6 +64,17 @@ POWERS: dict[Tier, frozenset[Power]] = {
 
 class Forbidden(HarkenError):
     status_code, slug, title = 403, "insufficient-authority", "Not allowed with this credential"
+
+
+# The answer a route that needs a power only the verified person has gives a customer token, documented.
+PERSON_ONLY: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": Problem,
+        "content": {PROBLEM_JSON: {}},
+        "description": "Only the verified person may (an `hp_…` token): a business's customer token "
+        "(`hc_…`) is refused, `/problems/insufficient-authority`",
+    }
+}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import datetime
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
+from harken.authority import PERSON_ONLY
 from harken.centre import service as centre
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
@@ -204,7 +205,7 @@ async def patch_my_preferences(body: PreferencesPatch, me: MePreferences, now: N
     return await me(lambda session, window: _declare(session, window, changes, me.hub, now))
 
 
-@router.put("/v1/me/sharing/{org_id}", response_model=SharingPut, tags=["me"])
+@router.put("/v1/me/sharing/{org_id}", response_model=SharingPut, tags=["me"], responses=PERSON_ONLY)
 async def put_my_sharing(org_id: uuid.UUID, body: SharingPut, me: MeSharing, now: Now) -> SharingPut:
     """Share with one business I linked what I declared elsewhere (and, if I choose, my purchases at the
     others) — or stop. Only the verified person may: a business's app never opens what I told others."""

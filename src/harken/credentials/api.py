@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
+from harken.authority import PERSON_ONLY
 from harken.credentials import service
 from harken.credentials.problems import PROBLEMS
 from harken.credentials.schemas import (
@@ -40,7 +41,9 @@ _REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/v1/me/credentials", response_model=CredentialIssued, status_code=201, tags=["me"])
+@router.post(
+    "/v1/me/credentials", response_model=CredentialIssued, status_code=201, tags=["me"], responses=PERSON_ONLY
+)
 async def issue_credential(body: CredentialPost, me: MeCredentials, now: Now) -> CredentialIssued:
     """Carry my context to any business, on this hub or not, as an SD-JWT VC signed by the hub: each field
     selectively disclosable, so I show each business only what it needs, bound to my wallet's key, until
@@ -62,7 +65,7 @@ async def issue_credential(body: CredentialPost, me: MeCredentials, now: Now) ->
     return await me(work)
 
 
-@router.get("/v1/me/credentials", response_model=list[CredentialRead], tags=["me"])
+@router.get("/v1/me/credentials", response_model=list[CredentialRead], tags=["me"], responses=PERSON_ONLY)
 async def my_credentials(me: MeCredentials, now: Now) -> list[CredentialRead]:
     """The credentials issued to me through this app, newest first; never the credentials themselves."""
     issuer = me.hub.issuer
@@ -77,7 +80,7 @@ async def my_credentials(me: MeCredentials, now: Now) -> list[CredentialRead]:
     )
 
 
-@router.delete("/v1/me/credentials/{credential_id}", status_code=204, tags=["me"])
+@router.delete("/v1/me/credentials/{credential_id}", status_code=204, tags=["me"], responses=PERSON_ONLY)
 async def revoke_credential(credential_id: uuid.UUID, me: MeCredentials, now: Now) -> Response:
     """Revoke a credential: its status list says so from now on, and no verifier that reads it accepts it."""
     await me(

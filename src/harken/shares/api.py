@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from harken.authority import PERSON_ONLY
 from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES
 from harken.orgs.api import Call
@@ -34,7 +35,7 @@ async def directory(me: Me) -> list[Business]:
     return await me(work)
 
 
-@router.post("/v1/me/shares", response_model=ShareRead, status_code=201, tags=["me"])
+@router.post("/v1/me/shares", response_model=ShareRead, status_code=201, tags=["me"], responses=PERSON_ONLY)
 async def create_share(body: SharePost, me: MeShares, now: Now) -> ShareRead:
     """Tell several businesses at once, each only the fields it needs for its purpose, until
     `expires_at`. Only the verified person may (a business's app may not). Each business gets
@@ -54,7 +55,7 @@ async def create_share(body: SharePost, me: MeShares, now: Now) -> ShareRead:
     return await me(work)
 
 
-@router.get("/v1/me/shares", response_model=list[ShareRead], tags=["me"])
+@router.get("/v1/me/shares", response_model=list[ShareRead], tags=["me"], responses=PERSON_ONLY)
 async def my_shares(me: MeShares, now: Now) -> list[ShareRead]:
     """My shares, newest first, with who may still read them and how often they did."""
     return await me(
@@ -64,14 +65,14 @@ async def my_shares(me: MeShares, now: Now) -> list[ShareRead]:
     )
 
 
-@router.delete("/v1/me/shares/{share_id}", status_code=204, tags=["me"])
+@router.delete("/v1/me/shares/{share_id}", status_code=204, tags=["me"], responses=PERSON_ONLY)
 async def revoke_share(share_id: uuid.UUID, me: MeShares, now: Now) -> Response:
     """Take the share back from every business: from the next read on, none of them sees it."""
     await me(lambda session, window: _revoke(session, window, share_id, None, me, now))
     return Response(status_code=204)
 
 
-@router.delete("/v1/me/shares/{share_id}/orgs/{org_id}", status_code=204, tags=["me"])
+@router.delete("/v1/me/shares/{share_id}/orgs/{org_id}", status_code=204, tags=["me"], responses=PERSON_ONLY)
 async def revoke_share_from(share_id: uuid.UUID, org_id: uuid.UUID, me: MeShares, now: Now) -> Response:
     """Take the share back from one business; the others keep theirs."""
     await me(lambda session, window: _revoke(session, window, share_id, org_id, me, now))

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from harken.authority import Authority, Power, Tier
+from harken.authority import PERSON_ONLY, Authority, Power, Tier
 from harken.consent import service as consent_service
 from harken.consent.schemas import ConsentPut, Method, Status
 from harken.deps import Hub, HubDep, Now, authority_of
@@ -171,7 +171,7 @@ MeCredentials = Annotated[CustomerCall, Depends(_me(Power.credentials))]
 MeTokens = Annotated[CustomerCall, Depends(_me(Power.tokens))]
 
 
-@router.post("/v1/me/tokens", response_model=SessionRead, status_code=201, tags=["me"])
+@router.post("/v1/me/tokens", response_model=SessionRead, status_code=201, tags=["me"], responses=PERSON_ONLY)
 async def create_person_token(me: MeTokens, now: Now, body: SessionPost | None = Body(None)) -> SessionRead:
     """A token (`hp_…`) that speaks for me, the verified person, for an app of my own: never longer than
     the credential asking for it."""
