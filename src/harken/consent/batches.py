@@ -341,12 +341,18 @@ def _subjects(session: Session, org: Org, refs: set[str], now: datetime) -> dict
         insert_many(
             db,
             Subject,
-            [{"id": i, "created_at": now, "email_digest": None, "erased_at": None} for i in people.values()],
+            [
+                {"id": i, "created_at": now, "email_digest": None, "person_id": None, "erased_at": None}
+                for i in people.values()
+            ],
         )
         insert_many(
             db,
             SubjectRef,
-            [{"org_id": org.id, "ref": ref, "subject_id": i, "created_at": now} for ref, i in people.items()],
+            [
+                {"org_id": org.id, "ref": ref, "subject_id": i, "created_at": now, "claimed_email_digest": None}
+                for ref, i in people.items()
+            ],
         )
         known.update(people)
     return known
