@@ -213,16 +213,11 @@ class Writer:
                     head_hash,
                     chain.link_digest(head_hash, body_digest),
                     body,
+                    consent_service.LEDGER_TYPE,
                 )
                 entries.append(entry)
                 head_hash = entry.hash
-            ledger_service.store(
-                session,
-                notary=notary,
-                entries=entries,
-                type=consent_service.LEDGER_TYPE,
-                at=common.recorded_at,
-            )
+            ledger_service.store(session, notary=notary, entries=entries, at=common.recorded_at)
             session.commit()
         finally:
             session.close()
