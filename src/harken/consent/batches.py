@@ -184,6 +184,7 @@ class Writer:
                         "recorded_at": now,
                         "evidence": _evidence(sha, decision.line),
                         "evidence_sha256": evidence_sha256(sha, decision.line),
+                        "evidence_hmac": None,
                         "chain": chain_id,
                         "seq": common.first_seq + offset,
                     }
