@@ -110,7 +110,7 @@ def rewrite(seq: int, *, drop_checkpoints_from: int, **change: Any) -> Tamper:
                 {
                     **at,
                     "seq": position,
-                    "type": entry.type,
+                    "type": stated["type"],
                     "prev": head,
                     "hash": entry.hash,
                     "body": entry.body.decode(),
