@@ -282,6 +282,7 @@ class _Chain:
                 seq=entry.seq,
                 hash=entry.hash,
                 at=rfc3339(at),
+                every=self.every,
                 key=self.ring.active,
                 kid=self.ring.active_kid,
             )

@@ -106,7 +106,13 @@ def build_chain(count: int, ring: keys.KeyRing, console: Console) -> BuiltChain:
             if seq % CHECKPOINT_EVERY == 0:
                 built.checkpoints.append(
                     chain.sign_checkpoint(
-                        chain=CHAIN, seq=seq, hash=entry.hash, at=at, key=ring.active, kid=ring.active_kid
+                        chain=CHAIN,
+                        seq=seq,
+                        hash=entry.hash,
+                        at=at,
+                        every=CHECKPOINT_EVERY,
+                        key=ring.active,
+                        kid=ring.active_kid,
                     )
                 )
                 built.created.append(moment)
@@ -179,7 +185,7 @@ def verify_stored(url: str, ring: keys.KeyRing, count: int) -> tuple[bool, str]:
     engine = create_db_engine(url)
     try:
         with sessionmaker(readonly(engine))() as session:
-            reports = list(ledger_service.verify(session, keys=ring))
+            reports = list(ledger_service.verify(session, keys=ring, every=CHECKPOINT_EVERY))
     finally:
         engine.dispose()
     ok = len(reports) == 1 and reports[0].ok and reports[0].entries == count
@@ -236,6 +242,7 @@ def bench_ledger(count: int, backends: list[str], pg_url: str | None, console: C
                 checkpoints=built.checkpoints,
                 keys=ring.public,
                 head=(last.seq, last.hash),
+                every=CHECKPOINT_EVERY,
             )
         )
         figures.append(figure(report.ok and report.entries == count, report.problem or ""))

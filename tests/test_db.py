@@ -45,6 +45,7 @@ def test_insert_many_stores_each_value_as_an_insert_would(session: Session, rows
                 "import": {"file_sha256": "cd" * 32, "line": n, "note": 'tab\there, quote " and ünïcödé'}
             },
             "evidence_sha256": "ef" * 32,
+            "evidence_hmac": None,
             "chain": "org:test",
             "seq": n + 1,
         }

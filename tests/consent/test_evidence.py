@@ -1,10 +1,12 @@
 """A consent's evidence is the customer's data: sealed with their key, given back as it was, proven by its
-digest, and unreadable once they are erased. Nothing new is recorded about an erased customer."""
+digest keyed with that key, and unreadable once they are erased, when no guess of it can be tested against
+the ledger any more. Nothing new is recorded about an erased customer."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 import rfc8785
 from fastapi.testclient import TestClient
@@ -12,12 +14,24 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from harken.consent import proof
+from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
+from harken.ledger import service as ledger_service
+from harken.ledger import signing
+from harken.ledger.models import LedgerEntry
+from harken.ledger.receipts import verify_receipt
+from harken.ledger.service import Notary
+from harken.subjects import service as subject_service
 from harken.subjects import vault
 from harken.subjects.models import SubjectKey
-from tests.factories import grant, org_client
+from tests.factories import T0, grant, make_org, org_client
 
 EVIDENCE = {"form": "checkout-v2", "signed_by": "Priya Natarajan", "ip": "203.0.113.7"}
+PLAIN = hashlib.sha256(rfc8785.dumps(EVIDENCE)).hexdigest()  # what anyone guessing the evidence can compute
+
+
+def no_plain_digest_in_the_ledger(session: Session) -> bool:
+    return all(PLAIN not in body for body in session.execute(select(LedgerEntry.body)).scalars())
 
 
 def test_evidence_is_stored_sealed_and_given_back_as_it_was(client: TestClient, session: Session) -> None:
@@ -29,8 +43,11 @@ def test_evidence_is_stored_sealed_and_given_back_as_it_was(client: TestClient, 
     history = client.get("/v1/subjects/priya/consents/history", headers=headers).json()
     assert [r["evidence"] for r in history["items"]] == [EVIDENCE]
 
-    receipt = client.get(record["receipt"], headers=headers).json()["receipt"]
-    assert receipt["evidence_sha256"] == hashlib.sha256(rfc8785.dumps(EVIDENCE)).hexdigest()
+    signed = client.get(record["receipt"], headers=headers).json()
+    receipt = verify_receipt(signed, signed_keys(client))  # the customer's check, with the public keys alone
+    data_key = vault.data_key(session, session.execute(select(ConsentRecord.subject_id)).scalar_one())
+    assert receipt["evidence_hmac"] == consent_service.evidence_digest(data_key, EVIDENCE)
+    assert receipt["evidence_sha256"] is None and no_plain_digest_in_the_ledger(session)
     # The same decision with the same evidence is the same record; other evidence is a new one.
     body = {"status": "granted", "channels": ["email"], "evidence": EVIDENCE}
     again = client.put("/v1/subjects/priya/consents/marketing", headers=headers, json=body)
@@ -77,9 +94,70 @@ def test_after_erasure_the_evidence_is_unreadable_and_the_proof_stays(
 
     history = client.get("/v1/subjects/priya/consents/history", headers=headers).json()
     assert [r["evidence"] for r in history["items"]] == [None]
-    receipt = client.get(record["receipt"], headers=headers).json()["receipt"]
-    assert receipt["evidence_sha256"] == hashlib.sha256(rfc8785.dumps(EVIDENCE)).hexdigest()
+    signed = client.get(record["receipt"], headers=headers).json()
+    receipt = verify_receipt(signed, signed_keys(client))
+    assert receipt["evidence_hmac"] and receipt["evidence_sha256"] is None
+    assert no_plain_digest_in_the_ledger(session)  # a guess of the evidence matches nothing kept
     assert list(proof.audit(session)) == []
+
+
+def test_evidence_that_is_not_what_its_keyed_digest_says_is_named(
+    client: TestClient, session: Session
+) -> None:
+    headers = org_client(client, session)
+    record = grant(client, headers, "priya", evidence=EVIDENCE)
+    record_id = uuid.UUID(record["id"])
+    data_key = vault.data_key(session, session.execute(select(ConsentRecord.subject_id)).scalar_one())
+    # Someone with the database and the hub's secret seals other evidence into the record's own place.
+    other = vault.seal(data_key, {**EVIDENCE, "ip": "198.51.100.9"}, f"consent-evidence:{record_id}")
+    session.execute(
+        update(ConsentRecord.__table__).where(ConsentRecord.id == record_id).values(evidence=other)
+    )
+    assert [f.problem for f in proof.audit(session)] == [
+        f"consent record {record_id}: its evidence differs from its digest"
+    ]
+
+
+def test_evidence_recorded_before_keyed_digests_keeps_its_plain_digest_and_verifies(
+    session: Session, notary: Notary
+) -> None:
+    """Entries hashed before migration 0012 carry `evidence_sha256` alone; they are never re-hashed."""
+    org, _ = make_org(session)
+    subject, _ = subject_service.register(session, org=org, ref="priya", now=T0)
+    record_id = uuid.uuid4()
+    data_key = vault.data_key(session, subject.subject_id, now=T0)
+    older = ConsentRecord(
+        id=record_id,
+        org_id=org.id,
+        subject_id=subject.subject_id,
+        purpose="marketing",
+        status="granted",
+        channels=["email"],
+        method="api",
+        captured_at=T0,
+        recorded_at=T0,
+        evidence=vault.seal(data_key, EVIDENCE, f"consent-evidence:{record_id}"),
+        evidence_sha256=PLAIN,
+        chain=org.chain,
+        seq=0,
+    )
+    data = consent_service.ledger_data(older)
+    assert "evidence_hmac" not in data  # exactly the data such entries were hashed with
+    older.seq = ledger_service.append(
+        session, notary=notary, chain_id=org.chain, type=consent_service.LEDGER_TYPE, data=data, at=T0
+    ).seq
+    session.add(older)
+    session.flush()
+    assert list(proof.audit(session)) == []
+
+    other = vault.seal(data_key, {"form": "forged"}, f"consent-evidence:{record_id}")
+    session.execute(
+        update(ConsentRecord.__table__).where(ConsentRecord.id == record_id).values(evidence=other)
+    )
+    session.expire_all()
+    assert [f.problem for f in proof.audit(session)] == [
+        f"consent record {record_id}: its evidence differs from its digest"
+    ]
 
 
 def test_nothing_new_is_recorded_about_an_erased_customer(client: TestClient, session: Session) -> None:
@@ -100,3 +178,7 @@ def test_nothing_new_is_recorded_about_an_erased_customer(client: TestClient, se
         assert response.json()["type"] == "/problems/subject-erased"
     assert session.execute(text("SELECT count(*) FROM consent_records")).scalar_one() == records
     assert session.execute(select(SubjectKey).where(SubjectKey.subject_id == subject_id)).first() is None
+
+
+def signed_keys(client: TestClient) -> dict[str, Any]:
+    return signing.keys_from_jwks(client.get("/.well-known/jwks.json").json())

@@ -184,6 +184,7 @@ class Writer:
                         "recorded_at": now,
                         "evidence": _evidence(sha, decision.line),
                         "evidence_sha256": evidence_sha256(sha, decision.line),
+                        "evidence_hmac": None,
                         "chain": chain_id,
                         "seq": common.first_seq + offset,
                     }
@@ -213,16 +214,11 @@ class Writer:
                     head_hash,
                     chain.link_digest(head_hash, body_digest),
                     body,
+                    consent_service.LEDGER_TYPE,
                 )
                 entries.append(entry)
                 head_hash = entry.hash
-            ledger_service.store(
-                session,
-                notary=notary,
-                entries=entries,
-                type=consent_service.LEDGER_TYPE,
-                at=common.recorded_at,
-            )
+            ledger_service.store(session, notary=notary, entries=entries, at=common.recorded_at)
             session.commit()
         finally:
             session.close()

@@ -27,7 +27,7 @@ IMPORT = str(Method.import_)
 
 
 def evidence_sha256(sha: str, line: int) -> str:
-    """`consent.service.evidence_digest` of an import's evidence (`batches._evidence`) made far faster: ASCII keys
+    """`consent.service.plain_evidence_digest` of an import's evidence (`batches._evidence`) made far faster: ASCII keys
     already in order, a hex string and an integer, whose RFC 8785 form is exactly this text."""
     return hashlib.sha256(b'{"import":{"file_sha256":"%s","line":%d}}' % (sha.encode(), line)).hexdigest()
 
@@ -81,6 +81,7 @@ def bodies(common: Common, start: int, facts: list[Facts]) -> list[tuple[bytes, 
             expires_at=expires,
             recorded_at=common.recorded_at,
             evidence_sha256=evidence_sha256(common.sha, line),
+            evidence_hmac=None,  # an import's evidence is the org's file and line, kept in clear: see batches
         )
         data = consent_service.ledger_data(cast(ConsentRecord, record_like))
         body = chain.body(

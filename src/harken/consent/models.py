@@ -48,9 +48,12 @@ class ConsentRecord(Base):
     expires_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime]
     # As given, sealed with the customer's data key; unsealed, from an import (its file and line: nothing
-    # the customer said). Its digest stays for the ledger and receipts when the key is destroyed.
+    # the customer said). Its digest stays for the ledger and receipts when the key is destroyed: keyed
+    # with that key (evidence_hmac, since migration 0012), so that then no guess can be tested against it;
+    # a plain sha256 for an import's and for evidence recorded before.
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    evidence_hmac: Mapped[str | None] = mapped_column(String(64))
     chain: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int]
 

@@ -21,6 +21,7 @@ from harken.consent.service import (
     evidence_digest,
     ledger_data,
     notice,
+    plain_evidence_digest,
 )
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
@@ -83,15 +84,22 @@ def _merge(
 
 def _evidence_problem(session: Session, consent: ConsentRecord) -> str | None:
     if consent.evidence is None:
-        return "its evidence is missing" if consent.evidence_sha256 else None
+        return "its evidence is missing" if consent.evidence_sha256 or consent.evidence_hmac else None
     try:
         given = evidence(session, consent)
     except InvalidTag:
         return "its evidence does not open (changed, or moved from another record)"
     if given is None:  # sealed, and the customer's key destroyed by their erasure
         return None
+    if consent.evidence_hmac is not None:  # keyed: only the person's key reproduces it
+        digest = evidence_digest(vault.data_key(session, consent.subject_id), given)
+        return "its evidence differs from its digest" if digest != consent.evidence_hmac else None
+    if consent.evidence_sha256 is None:
+        return "its evidence has no digest"
     return (
-        "its evidence differs from its digest" if evidence_digest(given) != consent.evidence_sha256 else None
+        "its evidence differs from its digest"
+        if plain_evidence_digest(given) != consent.evidence_sha256
+        else None
     )
 
 
@@ -138,6 +146,9 @@ def receipt_document(
         "consent_status": consent.status,
         "recorded_at": rfc3339(consent.recorded_at),
         "evidence_sha256": consent.evidence_sha256,
+        # HMAC-SHA256 under the customer's data key (from migration 0012): the hub can show the evidence is
+        # what was recorded; once their erasure destroys the key, nobody can test a guess against it.
+        "evidence_hmac": consent.evidence_hmac,
         "ledger": {
             "chain": entry.chain,
             "seq": entry.seq,

@@ -101,13 +101,13 @@ def record(
         raise Invalid("expires_at", "must be later than captured_at")
     shown = _shown_notice(session, org=org, purpose=purpose, version=change.notice_version)
     channels = [str(c) for c in change.channels]
-    evidence_sha256 = evidence_digest(change.evidence)
-
     # Their key, also without evidence to seal and for a decision sent again: nothing is recorded, nor
     # answered as recorded, about an erased customer.
     data_key = vault.data_key(session, subject.subject_id, now=now)
+    evidence_hmac = evidence_digest(data_key, change.evidence) if change.evidence else None
+
     current = _current_record(session, org=org, subject_id=subject.subject_id, purpose=purpose)
-    if current is not None and _same_decision(current, change, channels, shown, captured_at, evidence_sha256):
+    if current is not None and _same_decision(current, change, channels, shown, captured_at, evidence_hmac):
         return Recorded(current, ledger_hashes(session, [current])[(current.chain, current.seq)], False)
 
     record_id = uuid.uuid4()
@@ -125,7 +125,8 @@ def record(
         expires_at=change.expires_at,
         recorded_at=now,
         evidence=vault.seal(data_key, change.evidence, _sealed_as(record_id)) if change.evidence else None,
-        evidence_sha256=evidence_sha256,
+        evidence_sha256=None,
+        evidence_hmac=evidence_hmac,
         chain=org.chain,
         seq=0,
     )
@@ -229,7 +230,7 @@ def _same_decision(
     channels: list[str],
     shown: Notice | None,
     captured_at: datetime,
-    evidence_sha256: str | None,
+    evidence_hmac: str | None,
 ) -> bool:
     return (
         current.status == change.status
@@ -237,7 +238,8 @@ def _same_decision(
         and current.method == change.method
         and current.notice_version == (shown.version if shown else None)
         and current.expires_at == change.expires_at
-        and current.evidence_sha256 == evidence_sha256
+        and current.evidence_hmac == evidence_hmac
+        and current.evidence_sha256 is None
         and (change.captured_at is None or current.captured_at == captured_at)
     )
 
@@ -289,8 +291,11 @@ def history(
 
 
 def ledger_data(consent: ConsentRecord) -> dict[str, Any]:
-    """What the ledger holds of a record: pseudonymous ids and digests, nothing readable about the person."""
-    return {
+    """What the ledger holds of a record: pseudonymous ids and digests, nothing readable about the person.
+
+    `evidence_hmac` is there only when the record has one (since migration 0012), so that entries written
+    before keep exactly the data they were hashed with."""
+    data = {
         "record": str(consent.id),
         "org": str(consent.org_id),
         "subject": str(consent.subject_id),
@@ -305,12 +310,22 @@ def ledger_data(consent: ConsentRecord) -> dict[str, Any]:
         "recorded_at": rfc3339(consent.recorded_at),
         "evidence_sha256": consent.evidence_sha256,
     }
+    if consent.evidence_hmac is not None:
+        data["evidence_hmac"] = consent.evidence_hmac
+    return data
 
 
-def evidence_digest(evidence: dict[str, Any] | None) -> str | None:
-    """What the ledger and the receipt say of a record's evidence: the sha256 of its canonical JSON, so
-    whoever holds the evidence (the org, in its own systems) can show it is what was recorded."""
-    return chain.digest(chain.canonical(evidence)) if evidence else None
+def evidence_digest(data_key: bytes, evidence: dict[str, Any]) -> str:
+    """What the ledger and the receipt say of a customer's evidence: an HMAC-SHA256 of its canonical JSON
+    under their data key. The hub (holding the key) shows it is what was recorded; once erasure destroys
+    the key, nobody can test a guess of the evidence against it, as a plain sha256 would let them."""
+    return vault.digest(data_key, chain.canonical({"consent_evidence": evidence}))
+
+
+def plain_evidence_digest(evidence: dict[str, Any]) -> str:
+    """The sha256 of the evidence's canonical JSON: the digest of an import's evidence (its file and line,
+    nothing the customer said) and of evidence recorded before migration 0012."""
+    return chain.digest(chain.canonical(evidence))
 
 
 def evidence(session: Session, consent: ConsentRecord) -> dict[str, Any] | None:

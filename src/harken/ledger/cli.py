@@ -13,7 +13,7 @@ from harken.clock import system_clock
 from harken.consent import proof
 from harken.console import console, fail, open_store
 from harken.db import readonly, session_scope
-from harken.ledger import chain, keys, signing
+from harken.ledger import chain, keys, signing, witness
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
 from harken.ledger.receipts import ReceiptProblem, verify_proof, verify_receipt
@@ -25,13 +25,28 @@ receipt_app = typer.Typer(help="Consent receipts.", no_args_is_help=True)
 
 
 @app.command("verify")
-def verify() -> None:
-    """Walk every chain and its signed checkpoints, then check each consent record against its entry
-    (and, where the hub's secret is, that the record's sealed evidence opens to the digest it names).
+def verify(
+    witness_file: Path | None = typer.Option(
+        None,
+        "--witness",
+        exists=True,
+        dir_okay=False,
+        help="Signed heads kept outside this database (JSON array or JSON lines, as the ledger.checkpoint"
+        " webhook or GET /v1/ledger/heads gave them): the database must still hold each, at its seq.",
+    ),
+) -> None:
+    """Walk every chain and its signed checkpoints (one must exist every HARKEN_CHECKPOINT_EVERY entries),
+    then check each consent record against its entry (and, where the hub's secret is, that the record's
+    sealed evidence opens to the digest it names). With --witness, also check each chain against heads
+    kept elsewhere: only they catch a rewrite of the database done consistently, checkpoints included.
 
     Names the first bad entry of each chain; exits 1 if anything is wrong.
     """
     bad = 0
+    try:
+        kept = witness.read(witness_file.read_text()) if witness_file else []
+    except (witness.WitnessProblem, UnicodeDecodeError) as exc:
+        fail(f"{witness_file} is not a file of signed heads as the hub delivers them: {exc}")
     with (
         open_store() as store,
         session_scope(sessionmaker(readonly(store.engine))) as session,
@@ -43,10 +58,18 @@ def verify() -> None:
             fail(str(exc))
         total = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
         task = progress.add_task("entries", total=total)
-        for report in ledger_service.verify(session, keys=ring, watch=lambda e: _counted(e, progress, task)):
+        for report in ledger_service.verify(
+            session,
+            keys=ring,
+            every=store.settings.checkpoint_every,
+            kept=kept,
+            watch=lambda e: _counted(e, progress, task),
+        ):
             if report.ok:
+                matched = f", {report.kept} kept heads matched" if witness_file else ""
                 progress.console.print(
-                    f"[green]✓[/] {report.chain}: {report.entries} entries, {report.checkpoints} signed checkpoints"
+                    f"[green]✓[/] {report.chain}: {report.entries} entries, {report.checkpoints} signed"
+                    f" checkpoints{matched}"
                 )
             else:
                 bad += 1
@@ -61,7 +84,9 @@ def verify() -> None:
             progress.console.print(f"[red]✗[/] {finding.chain}: entry {finding.seq}: {finding.problem}")
     if bad:
         raise typer.Exit(1)
-    console.print("[bold green]The ledger verifies.[/]")
+    console.print(
+        f"[bold green]The ledger verifies{f', against {len(kept)} kept heads' if witness_file else ''}.[/]"
+    )
 
 
 @app.command("checkpoint")

@@ -65,6 +65,7 @@ ENTRY_FIELDS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "recorded_at": lambda r: r["recorded_at"],
     "notice_sha256": lambda r: (r["privacy_notice"] or {}).get("sha256"),
     "evidence_sha256": lambda r: r["evidence_sha256"],
+    "evidence_hmac": lambda r: r.get("evidence_hmac"),  # receipts before migration 0012 have none
 }
 
 

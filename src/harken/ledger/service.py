@@ -1,14 +1,16 @@
-"""Appending to the ledger inside the caller's transaction, checkpointing, and verifying what is stored."""
+"""Appending to the ledger inside the caller's transaction, checkpointing (and publishing each signed
+checkpoint as a head the orgs concerned keep), and verifying what is stored."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
@@ -16,6 +18,12 @@ from harken.db import insert_ignore, insert_many
 from harken.ledger import chain
 from harken.ledger.keys import KeyRing
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
+from harken.orgs import models as _orgs  # noqa: F401  before the outbox: see below
+from harken.webhooks import outbox
+
+# The outbox builds its statements when imported, and a column that refers to orgs.id takes its type
+# from that table: were it not defined yet, an org's id would reach SQLite as an untyped UUID.
+from harken.webhooks.schemas import EventType
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ def append(
     entry = chain.next_entry(
         chain=chain_id, head_seq=head_seq, head_hash=head_hash, type=type, at=rfc3339(at), data=data
     )
-    store(session, notary=notary, entries=[entry], type=type, at=at)
+    store(session, notary=notary, entries=[entry], at=at)
     return entry
 
 
@@ -63,9 +71,7 @@ def lock_head(session: Session, chain_id: str) -> tuple[int, str]:
     return int(head.seq), str(head.hash)
 
 
-def store(
-    session: Session, *, notary: Notary, entries: Sequence[chain.Entry], type: str, at: datetime
-) -> None:
+def store(session: Session, *, notary: Notary, entries: Sequence[chain.Entry], at: datetime) -> None:
     """Store entries that continue their chain from its locked head (`lock_head`), sign a checkpoint
     at every `checkpoint_every`th, and move the head to the last."""
     db = session.connection()
@@ -76,7 +82,7 @@ def store(
             {
                 "chain": e.chain,
                 "seq": e.seq,
-                "type": type,
+                "type": e.type,
                 "prev_hash": e.prev_hash,
                 "hash": e.hash,
                 "body": e.body.decode(),
@@ -109,25 +115,74 @@ def checkpoint_all(session: Session, *, notary: Notary, at: datetime) -> list[ch
 def _store_checkpoint(
     session: Session, notary: Notary, chain_id: str, seq: int, hash: str, at: datetime
 ) -> chain.Checkpoint:
+    """Sign, store and publish a checkpoint, all in the caller's transaction."""
     cp = chain.sign_checkpoint(
-        chain=chain_id, seq=seq, hash=hash, at=rfc3339(at), key=notary.keys.active, kid=notary.keys.active_kid
+        chain=chain_id,
+        seq=seq,
+        hash=hash,
+        at=rfc3339(at),
+        every=notary.checkpoint_every,
+        key=notary.keys.active,
+        kid=notary.keys.active_kid,
     )
     session.add(LedgerCheckpoint(chain=chain_id, seq=seq, hash=hash, created_at=at, jws=cp.jws))
+    _publish(session, cp, at)
     return cp
+
+
+def _publish(session: Session, cp: chain.Checkpoint, at: datetime) -> None:
+    """`ledger.checkpoint` with the signed head, so that it is kept outside this database: to the org
+    whose chain it is; a chain of the hub's own (`centre`, `credentials`), which every org's customers
+    may write to, to every org that subscribed to the event. A head names no person."""
+    head = chain.signed_head(cp)
+    owner = org_of(cp.chain)
+    if owner is None:
+        outbox.emit_to_subscribers(session, type=EventType.ledger_checkpoint, data=head, now=at)
+    else:
+        outbox.emit(
+            session, org_id=owner, type=EventType.ledger_checkpoint, subject_id=None, data=head, now=at
+        )
+
+
+def org_of(chain_id: str) -> uuid.UUID | None:
+    """The org whose own chain `chain_id` is (`org:<id>`); None for a chain of the hub's own."""
+    prefix, _, rest = chain_id.partition(":")
+    if prefix != "org":
+        return None
+    try:
+        return uuid.UUID(rest)
+    except ValueError:
+        return None
+
+
+def heads(session: Session, *, chain_id: str | None = None) -> list[dict[str, Any]]:
+    """The latest signed head of each chain (or of `chain_id`), as `ledger.checkpoint` delivers them."""
+    latest = select(LedgerCheckpoint.chain, func.max(LedgerCheckpoint.seq).label("seq")).group_by(
+        LedgerCheckpoint.chain
+    )
+    if chain_id is not None:
+        latest = latest.where(LedgerCheckpoint.chain == chain_id)
+    newest = latest.subquery()
+    rows = session.execute(
+        select(LedgerCheckpoint)
+        .join(newest, (LedgerCheckpoint.chain == newest.c.chain) & (LedgerCheckpoint.seq == newest.c.seq))
+        .order_by(LedgerCheckpoint.chain)
+    ).scalars()
+    return [chain.signed_head(chain.Checkpoint(r.chain, r.seq, r.hash, r.jws)) for r in rows]
 
 
 def entries(session: Session, chain_id: str, *, batch: int = 20_000) -> Iterator[chain.Entry]:
     """The stored entries of a chain in seq order, streamed."""
     rows = session.connection().execute(  # plain Core rows: verification reads millions of them
-        select(LedgerEntry.seq, LedgerEntry.prev_hash, LedgerEntry.hash, LedgerEntry.body)
+        select(LedgerEntry.seq, LedgerEntry.prev_hash, LedgerEntry.hash, LedgerEntry.body, LedgerEntry.type)
         .where(LedgerEntry.chain == chain_id)
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=batch)
     )
     entry = chain.Entry
     try:
-        for seq, prev_hash, hash_, body in rows:
-            yield entry(chain_id, seq, prev_hash, hash_, body.encode())
+        for seq, prev_hash, hash_, body, type_ in rows:
+            yield entry(chain_id, seq, prev_hash, hash_, body.encode(), type_)
     finally:  # a verifier that stops at the first bad entry must not leave a server-side cursor open
         rows.close()
 
@@ -140,9 +195,10 @@ def checkpoints(session: Session, chain_id: str) -> list[chain.Checkpoint]:
 
 
 def chains(session: Session) -> list[str]:
-    """Every chain that has a head or an entry (a deleted head must not hide a chain)."""
+    """Every chain that has a head, an entry or a checkpoint (deleting one kind of row must not hide a chain)."""
     named = set(session.execute(select(LedgerHead.chain)).scalars())
     named |= set(session.execute(select(LedgerEntry.chain).distinct()).scalars())
+    named |= set(session.execute(select(LedgerCheckpoint.chain).distinct()).scalars())
     return sorted(named)
 
 
@@ -150,13 +206,21 @@ def verify(
     session: Session,
     *,
     keys: KeyRing,
+    every: int | None = None,
+    kept: Iterable[chain.Checkpoint] = (),
     watch: Callable[[Iterator[chain.Entry]], Iterator[chain.Entry]] = lambda entries: entries,
 ) -> Iterator[chain.ChainReport]:
-    """Verify each chain from its first entry through its last checkpoint and its recorded head.
+    """Verify each chain from its first entry through its last checkpoint and its recorded head, with
+    a checkpoint wherever the hub must have signed one (`every`: the interval in force; the CLI always
+    gives it, None skips that check), and against
+    the signed heads `kept` elsewhere (a chain the database no longer has at all included).
 
     `watch` sees every entry on its way to the verifier (a progress bar, say).
     """
-    for chain_id in chains(session):
+    witness: dict[str, list[chain.Checkpoint]] = {}
+    for cp in kept:
+        witness.setdefault(cp.chain, []).append(cp)
+    for chain_id in sorted(set(chains(session)) | set(witness)):
         head = session.get(LedgerHead, chain_id)
         yield chain.verify_chain(
             chain_id,
@@ -164,6 +228,8 @@ def verify(
             checkpoints=checkpoints(session, chain_id),
             keys=keys.public,
             head=(head.seq, head.hash) if head else (0, chain.GENESIS),
+            every=every,
+            kept=witness.get(chain_id, ()),
         )
 
 

@@ -68,3 +68,14 @@ def emit(
         ],
     )
     return event_id
+
+
+_SUBSCRIBERS = select(Endpoint.org_id, Endpoint.events).where(Endpoint.disabled_at.is_(None))
+
+
+def emit_to_subscribers(session: Session, *, type: EventType, data: dict[str, Any], now: datetime) -> None:
+    """`emit` to every org with an endpoint subscribed to `type`: news that concerns no org in
+    particular and names no person (the signed heads of the hub's own ledger chains)."""
+    rows = session.connection().execute(_SUBSCRIBERS)
+    for org_id in sorted({org_id for org_id, events in rows if type in events}):
+        emit(session, org_id=org_id, type=type, subject_id=None, data=data, now=now)
