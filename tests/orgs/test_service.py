@@ -3,17 +3,21 @@ themselves within their org only, and the rules refuse before anything is writte
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from harken.db import make_session_factory, session_scope
 from harken.errors import Invalid, NotFound, Unauthenticated
 from harken.ledger.models import LedgerEntry
 from harken.ledger.service import Notary
 from harken.orgs import service
 from harken.orgs.models import Org
+from tests.conftest import Database
 from tests.factories import T0, make_org
 
 
@@ -105,3 +109,33 @@ def test_the_first_key_is_not_in_the_ledger_so_an_orgs_chain_starts_with_its_fir
 ) -> None:
     org, _ = make_org(session)
     assert entries(session, org) == 0 and service.all_orgs(session) == [(org, 1)]
+
+
+def test_two_revocations_at_once_never_leave_the_org_without_a_key(
+    fresh_database: Database, notary: Notary
+) -> None:
+    """Each call sees the other's key still open if nothing orders them; the org's row lock does."""
+    sessions = make_session_factory(fresh_database.engine)
+    with session_scope(sessions) as session:
+        org, first = service.create(session, name="Skyway Airlines", now=T0)
+        second = service.issue_key(session, org=org, by="org", notary=notary, now=T0)[0]
+        first_id, second_id = service.find_key(session, org=org, named=first).id, second.id
+    with sessions() as a:
+        service.revoke_key(a, org=a.get_one(Org, org.id), key_id=first_id, by="org", notary=notary, now=T0)
+        with ThreadPoolExecutor(1) as pool:
+
+            def revoke_the_other() -> None:
+                with session_scope(sessions) as b:
+                    other = b.get_one(Org, org.id)
+                    service.revoke_key(b, org=other, key_id=second_id, by="org", notary=notary, now=T0)
+
+            waiting = pool.submit(revoke_the_other)
+            time.sleep(0.3)
+            assert not waiting.done()  # held until the first revocation commits
+            a.commit()
+            with pytest.raises(service.LastKey):
+                waiting.result(timeout=10)
+    with sessions() as session:
+        assert [service.status(k, T0) for k in service.keys(session, org=session.get_one(Org, org.id))].count(
+            "live"
+        ) == 1

@@ -109,7 +109,7 @@ def revoke_key(
     revoked stays as it is; a rotated key still in its grace period ends now. Refuses (LastKey) to
     revoke the org's last key without an end date unless `allow_last`: that would shut the org out of
     the API until the operator issues a new key."""
-    found = key(session, org=org, key_id=key_id)
+    found = _locked(session, org, key_id)
     if found.revoked_at is not None and found.revoked_at <= now:
         return found
     if found.revoked_at is None and not allow_last and not _others_open(session, found):
@@ -137,7 +137,7 @@ def rotate_key(
     `key.revoked` (ends, replaced_by). KeyRevoked for a key already revoked or rotated."""
     if not timedelta(0) <= grace <= MAX_GRACE:
         raise Invalid("grace", f"from 0 to {MAX_GRACE.days} days")
-    old = key(session, org=org, key_id=key_id)
+    old = _locked(session, org, key_id)
     if old.revoked_at is not None:
         raise KeyRevoked(f"API key {old.prefix}… is revoked or rotated already: rotate its successor")
     new, clear = _new_key(session, org, now)
@@ -199,6 +199,15 @@ def _new_key(session: Session, org: Org, now: datetime) -> tuple[ApiKey, str]:
     session.add(found)
     session.flush()
     return found, clear
+
+
+def _locked(session: Session, org: Org, key_id: uuid.UUID) -> ApiKey:
+    """The org's key, with the org's row locked until commit: two revocations at once cannot each see
+    the other's key still open and leave the org with none (SQLite's single writer does this alone)."""
+    session.execute(select(Org.id).where(Org.id == org.id).with_for_update())
+    found = key(session, org=org, key_id=key_id)
+    session.refresh(found)  # as committed by whoever held the lock before
+    return found
 
 
 def _others_open(session: Session, found: ApiKey) -> bool:
