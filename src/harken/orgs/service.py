@@ -162,7 +162,7 @@ def by_name(session: Session, name: str) -> Org | None:
 
 
 def all_orgs(session: Session) -> list[tuple[Org, int]]:
-    """Every org with its number of keys not revoked (a key in its rotation grace counts)."""
+    """Every org with its number of keys without an end date (a rotated key in its grace is not counted)."""
     live = func.count(ApiKey.id).filter(ApiKey.revoked_at.is_(None))
     rows = session.execute(select(Org, live).outerjoin(ApiKey).group_by(Org.id).order_by(Org.name))
     return [(org, keys) for org, keys in rows]
