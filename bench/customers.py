@@ -495,7 +495,7 @@ def load(engine: Engine, population: Population, progress: Callable[[int], None]
         org = Org(id=population.org_id, name=ORG_NAME, created_at=now)  # org_service.create, with our id
         session.add(org)
         session.flush()
-        key = org_service.issue_key(session, org=org, now=now)
+        key = org_service.first_key(session, org=org, now=now)
         for offer_id, body in offers().items():
             decision_service.put_offer(session, org=org, offer_id=offer_id, body=body, now=now)
     writer = _Writer(engine)

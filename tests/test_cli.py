@@ -89,3 +89,56 @@ def test_ledger_verify_without_the_hubs_keys_fails_and_creates_none(
     code, output = run(env, "ledger", "verify")
     assert code == 1 and "no signing keys" in " ".join(output.split())
     assert not any((tmp_path / "elsewhere").rglob("*.pem"))
+
+
+def test_org_keys_rotate_and_revoke_take_effect_on_a_running_hubs_next_call(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    """The operator lists an org's keys (prefixes, never keys), rotates one with a grace period (both
+    work until it ends), revokes by the key itself or its prefix (refused on the next call), and keeps
+    the last live key unless told --allow-last; each change is in the org's chain, which verifies."""
+    env = {"HARKEN_DATABASE_URL": fresh_database.url, "HARKEN_DATA_DIR": str(tmp_path)}
+    first = run(env, "org", "create", "Skyway Airlines")[1].strip().splitlines()[-1]
+    code, output = run(env, "org", "key", "Skyway Airlines")
+    assert code == 0
+    second = output.strip()
+    code, listing = run(env, "org", "keys", "Skyway Airlines")
+    assert code == 0 and first[:10] in listing and second[:10] in listing
+    assert first[10:] not in listing and second[10:] not in listing
+    code, output = run(env, "org", "rotate", "Skyway Airlines", first[:10], "--grace", "1h")
+    assert code == 0 and "stops working at" in output, output
+    third = output.strip().splitlines()[-1]
+    assert "expiring" in run(env, "org", "keys", "Skyway Airlines")[1]
+    with serve(fresh_database.url, tmp_path) as hub:
+
+        def works(key: str) -> bool:
+            status = httpx.put(f"{hub.url}/v1/subjects/c1", headers={"Authorization": f"Bearer {key}"})
+            assert status.status_code in (200, 201, 401), status.text
+            return status.status_code != 401
+
+        assert works(first) and works(second) and works(third)
+        assert run(env, "org", "revoke", "Skyway Airlines", first)[0] == 0
+        assert not works(first)
+        assert run(env, "org", "revoke", "Skyway Airlines", second[:10])[0] == 0
+        assert not works(second)
+        code, output = run(env, "org", "revoke", "Skyway Airlines", third[:10])
+        assert code == 1 and "last live API key" in output
+        assert works(third)
+        assert run(env, "org", "revoke", "Skyway Airlines", third[:10], "--allow-last")[0] == 0
+        assert not works(third)
+    assert run(env, "org", "list")[1].count(" 0 ") >= 1
+    code, verified = run(env, "ledger", "verify")
+    assert code == 0 and "6 entries" in verified, verified  # issued, rotated (2), revoked (3)
+
+
+def test_org_rotate_refuses_a_grace_it_cannot_read_or_longer_than_7_days(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    env = {"HARKEN_DATABASE_URL": fresh_database.url, "HARKEN_DATA_DIR": str(tmp_path)}
+    key = run(env, "org", "create", "Skyway Airlines")[1].strip().splitlines()[-1]
+    for grace, says in (("a day", "such as 90s"), ("8d", "from 0 to 7 days")):
+        code, output = run(env, "org", "rotate", "Skyway Airlines", key[:10], "--grace", grace)
+        assert code == 1 and says in output, output
+    code, output = run(env, "org", "rotate", "Bean There Coffee", key[:10])
+    assert code == 1 and "no org named" in output
+    assert "live" in run(env, "org", "keys", "Skyway Airlines")[1]

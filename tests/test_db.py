@@ -1,18 +1,24 @@
-"""Storage helpers, on both databases."""
+"""Storage helpers, on both databases; the SQLite files at rest."""
 
 from __future__ import annotations
 
+import os
+import stat
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from harken.cli import app as cli
 from harken.consent.models import ConsentRecord
-from harken.db import COPY_FROM, insert_many
+from harken.db import COPY_FROM, create_db_engine, insert_many
 from harken.subjects.models import Subject
 from tests.factories import T0, make_org
+from tests.live import serve
 
 
 @pytest.mark.parametrize("rows", [COPY_FROM - 1, COPY_FROM + 50])
@@ -56,3 +62,50 @@ def test_insert_many_stores_each_value_as_an_insert_would(session: Session, rows
     stored = session.execute(select(ConsentRecord).order_by(ConsentRecord.seq)).scalars().all()
     read = [{c.key: getattr(r, c.key) for c in ConsentRecord.__table__.columns} for r in stored]
     assert read == written
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_database_its_wal_and_the_hubs_keys_are_readable_by_the_hubs_user_alone(tmp_path: Path) -> None:
+    """`harken db upgrade` creates the SQLite file (and its directory) owner-only; the -wal and -shm
+    files a serving hub's writes create get the same mode; the signing keys and the secret are 0600."""
+    database, data = tmp_path / "store" / "harken.db", tmp_path / "data"
+    url = f"sqlite:///{database}"
+    upgraded = CliRunner().invoke(
+        cli, ["db", "upgrade"], env={"HARKEN_DATABASE_URL": url, "HARKEN_DATA_DIR": str(data)}
+    )
+    assert upgraded.exit_code == 0, upgraded.output
+    assert mode(database) == 0o600 and mode(database.parent) == 0o700
+    with serve(url, data) as hub:
+        hub.create_org("Skyway Airlines").put("/v1/subjects/c1").raise_for_status()
+        stored = {path.name: mode(path) for path in database.parent.iterdir()}
+    assert stored == dict.fromkeys(
+        ["harken.db", "harken.db-wal", "harken.db-shm", "harken.db-writer.lock"], 0o600
+    )
+    kept = {str(path.relative_to(data)): mode(path) for path in data.rglob("*") if path.is_file()}
+    assert "secret" in kept and any(name.endswith(".pem") for name in kept)
+    assert set(kept.values()) == {0o600}, kept
+
+
+def test_a_new_database_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    """The mode is given when the file is created, not taken from the process's umask (nor set after)."""
+    before = os.umask(0)
+    try:
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'h.db'}")
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x)")
+        stored = {path.name: mode(path) for path in tmp_path.iterdir()}
+        engine.dispose()
+    finally:
+        os.umask(before)
+    assert stored == dict.fromkeys(["h.db", "h.db-wal", "h.db-shm", "h.db-writer.lock"], 0o600)
+
+
+def test_an_existing_database_keeps_the_mode_its_operator_gave_it(tmp_path: Path) -> None:
+    database = tmp_path / "h.db"
+    database.touch(mode=0o640)
+    database.chmod(0o640)
+    create_db_engine(f"sqlite:///{database}").dispose()
+    assert mode(database) == 0o640

@@ -24,6 +24,7 @@ from harken.decisions.api import router as decisions_router
 from harken.deps import Authenticate, Hub
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
+from harken.orgs.api import router as keys_router
 from harken.profiling.api import router as profiling_router
 from harken.shares.api import router as shares_router
 from harken.subjects import tokens
@@ -76,6 +77,7 @@ def create_app(
         shares_router,
         credentials_router,
         export_router,
+        keys_router,
     ):
         app.include_router(router)
 

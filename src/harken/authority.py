@@ -104,7 +104,7 @@ def authenticate(session: Session, *, secret: bytes, bearer: str, now: datetime)
     """The authority a bearer credential carries right now; Unauthenticated saying why not (unknown,
     expired, revoked, or speaking for someone erased)."""
     if bearer.startswith(org_service.KEY_PREFIX):
-        org = org_service.authenticate(session, bearer)
+        org = org_service.authenticate(session, bearer, now=now)
         return Authority(Tier.org, org_id=org.id)
     read = tokens.read(secret, bearer)
     if read is None:

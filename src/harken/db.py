@@ -11,7 +11,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, Table, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -71,15 +71,25 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     queue for the lock instead of failing on upgrade from reader to writer (see WriterSlot).
     """
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = make_url(url).database or ""
+        on_disk = path not in ("", ":memory:")
+        if on_disk:
+            create_owner_only(Path(path))
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _apply_sqlite_rules(
-            engine, WriterSlot(Path(f"{path}-writer.lock") if path and path != ":memory:" else None)
-        )
+        _apply_sqlite_rules(engine, WriterSlot(Path(f"{path}-writer.lock") if on_disk else None))
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def create_owner_only(path: Path) -> None:
+    """Create the SQLite file (and a missing directory) readable by the hub's user alone, before
+    SQLite opens it: SQLite makes a new file 0644, and gives the -wal, -shm and -journal files it
+    creates beside a database the database file's own permissions. Creating the file with the mode
+    leaves no moment at which another user could open it (chmod afterwards would), and changes no
+    process-wide umask. An existing file keeps the permissions its operator gave it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class WriterSlot:

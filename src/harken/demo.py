@@ -146,7 +146,7 @@ def load(store: Store) -> dict[str, str]:
             if org is None:
                 org, key = org_service.create(session, name=name, now=now)
             else:
-                key = org_service.issue_key(session, org=org, now=now)
+                _, key = org_service.issue_key(session, org=org, by="operator", notary=notary, now=now)
             issued[name] = key
             for purpose, text in NOTICES.items():
                 consent_service.put_notice(session, org=org, purpose=purpose, text=text, locale="en", now=now)
