@@ -5,6 +5,10 @@ exponentially with jitter; after 3 days of failures the delivery is dead (kept, 
 `410 Gone` disables the endpoint. Per customer, an endpoint gets events in the order they happened: a
 delivery waits while an earlier one for the same customer and endpoint is still pending. Two workers
 never send the same attempt: a claim is an atomic update that only one of them wins.
+
+Deliveries go through `destinations.client`: only to public addresses (or the operator's allowed
+networks), never following a redirect. An attempt records the status, or the kind of failure — never the
+transport's own message, and no time for a refused destination, so the list maps no network.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from harken.webhooks import signing
+from harken.webhooks.destinations import Refused
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
 GIVE_UP_AFTER = timedelta(days=3)
@@ -119,10 +124,14 @@ def send(claimed: Claimed, http: httpx.Client, *, now: datetime) -> Outcome:
     headers = signing.headers(claimed.secret, claimed.event_id, int(now.timestamp()), body)
     started = time.monotonic()
     try:
-        response = http.post(claimed.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+        response = http.post(
+            claimed.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS, follow_redirects=False
+        )
         return Outcome(response.status_code, None, _ms(started))
-    except httpx.HTTPError as exc:
-        return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], _ms(started))
+    except Refused as exc:
+        return Outcome(None, str(exc), 0)
+    except httpx.HTTPError as exc:  # its message may name addresses or the hub's own errors: the kind only
+        return Outcome(None, type(exc).__name__, _ms(started))
 
 
 def _ms(started: float) -> int:
