@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from harken.clock import system_clock
 from harken.console import console, open_store
 from harken.db import session_scope
-from harken.webhooks import destinations, worker
+from harken.subjects import tokens, vault
+from harken.webhooks import destinations, sealing, worker
 
 T = TypeVar("T")
 
@@ -25,15 +26,18 @@ def run(
 ) -> None:
     """Deliver webhooks from the outbox: signed, at least once, retried with backoff for 3 days, only to
     public addresses (and HARKEN_WEBHOOK_ALLOWED_NETWORKS). Run as many workers as you like: each delivery
-    is claimed by one of them."""
+    is claimed by one of them. On start, seals endpoint secrets stored in plaintext before 0014."""
     rng = random.Random()
     with open_store() as store:
+        secret = tokens.load_or_create_secret(store.settings.data_dir / "secret")
         allowed = destinations.Destinations(allowed=tuple(store.settings.webhook_allowed_networks))
 
         def unit(work: Callable[[Session], T]) -> T:
             with session_scope(store.sessions) as session:
-                return work(session)
+                return work(vault.bind(session, secret))
 
+        if sealed := unit(sealing.seal_plaintext):
+            console.print(f"sealed {sealed} endpoint secret(s) stored in plaintext", highlight=False)
         with destinations.client(allowed) as http:
             while True:
                 sent = worker.run_once(unit, http, clock=system_clock, rng=rng, limit=batch)

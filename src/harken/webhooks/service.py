@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from harken.errors import Invalid, NotFound
 from harken.orgs.models import Org
-from harken.webhooks import signing
+from harken.webhooks import sealing, signing
 from harken.webhooks.destinations import Network, url_refusal
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
@@ -29,7 +29,7 @@ def subscribe(
     allowed: Sequence[Network],
     now: datetime,
 ) -> tuple[Endpoint, str]:
-    """A new endpoint and its signing secret (this is the only time it is seen). Refuses
+    """A new endpoint and its signing secret (stored sealed: this is the only time it is seen). Refuses
     a URL that leads to a non-public address, as written, unless in an `allowed` network."""
     why = url_refusal(url, allowed)
     if why is not None:
@@ -40,7 +40,7 @@ def subscribe(
         org_id=org.id,
         url=url,
         events=events,
-        secret=secret,
+        secret=sealing.seal(session, endpoint_id, secret),
         created_at=now,
     )
     session.add(endpoint)

@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from harken.webhooks import signing
+from harken.webhooks import sealing, signing
 from harken.webhooks.destinations import Refused
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
@@ -111,9 +111,20 @@ def claim(session: Session, *, now: datetime, limit: int = 50) -> list[Claimed]:
         .join(OutboxEvent, OutboxEvent.seq == Delivery.event_seq)
         .where(Delivery.id.in_(claimed))
         .order_by(Delivery.event_seq)
-    )
+    ).all()
+    sealing.seal_plaintext(session, [e.id for _, e, _ in rows if not e.secret.startswith(sealing.SEALED)])
     return [
-        Claimed(d.id, token, d.attempts, d.created_at, e.id, e.url, e.secret, o.id, o.payload)
+        Claimed(
+            d.id,
+            token,
+            d.attempts,
+            d.created_at,
+            e.id,
+            e.url,
+            sealing.unseal(session, e.id, e.secret),
+            o.id,
+            o.payload,
+        )
         for d, e, o in rows
     ]
 
