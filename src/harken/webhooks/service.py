@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from harken.errors import Invalid, NotFound
+from harken.errors import Gone, Invalid, NotFound
 from harken.orgs.models import Org
-from harken.webhooks import sealing, signing
+from harken.webhooks import outbox, sealing, signing
 from harken.webhooks.destinations import Network, url_refusal
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
@@ -69,6 +69,8 @@ def delete(session: Session, *, org: Org, endpoint_id: uuid.UUID, now: datetime)
         select(Delivery).where(Delivery.endpoint_id == found.id, Delivery.status == "pending")
     ).scalars():
         delivery.status = "disabled"
+    session.flush()
+    outbox.forget_told(session, select(Delivery.event_seq).where(Delivery.endpoint_id == found.id))
 
 
 def deliveries(
@@ -104,18 +106,23 @@ def deliveries(
 
 
 def replay(session: Session, *, org: Org, delivery_id: uuid.UUID, now: datetime) -> Delivery:
-    """Send a delivery's event again to its endpoint: a new delivery, the same `webhook-id`."""
+    """Send a delivery's event again to its endpoint: a new delivery, the same `webhook-id`. Gone when
+    the event was about a person since erased: it is no longer kept."""
     found = session.get(Delivery, delivery_id)
     owner = session.get(Endpoint, found.endpoint_id) if found is not None else None
     if found is None or owner is None or owner.org_id != org.id:
         raise NotFound(NO_DELIVERY)
+    event = session.get_one(OutboxEvent, found.event_seq)
+    if outbox.forgotten(event):
+        raise Gone("the customer was erased: this event is no longer kept")
     return _again(session, found.event_seq, found.endpoint_id, found.subject_id, now)
 
 
 def replay_range(
     session: Session, *, org: Org, endpoint_id: uuid.UUID, since: datetime, until: datetime, now: datetime
 ) -> int:
-    """Send again every event the endpoint was sent (or due) between `since` and `until`."""
+    """Send again every event the endpoint was sent (or due) between `since` and `until`, except
+    those about people since erased (no longer kept)."""
     found = endpoint(session, org=org, endpoint_id=endpoint_id)
     sent = session.execute(
         select(Delivery.event_seq, Delivery.subject_id)
@@ -124,6 +131,7 @@ def replay_range(
             Delivery.endpoint_id == found.id,
             OutboxEvent.created_at >= since,
             OutboxEvent.created_at < until,
+            ~outbox.FORGOTTEN,
         )
         .distinct()
         .order_by(Delivery.event_seq)

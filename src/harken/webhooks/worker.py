@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from harken.webhooks import sealing, signing
+from harken.webhooks import outbox, sealing, signing
 from harken.webhooks.destinations import Refused
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
@@ -48,6 +48,7 @@ class Claimed:
     endpoint_id: uuid.UUID
     url: str
     secret: str
+    event_seq: int
     event_id: str
     payload: dict[str, Any]
 
@@ -122,6 +123,7 @@ def claim(session: Session, *, now: datetime, limit: int = 50) -> list[Claimed]:
             e.id,
             e.url,
             sealing.unseal(session, e.id, e.secret),
+            o.seq,
             o.id,
             o.payload,
         )
@@ -167,6 +169,8 @@ def record(session: Session, claimed: Claimed, outcome: Outcome, *, now: datetim
             .where(and_(Delivery.endpoint_id == claimed.endpoint_id, Delivery.status == "pending"))
             .values(status="disabled")
         )
+        sent_there = select(Delivery.event_seq).where(Delivery.endpoint_id == claimed.endpoint_id)
+        outbox.forget_told(session, sent_there)
     elif now - claimed.created_at >= GIVE_UP_AFTER:
         status, values = "dead", {}
     else:
@@ -178,6 +182,8 @@ def record(session: Session, claimed: Claimed, outcome: Outcome, *, now: datetim
     )
     if mine.rowcount != 1:  # type: ignore[attr-defined]
         return "lost"
+    if status != "pending" and claimed.payload.get("type") == outbox.ERASED:
+        outbox.forget_told(session, [claimed.event_seq])
     session.add(
         Attempt(
             id=uuid.uuid4(),
