@@ -64,6 +64,7 @@ INSIDE = [  # every spelling an attacker has tried for somewhere inside
 ]
 OUTSIDE = [
     "https://hooks.example.com/harken",  # names are checked at delivery, against what they resolve to
+    "https://xn--ls8h.la/hooks",  # punycode that does not decode back under IDNA 2008
     "http://93.184.216.34/hooks",
     "https://[2606:4700:4700::1111]/hooks",
     "http://8.8.8.8:8080/",

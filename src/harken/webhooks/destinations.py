@@ -100,16 +100,20 @@ def _literal(host: str) -> Address | None:
 def url_refusal(url: str, allowed: Sequence[Network] = ()) -> str | None:
     """Why a subscription may not name `url`, as written, or None. Names are not resolved here (that
     would tell the caller which internal names exist): a delivery checks what they resolve to."""
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "is not a URL webhooks can be sent to"
     if parsed.userinfo:
         return "must not carry a user name or password (they would be stored and sent in the clear)"
-    host = parsed.host.rstrip(".").lower()
+    written = parsed.raw_host.decode("ascii")  # as sent: punycode, not decoded (which may fail)
+    host = written.rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always this machine
         why = refusal(ipaddress.IPv4Address("127.0.0.1"), allowed)
-        return f"{parsed.host} is this machine" if why else None
+        return f"{written} is this machine" if why else None
     address = _literal(host)
     if address is not None and (why := refusal(address, allowed)) is not None:
-        return f"{parsed.host} is not a public address ({why})"
+        return f"{written} is not a public address ({why})"
     return None
 
 
