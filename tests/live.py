@@ -91,6 +91,7 @@ def serve(
         "HARKEN_DATA_DIR": str(data_dir),
         "HARKEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "COLUMNS": "200",
+        "HARKEN_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",  # the tests' webhook receivers
         **(extra_env or {}),
     }
     process = subprocess.Popen(

@@ -22,6 +22,7 @@ class Receiver:
     url: str
     clock: Callable[[], datetime]
     script: list[int] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer
     received: list[tuple[dict[str, str], bytes, datetime]] = field(default_factory=list)
 
     def events(self, secret: str) -> list[tuple[str, dict[str, Any]]]:
@@ -57,6 +58,8 @@ def receiving(clock: Callable[[], datetime]) -> Iterator[Receiver]:
             if status == 200:
                 state.received.append(({k.lower(): v for k, v in self.headers.items()}, body, state.clock()))
             self.send_response(status)
+            for name, value in state.headers.items():
+                self.send_header(name, value)
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:

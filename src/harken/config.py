@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -45,6 +47,19 @@ class Settings(BaseSettings):
         12, ge=1, le=24 * 30, description="How long a Preference Centre sign-in lasts."
     )
     history_page_size: int = Field(50, ge=1, le=500, description="Default page size of consent history.")
+    webhook_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list,
+        description="Networks webhooks may be sent to although they are not public (loopback, private, "
+        "link-local…), as comma-separated CIDRs, e.g. 127.0.0.0/8 for a receiver on this machine. "
+        "Empty (the default): only public addresses, checked at subscription and at every delivery.",
+    )
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def keys_dir(self) -> Path:
@@ -55,6 +70,11 @@ def describe() -> list[tuple[str, str, str]]:
     """(variable, current value, description) for every setting, for `harken config show`."""
     current = Settings()
     return [
-        (f"HARKEN_{name.upper()}", str(getattr(current, name)), field.description or "")
+        (f"HARKEN_{name.upper()}", _shown(getattr(current, name)), field.description or "")
         for name, field in Settings.model_fields.items()
     ]
+
+
+def _shown(value: object) -> str:
+    """A value as it would be written in its environment variable."""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -71,6 +71,7 @@ def end_relationship(session: Session, *, org: Org, ref: str, notary: Notary, no
         session.flush()
         return
     _forget_org(session, org, subject.id)
+    outbox.forget(session, subject_id=subject.id, org_id=org.id)
     tombstone = Subject(id=uuid.uuid4(), created_at=now, erased_at=now)
     session.add(tombstone)
     session.flush()
@@ -118,6 +119,7 @@ def erase(session: Session, *, subject_id: uuid.UUID, notary: Notary, now: datet
     session.execute(delete(ShareGrant).where(ShareGrant.share_id.in_(shares)))
     session.execute(delete(Share).where(Share.subject_id == subject_id))
     credential_service.erase(session, subject_id=subject_id)
+    outbox.forget(session, subject_id=subject_id)
     vault.destroy(session, subject_id)
     subject.email_digest, subject.erased_at = None, now
     session.execute(

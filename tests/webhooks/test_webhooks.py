@@ -6,23 +6,20 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-import httpx
 import pytest
 import standardwebhooks
 import standardwebhooks.webhooks
-from sqlalchemy.orm import Session, sessionmaker
 
-from harken.db import session_scope
 from harken.webhooks import signing, worker
-from tests.factories import FixedClock
-from tests.receiver import Receiver, receiving
+from tests.receiver import Receiver
 from tests.stories.conftest import Business, Customer
+from tests.webhooks.conftest import Worker, subscribe
 
 T = TypeVar("T")
 VECTOR = json.loads((Path(__file__).parents[1] / "vectors" / "standard-webhooks.json").read_text())
@@ -42,50 +39,11 @@ def test_the_reference_library_verifies_what_harken_signs() -> None:
         standardwebhooks.Webhook(signing.new_secret()).verify(body, headers)
 
 
-@pytest.fixture
-def receiver(clock: FixedClock) -> Iterator[Receiver]:
-    with receiving(clock) as state:
-        yield state
-
-
-@dataclass
-class Worker:
-    sessions: sessionmaker[Session]
-    clock: FixedClock
-    rng: random.Random = field(default_factory=lambda: random.Random(7))
-
-    def run(self) -> int:
-        """Deliver everything due now; returns the number of attempts."""
-
-        def unit(work: Callable[[Session], T]) -> T:
-            with session_scope(self.sessions) as session:
-                return work(session)
-
-        total = 0
-        with httpx.Client() as http:
-            while sent := worker.run_once(unit, http, clock=self.clock, rng=self.rng):
-                total += sent
-        return total
-
-
-@pytest.fixture
-def deliver(sessions: sessionmaker[Session], clock: FixedClock) -> Worker:
-    # Signatures carry the worker's clock; the reference library checks it against the real one.
-    clock.now = datetime.now(UTC).replace(microsecond=0)
-    return Worker(sessions, clock)
-
-
-def _subscribe(org: Business, url: str, events: list[str]) -> str:
-    created = org.call("POST", "/v1/webhooks", {"url": url, "events": events}, status=201)
-    assert created["secret"].startswith("whsec_")
-    return str(created["secret"])
-
-
 def test_a_consent_change_is_delivered_signed(
     business: Callable[[str], Business], receiver: Receiver, deliver: Worker
 ) -> None:
     shop = business("Chapter & Verse")
-    secret = _subscribe(shop, receiver.url, ["consent.updated"])
+    secret = subscribe(shop, receiver.url, ["consent.updated"])
     shop.customer("priya", grant={"marketing": ["email"]})
     assert deliver.run() == 1
     [(webhook_id, event)] = receiver.events(secret)
@@ -110,7 +68,7 @@ def test_an_endpoint_that_is_down_gets_every_event_in_order_when_back(
     business: Callable[[str], Business], receiver: Receiver, deliver: Worker
 ) -> None:
     shop = business("Chapter & Verse")
-    secret = _subscribe(shop, receiver.url, ["consent.updated"])
+    secret = subscribe(shop, receiver.url, ["consent.updated"])
     shop.customer("priya")
     for status in ("granted", "withdrawn", "granted"):
         shop.call("PUT", "/v1/subjects/priya/consents/marketing", {"status": status, "channels": ["email"]})
@@ -135,7 +93,7 @@ def test_retries_back_off_with_jitter_and_give_up_after_three_days(
     business: Callable[[str], Business], receiver: Receiver, deliver: Worker
 ) -> None:
     shop = business("Chapter & Verse")
-    _subscribe(shop, receiver.url, ["consent.updated"])
+    subscribe(shop, receiver.url, ["consent.updated"])
     shop.customer("priya", grant={"marketing": ["email"]})
     receiver.script = [500] * 1000
     waits = []
@@ -169,7 +127,7 @@ def test_410_gone_disables_the_endpoint(
     business: Callable[[str], Business], receiver: Receiver, deliver: Worker
 ) -> None:
     shop = business("Chapter & Verse")
-    _subscribe(shop, receiver.url, ["consent.updated"])
+    subscribe(shop, receiver.url, ["consent.updated"])
     shop.customer("priya", grant={"marketing": ["email"]})
     receiver.script = [410]
     deliver.run()
@@ -184,7 +142,7 @@ def test_a_time_range_is_replayed(
     business: Callable[[str], Business], receiver: Receiver, deliver: Worker
 ) -> None:
     shop = business("Chapter & Verse")
-    secret = _subscribe(shop, receiver.url, ["consent.updated"])
+    secret = subscribe(shop, receiver.url, ["consent.updated"])
     start = deliver.clock.now
     shop.customer("priya", grant={"marketing": ["email"]})
     deliver.clock.advance(hours=1)
@@ -209,7 +167,7 @@ def test_payloads_carry_only_what_the_org_may_see(
     deliver: Worker,
 ) -> None:
     shop, airline = business("Chapter & Verse"), business("Skyway Airlines")
-    secret = _subscribe(airline, receiver.url, ["preferences.updated", "context.updated", "share.updated"])
+    secret = subscribe(airline, receiver.url, ["preferences.updated", "context.updated", "share.updated"])
     app = shop.customer("priya", email="priya@example.com")
     airline.customer("p-77", email="priya@example.com", grant={"marketing": ["email"]})
     priya = verified("priya@example.com")  # she linked both businesses
@@ -240,31 +198,30 @@ def test_payloads_carry_only_what_the_org_may_see(
 
 
 def test_two_workers_never_claim_the_same_delivery(
-    business: Callable[[str], Business],
-    receiver: Receiver,
-    sessions: sessionmaker[Session],
-    clock: FixedClock,
+    business: Callable[[str], Business], receiver: Receiver, deliver: Worker
 ) -> None:
     shop = business("Chapter & Verse")
-    _subscribe(shop, receiver.url, ["consent.updated"])
+    subscribe(shop, receiver.url, ["consent.updated"])
     for n in range(6):
         shop.customer(f"c-{n}", grant={"marketing": ["email"]})
-    with session_scope(sessions) as first:
-        mine = worker.claim(first, now=clock(), limit=4)
-    with session_scope(sessions) as second:
-        theirs = worker.claim(second, now=clock(), limit=10)
+    now = deliver.clock()
+    mine = deliver.unit(lambda first: worker.claim(first, now=now, limit=4))
+    theirs = deliver.unit(lambda second: worker.claim(second, now=now, limit=10))
     assert len(mine) == 4 and len(theirs) == 2
     assert not {c.delivery_id for c in mine} & {c.delivery_id for c in theirs}
-    with session_scope(sessions) as third:  # a claim lapses after a minute, then another may retake it
-        assert worker.claim(third, now=clock() + timedelta(seconds=61), limit=10)
-    with session_scope(sessions) as late:  # …and the first worker's late result is not recorded
-        outcome = worker.Outcome(200, None, 5)
-        assert worker.record(late, mine[0], outcome, now=clock(), rng=random.Random()) == "lost"
+    # A claim lapses after a minute, then another may retake it…
+    assert deliver.unit(lambda third: worker.claim(third, now=now + timedelta(seconds=61), limit=10))
+    # …and the first worker's late result is not recorded.
+    outcome = worker.Outcome(200, None, 5)
+    assert (
+        deliver.unit(lambda late: worker.record(late, mine[0], outcome, now=now, rng=random.Random()))
+        == "lost"
+    )
 
 
 def test_subscriptions_are_the_orgs_own(business: Callable[[str], Business], receiver: Receiver) -> None:
     shop, airline = business("Chapter & Verse"), business("Skyway Airlines")
-    _subscribe(shop, receiver.url, ["consent.updated"])
+    subscribe(shop, receiver.url, ["consent.updated"])
     [endpoint] = shop.call("GET", "/v1/webhooks")
     assert "secret" not in endpoint
     assert airline.call("GET", "/v1/webhooks") == []
@@ -280,3 +237,31 @@ def test_subscriptions_are_the_orgs_own(business: Callable[[str], Business], rec
         assert problem["errors"][0]["field"].startswith(f"body.{field_name}"), problem
     shop.call("DELETE", f"/v1/webhooks/{endpoint['id']}", status=204)
     assert shop.call("GET", "/v1/webhooks")[0]["disabled_reason"] == "deleted by the org"
+
+
+def test_another_orgs_ids_are_the_same_404_as_unknown_ones(
+    business: Callable[[str], Business], receiver: Receiver, deliver: Worker
+) -> None:
+    shop, airline = business("Chapter & Verse"), business("Skyway Airlines")
+    subscribe(shop, receiver.url, ["consent.updated"])
+    shop.customer("priya", grant={"marketing": ["email"]})
+    deliver.run()
+    [delivery] = shop.call("GET", "/v1/webhooks/deliveries")
+    endpoint_id, unknown = delivery["endpoint_id"], str(uuid.uuid4())
+    window = {"since": "2026-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z"}
+
+    def answers(method: str, path: str, body: Any = None) -> set[bytes]:
+        """The raw 404 for each of: another org's delivery id, its endpoint id, an unknown id."""
+        found = set()
+        for id in (delivery["id"], endpoint_id, unknown):
+            response = airline.client.request(method, path.format(id=id), headers=airline.headers, json=body)
+            assert response.status_code == 404, response.text
+            found.add(response.content)
+        return found
+
+    [replay] = answers("POST", "/v1/webhooks/deliveries/{id}/replay")
+    assert endpoint_id.encode() not in replay and delivery["id"].encode() not in replay
+    assert answers("DELETE", "/v1/webhooks/{id}") == answers(
+        "GET", "/v1/webhooks/deliveries?endpoint_id={id}"
+    )
+    assert len(answers("POST", "/v1/webhooks/{id}/replay", window)) == 1

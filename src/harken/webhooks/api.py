@@ -62,13 +62,17 @@ def _delivery(delivery: Delivery, event: OutboxEvent, attempts: list[Attempt]) -
 
 @router.post("/v1/webhooks", response_model=EndpointCreated, status_code=201)
 async def subscribe(body: EndpointPost, call: Call, now: Now) -> EndpointCreated:
-    """Subscribe an endpoint to event types. Payloads carry only what you may see of the customer."""
+    """Subscribe an endpoint to event types. Payloads carry only what you may see of the customer.
+    The URL must lead to a public address: loopback, private, link-local (cloud metadata), shared,
+    multicast and reserved addresses are refused (422), here and again at every delivery."""
+    allowed = call.hub.settings.webhook_allowed_networks
 
     def work(session: Session, org: Org) -> EndpointCreated:
-        found = service.subscribe(
-            session, org=org, url=str(body.url), events=[str(e) for e in body.events], now=now
+        events = [str(e) for e in body.events]
+        found, secret = service.subscribe(
+            session, org=org, url=str(body.url), events=events, allowed=allowed, now=now
         )
-        return EndpointCreated(**_endpoint(found).model_dump(), secret=found.secret)
+        return EndpointCreated(**_endpoint(found).model_dump(), secret=secret)
 
     return await call(work)
 

@@ -7,14 +7,14 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import httpx
 import typer
 from sqlalchemy.orm import Session
 
 from harken.clock import system_clock
 from harken.console import console, open_store
 from harken.db import session_scope
-from harken.webhooks import worker
+from harken.subjects import tokens, vault
+from harken.webhooks import destinations, sealing, worker
 
 T = TypeVar("T")
 
@@ -24,20 +24,26 @@ def run(
     interval: float = typer.Option(1.0, min=0.05, help="Seconds to wait when nothing is due."),
     batch: int = typer.Option(50, min=1, max=1000, help="Deliveries claimed at a time."),
 ) -> None:
-    """Deliver webhooks from the outbox: signed, at least once, retried with backoff for 3 days.
-    Run as many workers as you like: each delivery is claimed by one of them."""
+    """Deliver webhooks from the outbox: signed, at least once, retried with backoff for 3 days, only to
+    public addresses (and HARKEN_WEBHOOK_ALLOWED_NETWORKS). Run as many workers as you like: each delivery
+    is claimed by one of them. On start, seals endpoint secrets stored in plaintext before 0013."""
     rng = random.Random()
-    with open_store() as store, httpx.Client() as http:
+    with open_store() as store:
+        secret = tokens.load_or_create_secret(store.settings.data_dir / "secret")
+        allowed = destinations.Destinations(allowed=tuple(store.settings.webhook_allowed_networks))
 
         def unit(work: Callable[[Session], T]) -> T:
             with session_scope(store.sessions) as session:
-                return work(session)
+                return work(vault.bind(session, secret))
 
-        while True:
-            sent = worker.run_once(unit, http, clock=system_clock, rng=rng, limit=batch)
-            if sent:
-                console.print(f"{sent} attempt(s)", highlight=False)
-            elif once:
-                return
-            else:
-                time.sleep(interval)
+        if sealed := unit(sealing.seal_plaintext):
+            console.print(f"sealed {sealed} endpoint secret(s) stored in plaintext", highlight=False)
+        with destinations.client(allowed) as http:
+            while True:
+                sent = worker.run_once(unit, http, clock=system_clock, rng=rng, limit=batch)
+                if sent:
+                    console.print(f"{sent} attempt(s)", highlight=False)
+                elif once:
+                    return
+                else:
+                    time.sleep(interval)

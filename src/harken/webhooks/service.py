@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from harken.errors import NotFound
+from harken.errors import Gone, Invalid, NotFound
 from harken.orgs.models import Org
-from harken.webhooks import signing
+from harken.webhooks import outbox, sealing, signing
+from harken.webhooks.destinations import Network, url_refusal
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
+# The same 404 for another org's id as for one that never existed: nothing to tell them apart by.
+NO_ENDPOINT = "no such webhook endpoint"
+NO_DELIVERY = "no such delivery"
 
-def subscribe(session: Session, *, org: Org, url: str, events: list[str], now: datetime) -> Endpoint:
+
+def subscribe(
+    session: Session,
+    *,
+    org: Org,
+    url: str,
+    events: list[str],
+    allowed: Sequence[Network],
+    now: datetime,
+) -> tuple[Endpoint, str]:
+    """A new endpoint and its signing secret (stored sealed: this is the only time it is seen). Refuses
+    a URL that leads to a non-public address, as written, unless in an `allowed` network."""
+    why = url_refusal(url, allowed)
+    if why is not None:
+        raise Invalid("url", why)
+    endpoint_id, secret = uuid.uuid4(), signing.new_secret()
     endpoint = Endpoint(
-        id=uuid.uuid4(), org_id=org.id, url=url, events=events, secret=signing.new_secret(), created_at=now
+        id=endpoint_id,
+        org_id=org.id,
+        url=url,
+        events=events,
+        secret=sealing.seal(session, endpoint_id, secret),
+        created_at=now,
     )
     session.add(endpoint)
     session.flush()
-    return endpoint
+    return endpoint, secret
 
 
 def endpoints(session: Session, *, org: Org) -> list[Endpoint]:
@@ -31,7 +56,7 @@ def endpoints(session: Session, *, org: Org) -> list[Endpoint]:
 def endpoint(session: Session, *, org: Org, endpoint_id: uuid.UUID) -> Endpoint:
     found = session.get(Endpoint, endpoint_id)
     if found is None or found.org_id != org.id:
-        raise NotFound(f"no webhook endpoint {endpoint_id}")
+        raise NotFound(NO_ENDPOINT)
     return found
 
 
@@ -44,6 +69,8 @@ def delete(session: Session, *, org: Org, endpoint_id: uuid.UUID, now: datetime)
         select(Delivery).where(Delivery.endpoint_id == found.id, Delivery.status == "pending")
     ).scalars():
         delivery.status = "disabled"
+    session.flush()
+    outbox.forget_told(session, select(Delivery.event_seq).where(Delivery.endpoint_id == found.id))
 
 
 def deliveries(
@@ -79,17 +106,23 @@ def deliveries(
 
 
 def replay(session: Session, *, org: Org, delivery_id: uuid.UUID, now: datetime) -> Delivery:
-    """Send a delivery's event again to its endpoint: a new delivery, the same `webhook-id`."""
+    """Send a delivery's event again to its endpoint: a new delivery, the same `webhook-id`. Gone when
+    the event was about a person since erased: it is no longer kept."""
     found = session.get(Delivery, delivery_id)
-    if found is None or endpoint(session, org=org, endpoint_id=found.endpoint_id) is None:
-        raise NotFound(f"no delivery {delivery_id}")
+    owner = session.get(Endpoint, found.endpoint_id) if found is not None else None
+    if found is None or owner is None or owner.org_id != org.id:
+        raise NotFound(NO_DELIVERY)
+    event = session.get_one(OutboxEvent, found.event_seq)
+    if outbox.forgotten(event):
+        raise Gone("the customer was erased: this event is no longer kept")
     return _again(session, found.event_seq, found.endpoint_id, found.subject_id, now)
 
 
 def replay_range(
     session: Session, *, org: Org, endpoint_id: uuid.UUID, since: datetime, until: datetime, now: datetime
 ) -> int:
-    """Send again every event the endpoint was sent (or due) between `since` and `until`."""
+    """Send again every event the endpoint was sent (or due) between `since` and `until`, except
+    those about people since erased (no longer kept)."""
     found = endpoint(session, org=org, endpoint_id=endpoint_id)
     sent = session.execute(
         select(Delivery.event_seq, Delivery.subject_id)
@@ -98,6 +131,7 @@ def replay_range(
             Delivery.endpoint_id == found.id,
             OutboxEvent.created_at >= since,
             OutboxEvent.created_at < until,
+            ~outbox.FORGOTTEN,
         )
         .distinct()
         .order_by(Delivery.event_seq)

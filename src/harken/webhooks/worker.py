@@ -5,6 +5,10 @@ exponentially with jitter; after 3 days of failures the delivery is dead (kept, 
 `410 Gone` disables the endpoint. Per customer, an endpoint gets events in the order they happened: a
 delivery waits while an earlier one for the same customer and endpoint is still pending. Two workers
 never send the same attempt: a claim is an atomic update that only one of them wins.
+
+Deliveries go through `destinations.client`: only to public addresses (or the operator's allowed
+networks), never following a redirect. An attempt records the status, or the kind of failure — never the
+transport's own message, and no time for a refused destination, so the list maps no network.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import httpx
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from harken.webhooks import signing
+from harken.webhooks import outbox, sealing, signing
+from harken.webhooks.destinations import Refused
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
 GIVE_UP_AFTER = timedelta(days=3)
@@ -43,6 +48,7 @@ class Claimed:
     endpoint_id: uuid.UUID
     url: str
     secret: str
+    event_seq: int
     event_id: str
     payload: dict[str, Any]
 
@@ -106,9 +112,21 @@ def claim(session: Session, *, now: datetime, limit: int = 50) -> list[Claimed]:
         .join(OutboxEvent, OutboxEvent.seq == Delivery.event_seq)
         .where(Delivery.id.in_(claimed))
         .order_by(Delivery.event_seq)
-    )
+    ).all()
+    sealing.seal_plaintext(session, [e.id for _, e, _ in rows if not e.secret.startswith(sealing.SEALED)])
     return [
-        Claimed(d.id, token, d.attempts, d.created_at, e.id, e.url, e.secret, o.id, o.payload)
+        Claimed(
+            d.id,
+            token,
+            d.attempts,
+            d.created_at,
+            e.id,
+            e.url,
+            sealing.unseal(session, e.id, e.secret),
+            o.seq,
+            o.id,
+            o.payload,
+        )
         for d, e, o in rows
     ]
 
@@ -119,10 +137,14 @@ def send(claimed: Claimed, http: httpx.Client, *, now: datetime) -> Outcome:
     headers = signing.headers(claimed.secret, claimed.event_id, int(now.timestamp()), body)
     started = time.monotonic()
     try:
-        response = http.post(claimed.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+        response = http.post(
+            claimed.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS, follow_redirects=False
+        )
         return Outcome(response.status_code, None, _ms(started))
-    except httpx.HTTPError as exc:
-        return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], _ms(started))
+    except Refused as exc:
+        return Outcome(None, str(exc), 0)
+    except httpx.HTTPError as exc:  # its message may name addresses or the hub's own errors: the kind only
+        return Outcome(None, type(exc).__name__, _ms(started))
 
 
 def _ms(started: float) -> int:
@@ -147,6 +169,8 @@ def record(session: Session, claimed: Claimed, outcome: Outcome, *, now: datetim
             .where(and_(Delivery.endpoint_id == claimed.endpoint_id, Delivery.status == "pending"))
             .values(status="disabled")
         )
+        sent_there = select(Delivery.event_seq).where(Delivery.endpoint_id == claimed.endpoint_id)
+        outbox.forget_told(session, sent_there)
     elif now - claimed.created_at >= GIVE_UP_AFTER:
         status, values = "dead", {}
     else:
@@ -158,6 +182,8 @@ def record(session: Session, claimed: Claimed, outcome: Outcome, *, now: datetim
     )
     if mine.rowcount != 1:  # type: ignore[attr-defined]
         return "lost"
+    if status != "pending" and claimed.payload.get("type") == outbox.ERASED:
+        outbox.forget_told(session, [claimed.event_seq])
     session.add(
         Attempt(
             id=uuid.uuid4(),
