@@ -41,6 +41,11 @@ ROUTES = [
     Route("GET", "/.well-known/jwks.json", "public"),
     Route("GET", "/v1/status-lists/{list_id}", "public"),
     Route("GET", "/healthz", "public"),
+    Route("GET", "/v1/ledger/heads", "public"),
+    Route("GET", "/v1/keys", "org", foreign=None),
+    Route("POST", "/v1/keys", "org", foreign=None),
+    Route("DELETE", "/v1/keys/{key_id}", "org"),
+    Route("POST", "/v1/keys/{key_id}/rotate", "org", {"grace_seconds": 0}),
     Route("PUT", "/v1/subjects/{ref}", "org", {}, foreign=None),
     Route("GET", "/v1/subjects/{ref}", "org"),
     Route("GET", "/v1/subjects/{ref}/export", "org"),
@@ -321,6 +326,7 @@ def _ids(world: World) -> dict[str, str]:
         "org_id": world.org_a,
         "key": "parent",
         "list_id": str(uuid.uuid4()),
+        "key_id": world.call(world.a, "GET", "/v1/keys")[0]["id"],
     }
 
 

@@ -46,7 +46,7 @@ def load_or_create(directory: Path) -> KeyRing:
     Safe when several server processes start at once: the key file is created exclusively,
     and a process that loses the race reads the winner's key.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not any(directory.glob("*.pem")):
         rotate(directory)
     return load(directory)
@@ -74,7 +74,7 @@ def load(directory: Path) -> KeyRing:
 
 def rotate(directory: Path) -> str:
     """Create a new signing key in `directory`; it signs from the next start on. Returns its kid."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     kid = signing.public_jwk(key.public_key())["kid"]
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())

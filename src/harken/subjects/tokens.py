@@ -19,7 +19,7 @@ from pathlib import Path
 
 def load_or_create_secret(path: Path) -> bytes:
     """The hub's 32-byte secret, created on first start (exclusively, so racing workers agree)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
