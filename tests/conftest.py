@@ -26,7 +26,7 @@ from harken.ledger.service import Notary
 from harken.subjects import tokens, vault
 from tests.centre_client import Visitor
 from tests.factories import FixedClock
-from tests.live import LiveHub, serve
+from tests.live import UNLIMITED, LiveHub, serve
 
 POSTGRES_URL = os.environ.get("HARKEN_TEST_POSTGRES_URL")
 NO_POSTGRES = (
@@ -88,7 +88,7 @@ def fresh_database(backend: str, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("data"), checkpoint_every=5)
+    return Settings(data_dir=tmp_path_factory.mktemp("data"), checkpoint_every=5, **UNLIMITED)
 
 
 @pytest.fixture(scope="session")

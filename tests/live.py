@@ -14,6 +14,9 @@ from pathlib import Path
 
 import httpx
 
+# Rate limits high enough that no test trips one by accident; tests/test_limits.py tests them low.
+UNLIMITED = {"rate_limit_per_key": 10**9, "rate_limit_per_address": 10**9, "rate_limit_failed_auth": 10**9}
+
 
 @dataclass(frozen=True)
 class LiveHub:
@@ -59,6 +62,7 @@ def serve(
         "HARKEN_DATA_DIR": str(data_dir),
         "HARKEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "COLUMNS": "200",
+        **{f"HARKEN_{name.upper()}": str(value) for name, value in UNLIMITED.items()},
         **(extra_env or {}),
     }
     process = subprocess.Popen(
