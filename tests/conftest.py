@@ -27,7 +27,7 @@ from harken.ledger.service import Notary
 from harken.subjects import tokens, vault
 from tests.centre_client import Visitor
 from tests.factories import FixedClock
-from tests.live import LiveHub, serve
+from tests.live import UNLIMITED, LiveHub, serve
 
 POSTGRES_URL = os.environ.get("HARKEN_TEST_POSTGRES_URL")
 NO_POSTGRES = (
@@ -89,11 +89,13 @@ def fresh_database(backend: str, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    # The tests' webhook receivers listen on this machine, which a hub refuses by default.
+    # The tests' webhook receivers listen on this machine, which a hub refuses by default; rate limits
+    # high enough that no test trips one by accident.
     return Settings(
         data_dir=tmp_path_factory.mktemp("data"),
         checkpoint_every=5,
         webhook_allowed_networks=[IPv4Network("127.0.0.0/8")],
+        **UNLIMITED,
     )
 
 

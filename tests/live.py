@@ -19,6 +19,9 @@ import httpx
 
 from tests.centre_client import Visitor
 
+# Rate limits high enough that no test trips one by accident; tests/test_limits.py tests them low.
+UNLIMITED = {"rate_limit_per_key": 10**9, "rate_limit_per_address": 10**9, "rate_limit_failed_auth": 10**9}
+
 
 @dataclass(frozen=True)
 class LiveHub:
@@ -92,6 +95,7 @@ def serve(
         "HARKEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "COLUMNS": "200",
         "HARKEN_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",  # the tests' webhook receivers
+        **{f"HARKEN_{name.upper()}": str(value) for name, value in UNLIMITED.items()},
         **(extra_env or {}),
     }
     process = subprocess.Popen(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware import Middleware
 
 import harken
 from harken import errors, idempotency, schema
@@ -22,6 +25,10 @@ from harken.credentials.api import router as credentials_router
 from harken.db import create_db_engine, make_session_factory
 from harken.decisions.api import router as decisions_router
 from harken.deps import Authenticate, Hub
+from harken.edge import limits
+from harken.edge.counters import open_counters
+from harken.edge.headers import SecurityHeaders
+from harken.edge.size import BodySizeLimit
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
 from harken.orgs.api import router as keys_router
@@ -55,15 +62,40 @@ def create_app(
         if engine.dialect.name == "sqlite"
         else None,
     )
+    counters = open_counters(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await counters.open()  # on the loop that serves this process's requests
+        try:
+            yield
+        finally:
+            await counters.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Harken",
         version=harken.__version__,
         summary="Zero-party context, preference and consent hub: ask, don't guess.",
+        description="Every refusal is an RFC 9457 problem (`application/problem+json`). Besides each "
+        "operation's own: 405 with `Allow` for a method a path does not take; 413 for a body larger than "
+        "the hub accepts; under /v1, 429 past a rate limit, with `Retry-After`. Every /v1 answer carries "
+        "the `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers).",
+        # Outermost first. The headers go on every answer, refusals below included; nothing reads a
+        # body before the size limit; nothing does work for a caller past a rate limit.
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(limits.RateLimits, hub=hub, counters=counters),
+            # Authentication before anything reads or validates the body (401 before 422), and outside
+            # idempotency: a replay needs a live credential.
+            Middleware(Authenticate, hub=hub),
+            Middleware(idempotency.IdempotencyMiddleware, hub=hub),
+        ],
     )
     app.state.hub = hub
-    app.add_middleware(idempotency.IdempotencyMiddleware, hub=hub)
-    app.add_middleware(Authenticate, hub=hub)  # outside idempotency: a replay needs a live credential
     idempotency.document(app)
+    limits.document(app)
     errors.install(app)
     centre_web.install(app)
     for router in (

@@ -42,6 +42,10 @@ def serve(
     with open_store():  # exits with the one-line reason if the schema is not this Harken's
         pass
     os.environ.setdefault("HARKEN_PUBLIC_URL", f"http://{host}:{port}")
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, and would hand the app
+    # whatever address a local client claims. Only the proxies the operator named are believed, by
+    # the same rule as harken.edge.address (so the app's own reading of the header agrees).
+    proxies = ",".join(str(network) for network in config.Settings().trusted_proxies)
     uvicorn.run(
         "harken.app:app_from_env",
         factory=True,
@@ -50,6 +54,8 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=False,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
 
 

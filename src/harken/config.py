@@ -6,7 +6,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -47,6 +47,39 @@ class Settings(BaseSettings):
         12, ge=1, le=24 * 30, description="How long a Preference Centre sign-in lasts."
     )
     history_page_size: int = Field(50, ge=1, le=500, description="Default page size of consent history.")
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted, in bytes: a larger one is refused (413) before it is read. "
+        "The largest legitimate bodies: a question whose texts and 12 options fill 20 locales with 500 "
+        "characters each, ASCII-escaped (1.5 MiB); a decision with 100 candidates with every field full "
+        "(0.8 MiB, 1.05 MiB pretty-printed).",
+    )
+    rate_limit_window: int = Field(
+        60, ge=1, le=3600, description="Seconds in the fixed window that rate limits count requests in."
+    )
+    rate_limit_per_key: int = Field(
+        60_000,
+        ge=0,
+        description="Requests per window to /v1 per API key or customer token, whether known or not; "
+        "past it, 429 with Retry-After (0: no limit).",
+    )
+    rate_limit_per_address: int = Field(
+        120_000, ge=0, description="Requests per window to /v1 per client address (0: no limit)."
+    )
+    rate_limit_failed_auth: int = Field(
+        30,
+        ge=0,
+        description="Failed authentications (401 answers) per window per client address; past it every /v1 "
+        "request from that address gets 429 until the window ends (0: no limit).",
+    )
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Your reverse proxies, as addresses or CIDRs separated by commas (e.g. 10.0.0.0/8,127.0.0.1): "
+        "only from them is X-Forwarded-For believed, and only its right-most address that is not one of them. "
+        "Empty: the client is the peer address and X-Forwarded-For is ignored.",
+    )
+
     webhook_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
         default_factory=list,
         description="Networks webhooks may be sent to although they are not public (loopback, private, "
@@ -54,12 +87,12 @@ class Settings(BaseSettings):
         "Empty (the default): only public addresses, checked at subscription and at every delivery.",
     )
 
-    @field_validator("webhook_allowed_networks", mode="before")
+    @field_validator("trusted_proxies", "webhook_allowed_networks", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return (
+            [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+        )
 
     @property
     def keys_dir(self) -> Path:
@@ -76,5 +109,5 @@ def describe() -> list[tuple[str, str, str]]:
 
 
 def _shown(value: object) -> str:
-    """A value as it would be written in its environment variable."""
+    """As the variable would be written: a list comma-separated."""
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)

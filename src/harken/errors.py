@@ -98,9 +98,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
-        return problem_response(exc.status_code, slug, title, str(exc.detail), headers=exc.headers)
+        return http_problem(exc)
+
+
+HTTP_PROBLEMS = {
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("content-too-large", "Content too large"),
+}
+
+
+def http_problem(exc: StarletteHTTPException) -> JSONResponse:
+    """The framework's own refusals (404, 405 with its Allow, 413…) as problems, headers kept."""
+    slug, title = HTTP_PROBLEMS.get(exc.status_code, ("http-error", "HTTP error"))
+    return problem_response(exc.status_code, slug, title, str(exc.detail), headers=exc.headers)
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
