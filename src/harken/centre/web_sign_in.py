@@ -16,6 +16,7 @@ from harken.authority import Authority, Tier
 from harken.centre import i18n, signin
 from harken.centre.visit import DONE, VisitDep, safe_next, text_field
 from harken.deps import Hub
+from harken.edge.address import client_address
 from harken.errors import Unauthenticated
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
@@ -48,7 +49,7 @@ async def request_link(visit: VisitDep, background: BackgroundTasks) -> Response
         return visit.anonymous(
             "sign_in.html", status=422, next=next_path, email=email, errors={"email": "sign_in.email_invalid"}
         )
-    ip = visit.request.client.host if visit.request.client else "unknown"
+    ip = client_address(visit.request, visit.hub.settings)  # X-Forwarded-For only from named proxies
     hub, t = visit.hub, visit.translator()
 
     def unit(session: Session) -> str | None:
