@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import anyio
 from fastapi.testclient import TestClient
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from harken.edge.headers import SecurityHeaders
 from harken.errors import PROBLEM_JSON
+from tests.edge import run_apart
 
 
 def test_api_answers_are_not_sniffed_nor_stored(client: TestClient) -> None:
@@ -52,7 +52,7 @@ def test_an_answer_s_own_caching_is_kept() -> None:
         sent.append(message)
 
     scope = {"type": "http", "path": "/v1/status-lists/1", "method": "GET", "headers": []}
-    anyio.run(SecurityHeaders(cacheable), scope, receive, send)
+    run_apart(SecurityHeaders(cacheable), scope, receive, send)
     headers = sent[0]["headers"]
     assert [v for n, v in headers if n == b"cache-control"] == [b"public, max-age=300"]
     assert (b"x-content-type-options", b"nosniff") in headers

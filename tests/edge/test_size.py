@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 
-import anyio
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from starlette.types import Message
 
 from harken.errors import PROBLEM_JSON
+from tests.edge import run_apart
 from tests.factories import auth, make_org
 
 LIMIT = 4096
@@ -51,7 +51,7 @@ def test_a_body_declared_too_large_is_refused_without_reading_a_byte(
         "client": ("203.0.113.7", 4711),
         "server": ("testserver", 80),
     }
-    anyio.run(app, scope, receive, send)
+    run_apart(app, scope, receive, send)
     start, body = sent[0], json.loads(sent[1]["body"])
     assert start["status"] == 413
     assert (b"content-type", PROBLEM_JSON.encode()) in start["headers"]
