@@ -107,9 +107,10 @@ def test_each_refusal_says_why() -> None:
 def strict(
     settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FixedClock, session: Session
 ) -> Callable[[str], Business]:
-    """Businesses on a hub with the default settings: no network allowed beyond the public ones."""
-    default = Settings(data_dir=settings.data_dir, checkpoint_every=settings.checkpoint_every)
-    assert default.webhook_allowed_networks == []
+    """Businesses on a hub with the default webhook settings: no network allowed beyond the public ones
+    (and the suite's rate limits: the whole session's failed authentications share its counter)."""
+    default = settings.model_copy(update={"webhook_allowed_networks": []})
+    assert Settings().webhook_allowed_networks == []
     client = TestClient(create_app(default, engine=engine, sessions=sessions, clock=clock))
     return lambda name: Business(client, session, name)
 

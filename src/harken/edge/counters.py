@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from starlette.concurrency import run_in_threadpool
 
 from harken.config import Settings
-from harken.db import Base
+from harken.db import Base, create_owner_only
 
 BUCKET_CHARS = 32  # a 16-byte digest in hex
 
@@ -69,7 +69,7 @@ class SqliteCounters:
     microseconds, less than handing it to a thread would."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_owner_only(path)  # what it counts is keyed digests, but the hub's files are its own
         # autocommit: each statement its own transaction; check_same_thread off because the test
         # client may run the loop on another thread per request (never two at once).
         self.connection = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)

@@ -19,7 +19,10 @@ async def jwks(hub: HubDep) -> dict[str, Any]:
 
 @router.get("/v1/ledger/heads", response_model=SignedHeads)
 async def heads(
-    hub: HubDep, chain: str | None = Query(None, max_length=64, description="Only this chain's head")
+    hub: HubDep,
+    chain: str | None = Query(
+        None, max_length=64, pattern=r"^[A-Za-z0-9:._-]+$", description="Only this chain's head"
+    ),
 ) -> SignedHeads:
     """The latest signed head of every chain (public, for monitors to poll and keep). Each is what the
     `ledger.checkpoint` webhook delivers; `harken ledger verify --witness FILE` checks the database
