@@ -110,7 +110,7 @@ def test_a_witness_file_reads_heads_as_the_webhook_delivered_them(notary: Notary
 
 def test_a_chain_name_with_characters_no_chain_has_is_a_422(client: TestClient) -> None:
     """schemathesis sent `?chain=%00`, which PostgreSQL refuses in a string: a 500 before."""
-    for chain in ("\x00", "org:\u2028", "a b"):
-        refused = client.get("/v1/ledger/heads", params={"chain": chain})
+    for name in ("\x00", "org:\u2028", "a b"):
+        refused = client.get("/v1/ledger/heads", params={"chain": name})
         assert refused.status_code == 422, refused.text
         assert refused.json()["errors"][0]["field"] == "query.chain"
