@@ -355,8 +355,20 @@ class _Writer:
 def _customer_rows(person: Customer, org_id: uuid.UUID, ledger: _Chain, rows: _Rows, at: datetime) -> int:
     """Add one customer's rows (and their consent's ledger entry), in the API's order; the fact count."""
     subject_id = uuid.uuid4()
-    rows.add(Subject, {"id": subject_id, "created_at": at, "email_digest": None})
-    rows.add(SubjectRef, {"org_id": org_id, "ref": person.ref, "subject_id": subject_id, "created_at": at})
+    rows.add(
+        Subject,
+        {"id": subject_id, "created_at": at, "email_digest": None, "person_id": None, "erased_at": None},
+    )
+    rows.add(
+        SubjectRef,
+        {
+            "org_id": org_id,
+            "ref": person.ref,
+            "subject_id": subject_id,
+            "created_at": at,
+            "claimed_email_digest": None,
+        },
+    )
     consent = SimpleNamespace(  # what ledger_data reads of a ConsentRecord, without the ORM's cost
         id=uuid.uuid4(),
         org_id=org_id,
@@ -371,6 +383,8 @@ def _customer_rows(person: Customer, org_id: uuid.UUID, ledger: _Chain, rows: _R
         expires_at=None,
         recorded_at=at,
         evidence=None,
+        evidence_sha256=None,
+        evidence_hmac=None,
         chain=ledger.chain_id,
         seq=0,
     )

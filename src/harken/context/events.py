@@ -4,6 +4,7 @@ accepted or dismissed, and the history a decision weighs."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -18,7 +19,6 @@ from harken.ledger import chain
 from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.subjects import vault
-from harken.subjects.service import person_subjects
 
 PURCHASE_MEMORY = timedelta(days=365)
 
@@ -79,7 +79,7 @@ def record_event(
 
 
 def history(
-    session: Session, *, subject_id: uuid.UUID, org_id: uuid.UUID, shared: bool, now: datetime
+    session: Session, *, subject_ids: Sequence[uuid.UUID], org_id: uuid.UUID, shared: bool, now: datetime
 ) -> tuple[list[engine.Purchase], list[engine.Feedback]]:
     """What the engine remembers of events: purchases the org recorded (and, when the customer shares
     purchases with it, those other orgs recorded about the same verified person), and the offers the
@@ -88,7 +88,7 @@ def history(
         Event.org_id, Event.type, Event.item, Event.topics, Event.gift, Event.offer_id, Event.occurred_at
     )
     query = query.where(
-        Event.subject_id.in_(person_subjects(subject_id)),
+        Event.subject_id.in_(subject_ids),  # the person's subjects (`subjects.service.person`)
         Event.type.in_(("purchase", "offer.dismissed")),
         Event.occurred_at > now - PURCHASE_MEMORY,
     )

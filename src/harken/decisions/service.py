@@ -27,7 +27,7 @@ from harken.orgs import catalogue
 from harken.orgs.models import Org
 from harken.shares import service as share_service
 from harken.subjects.models import Subject, SubjectRef
-from harken.subjects.service import person_subjects
+from harken.subjects.service import person
 
 LOOK_AHEAD = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -100,8 +100,10 @@ def snapshot(
     """Everything the engine may weigh for this org about this person, at `at`: also what shares `lent`
     it (for the decision's purpose)."""
     sharing = context_service.sharing(session, subject_id=subject_id, org_id=org.id)
+    # The person's subjects, read once: as a subquery in each statement SQLite scans every event.
+    people = person(session, subject_id)
     purchases, dismissed = context_events.history(
-        session, subject_id=subject_id, org_id=org.id, shared=bool(sharing and sharing.purchases), now=at
+        session, subject_ids=people, org_id=org.id, shared=bool(sharing and sharing.purchases), now=at
     )
     facts = context_service.engine_facts(
         context_service.facts(session, subject_id=subject_id),
@@ -127,7 +129,7 @@ def snapshot(
         profile=profile,
         consents=consents,
         purchases=tuple(purchases),
-        contacts=_contacts(session, subject_id=subject_id, profile=profile, at=at),
+        contacts=_contacts(session, subject_ids=people, profile=profile, at=at),
         feedback=feedback,
     )
 
@@ -140,7 +142,7 @@ def _share_field(used: str) -> str | None:
 
 
 def _contacts(
-    session: Session, *, subject_id: uuid.UUID, profile: engine.Profile, at: datetime
+    session: Session, *, subject_ids: Sequence[uuid.UUID], profile: engine.Profile, at: datetime
 ) -> tuple[engine.Contact, ...]:
     """The latest contacts on each channel the customer limited, as many as the limit: enough to know
     whether it is reached and when a slot frees. Contacts count for every org the verified person is
@@ -151,7 +153,7 @@ def _contacts(
             rows = session.execute(
                 _CONTACTS,
                 {
-                    "subject_id": subject_id,
+                    "people": list(subject_ids),
                     "channel": channel,
                     "since": at - WEEK,
                     "limit": preference.max_per_week,
@@ -164,7 +166,7 @@ def _contacts(
 _CONTACTS = (
     select(DecisionLog.at)
     .where(
-        DecisionLog.subject_id.in_(person_subjects(bindparam("subject_id"))),
+        DecisionLog.subject_id.in_(bindparam("people", expanding=True)),
         DecisionLog.channel == bindparam("channel"),
         DecisionLog.allowed.is_(True),
         DecisionLog.at > bindparam("since"),
