@@ -111,11 +111,11 @@ class CustomerCall:
     gpc: bool
 
     async def __call__(self, work: Callable[[Session, Viewer], T]) -> T:
-        found = self.authority
-        assert found.subject_id is not None
+        found, subject_id = self.authority, self.authority.subject_id
+        assert subject_id is not None  # a customer or person credential always names its subject
 
         def unit(session: Session) -> T:
-            window = viewer(session, found.subject_id, found.org_id)  # type: ignore[arg-type]
+            window = viewer(session, subject_id, found.org_id)
             if self.gpc:
                 _honour_gpc(session, self.hub, window)
             return work(session, window)
@@ -124,7 +124,7 @@ class CustomerCall:
 
 
 def _honour_gpc(session: Session, hub: Hub, window: Viewer) -> None:
-    from harken.centre.service import businesses
+    from harken.centre.service import businesses  # the centre builds on subjects, not the other way
 
     refusal = ConsentPut(status=Status.denied, method=Method.gpc)
     for business in businesses(session, window):
