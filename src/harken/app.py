@@ -24,6 +24,7 @@ from harken.context.api import router as context_router
 from harken.credentials.api import router as credentials_router
 from harken.db import create_db_engine, make_session_factory
 from harken.decisions.api import router as decisions_router
+from harken.decisions.memory import Memory
 from harken.deps import Authenticate, Hub
 from harken.edge import limits
 from harken.edge.counters import open_counters
@@ -61,6 +62,7 @@ def create_app(
         writer=ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         if engine.dialect.name == "sqlite"
         else None,
+        memory=Memory(settings.decision_memory),
     )
     counters = open_counters(settings, engine)
 

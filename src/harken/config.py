@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     centre_session_hours: int = Field(
         12, ge=1, le=24 * 30, description="How long a Preference Centre sign-in lasts."
     )
+    decision_memory: int = Field(
+        10_000,
+        ge=0,
+        description="People (per org) whose decision inputs each server process keeps in memory between "
+        "decisions, least recently used first out; each decision still reads the person's change counter, "
+        "so what is kept is used only while it holds (0: read everything on every decision).",
+    )
     history_page_size: int = Field(50, ge=1, le=500, description="Default page size of consent history.")
     max_body_bytes: int = Field(
         2 * 1024 * 1024,

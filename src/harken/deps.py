@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -20,6 +20,7 @@ from harken.centre.mail import Mailer
 from harken.clock import Clock
 from harken.config import Settings
 from harken.db import session_scope
+from harken.decisions.memory import Memory
 from harken.errors import Unauthenticated, problem_response
 from harken.ledger.keys import KeyRing
 from harken.ledger.service import Notary
@@ -39,6 +40,7 @@ class Hub:
     clock: Clock
     mailer: Mailer
     writer: ThreadPoolExecutor | None = None
+    memory: Memory = field(default_factory=Memory)
 
     @property
     def notary(self) -> Notary:

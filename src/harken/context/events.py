@@ -14,13 +14,12 @@ from harken.clock import rfc3339
 from harken.context.models import Event
 from harken.context.schemas import EventPost
 from harken.decisions import engine
+from harken.decisions.basis import PURCHASE_MEMORY
 from harken.errors import Invalid
 from harken.ledger import chain
 from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.subjects import vault
-
-PURCHASE_MEMORY = timedelta(days=365)
 
 
 def record_event(

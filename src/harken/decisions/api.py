@@ -64,7 +64,9 @@ async def post_decision(body: DecisionPost, call: Call, now: Now) -> DecisionRea
 
     def work(session: Session, org: Org) -> DecisionRead:
         return _decision(
-            decision_service.decide(session, org=org, body=body, notary=call.hub.notary, now=now)
+            decision_service.decide(
+                session, org=org, body=body, notary=call.hub.notary, now=now, memory=call.hub.memory
+            )
         )
 
     return await call(work)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from harken.db import Base, JSONType
@@ -56,3 +56,14 @@ class DecisionFeedback(Base):
     offer_id: Mapped[str | None] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+
+
+class ChangeCounter(Base):
+    """How often what a decision may see has changed, per person (keyed by their root subject) and per
+    org catalogue (keyed by the org): bumped by the database's own triggers (migration 0015), read by
+    every decision to know whether what its process remembers still holds (`decisions.memory`)."""
+
+    __tablename__ = "change_counters"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

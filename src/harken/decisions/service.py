@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from harken.consent import service as consent_service
@@ -18,8 +18,10 @@ from harken.consent.schemas import ConsentPut, Method, Status
 from harken.context import events as context_events
 from harken.context import service as context_service
 from harken.decisions import engine
+from harken.decisions.basis import FEEDBACK_MEMORY, Basis
 from harken.decisions.gates import WEEK
-from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
+from harken.decisions.memory import Memory
+from harken.decisions.models import ChangeCounter, DecisionFeedback, DecisionLog, Offer
 from harken.decisions.schemas import DecisionPost, FeedbackKind, OfferPut
 from harken.errors import Invalid, NotFound
 from harken.ledger.service import Notary
@@ -31,7 +33,6 @@ from harken.subjects.service import person
 
 LOOK_AHEAD = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
-FEEDBACK_MEMORY = timedelta(days=365)
 
 
 def put_offer(
@@ -64,18 +65,28 @@ def engine_offer(offer_id: str, spec: dict[str, Any]) -> engine.Offer:
     )
 
 
-def _candidates(session: Session, *, org: Org, body: DecisionPost) -> tuple[engine.Offer, ...]:
+def _candidates(
+    session: Session, *, org: Org, body: DecisionPost, memory: Memory | None
+) -> tuple[engine.Offer, ...]:
     if body.candidates is not None:
         return tuple(engine_offer(c.id, c.model_dump(mode="json")) for c in body.candidates)
     assert body.offer_ids is not None
-    found = session.connection().execute(_OFFERS, {"org_id": org.id, "ids": body.offer_ids})
-    rows: dict[str, dict[str, Any]] = {offer_id: spec for offer_id, spec in found}
+
+    def read(ids: list[str]) -> dict[str, engine.Offer]:
+        found = session.connection().execute(_OFFERS, {"org_id": org.id, "ids": ids})
+        return {offer_id: engine_offer(offer_id, spec) for offer_id, spec in found}
+
+    if memory is None:
+        offers = read(body.offer_ids)
+    else:
+        version = session.connection().execute(_VERSION, {"id": org.id}).scalar() or 0
+        offers = memory.offers(org.id, version, body.offer_ids, read)
     for i, offer_id in enumerate(body.offer_ids):
-        if offer_id not in rows:
+        if offer_id not in offers:
             raise Invalid(
                 f"offer_ids[{i}]", f"no offer {offer_id!r} in your catalogue (PUT /v1/offers/{{id}})"
             )
-    return tuple(engine_offer(i, rows[i]) for i in body.offer_ids)
+    return tuple(offers[i] for i in body.offer_ids)
 
 
 _CONSENTS = (
@@ -92,6 +103,7 @@ _CONSENTS = (
 _OFFERS = select(Offer.id, Offer.spec).where(
     Offer.org_id == bindparam("org_id"), Offer.id.in_(bindparam("ids", expanding=True))
 )
+_VERSION = select(ChangeCounter.version).where(ChangeCounter.id == bindparam("id"))
 
 
 def snapshot(
@@ -99,38 +111,55 @@ def snapshot(
 ) -> engine.Snapshot:
     """Everything the engine may weigh for this org about this person, at `at`: also what shares `lent`
     it (for the decision's purpose)."""
-    sharing = context_service.sharing(session, subject_id=subject_id, org_id=org.id)
+    found = load(session, org_id=org.id, subject_id=subject_id, stamp=(subject_id, 0), since=at, lent=lent)
+    return found.at(at, partial(_contacts, session, found.people, at))
+
+
+def load(
+    session: Session,
+    *,
+    org_id: uuid.UUID,
+    subject_id: uuid.UUID,
+    stamp: tuple[uuid.UUID, int],
+    since: datetime,
+    lent: share_service.Lent = (),
+) -> Basis:
+    """What the engine may weigh for this org about this person at any moment from `since` on, read at
+    `stamp` (the person's change counter, read before this in the same transaction)."""
+    sharing = context_service.sharing(session, subject_id=subject_id, org_id=org_id)
     # The person's subjects, read once: as a subquery in each statement SQLite scans every event.
     people = person(session, subject_id)
     purchases, dismissed = context_events.history(
-        session, subject_ids=people, org_id=org.id, shared=bool(sharing and sharing.purchases), now=at
+        session, subject_ids=people, org_id=org_id, shared=bool(sharing and sharing.purchases), now=since
     )
     facts = context_service.engine_facts(
         context_service.facts(session, subject_id=subject_id),
-        org_id=org.id,
+        org_id=org_id,
         shared=bool(sharing and sharing.profile),
         lent=partial(share_service.lends, lent) if lent else None,
     )
     consents = {
         purpose: engine.ConsentState(status, frozenset(channels), expires_at, method)
         for purpose, status, channels, expires_at, method in session.connection().execute(
-            _CONSENTS, {"org_id": org.id, "subject_id": subject_id}
+            _CONSENTS, {"org_id": org_id, "subject_id": subject_id}
         )
     }
-    feedback = tuple(dismissed) + tuple(
+    feedback = tuple(
         engine.Feedback(str(offer_id), kind, when)
         for offer_id, kind, when in session.execute(
-            _FEEDBACK, {"subject_id": subject_id, "org_id": org.id, "since": at - FEEDBACK_MEMORY}
+            _FEEDBACK, {"subject_id": subject_id, "org_id": org_id, "since": since - FEEDBACK_MEMORY}
         )
     )
-    profile = engine.resolve(facts, purchases, at)
-    return engine.Snapshot(
-        known=True,
-        profile=profile,
-        consents=consents,
+    return Basis(
+        stamp=stamp,
+        people=people,
+        since=since,
+        facts=tuple(facts),
         purchases=tuple(purchases),
-        contacts=_contacts(session, subject_ids=people, profile=profile, at=at),
+        dismissed=tuple(dismissed),
         feedback=feedback,
+        consents=consents,
+        lends=bool(lent) or share_service.lends_any(session, org_id=org_id, subject_id=subject_id, now=since),
     )
 
 
@@ -142,7 +171,7 @@ def _share_field(used: str) -> str | None:
 
 
 def _contacts(
-    session: Session, *, subject_ids: Sequence[uuid.UUID], profile: engine.Profile, at: datetime
+    session: Session, subject_ids: Sequence[uuid.UUID], at: datetime, profile: engine.Profile
 ) -> tuple[engine.Contact, ...]:
     """The latest contacts on each channel the customer limited, as many as the limit: enough to know
     whether it is reached and when a slot frees. Contacts count for every org the verified person is
@@ -188,28 +217,52 @@ class Decided(NamedTuple):
     decision: engine.Decision
 
 
-def decide(session: Session, *, org: Org, body: DecisionPost, notary: Notary, now: datetime) -> Decided:
+def decide(
+    session: Session,
+    *,
+    org: Org,
+    body: DecisionPost,
+    notary: Notary,
+    now: datetime,
+    memory: Memory | None = None,
+) -> Decided:
     """Answer and log a decision. An unknown or foreign ref is "don't send", never an error. What a
-    share lends the org for the decision's purpose is weighed too, and its use recorded as a read."""
+    share lends the org for the decision's purpose is weighed too, and its use recorded as a read.
+    With `memory`, what this process remembers of the person is used when their change counter says it
+    still holds (one read instead of eight)."""
     at = body.at or now
     if at < now - CLOCK_SKEW:
         raise Invalid("at", "lies in the past: decisions are about now or a moment to come")
     if at > now + LOOK_AHEAD:
         raise Invalid("at", "at most 7 days ahead")
-    candidates = _candidates(session, org=org, body=body)
+    candidates = _candidates(session, org=org, body=body, memory=memory)
     request = engine.Request(str(body.purpose), tuple(str(c) for c in body.channels), candidates)
-    found = session.execute(_PERSON, {"org_id": org.id, "ref": body.subject}).first()
+    found = session.connection().execute(_PERSON, {"org_id": org.id, "ref": body.subject}).first()
     subject_id = found.subject_id if found else None
     if found is None:
         decision = engine.decide(engine.Snapshot(known=False), request, at)
     elif found.erased_at is not None:
+        if memory is not None:
+            memory.forget((org.id, found.subject_id))
         decision = engine.decide(engine.Snapshot(known=True, erased=True), request, at)
     else:
-        lent = share_service.lent(
-            session, org_id=org.id, subject_id=found.subject_id, purpose=request.purpose, now=max(at, now)
-        )
-        person = snapshot(session, org=org, subject_id=found.subject_id, at=at, lent=lent)
-        decision = engine.decide(person, request, at)
+        key, stamp = (org.id, found.subject_id), (found.root, found.version or 0)
+        basis = memory.basis(key, stamp) if memory is not None else None
+        if basis is None or not basis.serves(at):
+            since = min(at, now - CLOCK_SKEW)  # the earliest moment a later decision may ask about
+            basis = load(session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=since)
+            if memory is not None and not basis.lends:
+                memory.keep(key, basis)
+        lent: share_service.Lent = ()
+        if basis.lends:
+            lent = share_service.lent(
+                session, org_id=org.id, subject_id=found.subject_id, purpose=request.purpose, now=max(at, now)
+            )
+            if lent:
+                basis = load(
+                    session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=at, lent=lent
+                )
+        decision = engine.decide(basis.at(at, partial(_contacts, session, basis.people, at)), request, at)
         if lent:
             used = {f for name, _ in decision.data_used if (f := _share_field(name))}
             share_service.used(session, org=org, grants=lent, fields=used, notary=notary, now=now)
@@ -238,10 +291,13 @@ def decide(session: Session, *, org: Org, body: DecisionPost, notary: Notary, no
 
 
 _LOG = insert(DecisionLog)
-# The org's ref and whether its person was erased, in one read: this runs on every decision.
+# The org's ref, whether its person was erased, and the person's change counter, in one read: this
+# runs on every decision.
+_ROOT = func.coalesce(Subject.person_id, Subject.id)
 _PERSON = (
-    select(SubjectRef.subject_id, Subject.erased_at)
+    select(SubjectRef.subject_id, Subject.erased_at, _ROOT.label("root"), ChangeCounter.version)
     .join(Subject, Subject.id == SubjectRef.subject_id)
+    .outerjoin(ChangeCounter, ChangeCounter.id == _ROOT)
     .where(SubjectRef.org_id == bindparam("org_id"), SubjectRef.ref == bindparam("ref"))
 )
 

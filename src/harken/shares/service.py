@@ -261,6 +261,26 @@ _LENT = (
 )
 
 
+def lends_any(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID, now: datetime) -> bool:
+    """Whether any share of the person's grants the org something, for any purpose."""
+    found = session.connection().execute(_LENDS_ANY, {"subject_id": subject_id, "org_id": org_id, "now": now})
+    return found.first() is not None
+
+
+_LENDS_ANY = (
+    select(Share.id)
+    .join(ShareGrant, ShareGrant.share_id == Share.id)
+    .where(
+        Share.subject_id.in_(person_subjects(bindparam("subject_id"))),
+        Share.revoked_at.is_(None),
+        Share.expires_at > bindparam("now"),
+        ShareGrant.org_id == bindparam("org_id"),
+        ShareGrant.revoked_at.is_(None),
+    )
+    .limit(1)
+)
+
+
 def lends(grants: Lent, row: StoredFact) -> bool:
     """Whether the grants lend this fact: declared, of a field a grant names, and declared where that
     share was made (a share made in the centre: anywhere), as GET /v1/shares/{id} reads it."""
