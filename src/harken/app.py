@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -35,9 +35,10 @@ from harken.ledger.api import router as ledger_router
 from harken.orgs.api import router as keys_router
 from harken.profiling.api import router as profiling_router
 from harken.shares.api import router as shares_router
-from harken.subjects import tokens
+from harken.subjects import tokens, vault
 from harken.subjects.api import router as subjects_router
 from harken.webhooks.api import router as webhooks_router
+from harken.writer import GroupWriter
 
 
 def create_app(
@@ -52,14 +53,19 @@ def create_app(
     settings = settings or Settings()
     engine = engine or create_db_engine(settings.database_url)
     schema.check(engine)
+    sessions = sessions or make_session_factory(engine)
+    secret = tokens.load_or_create_secret(settings.data_dir / "secret")
     hub = Hub(
         settings=settings,
-        sessions=sessions or make_session_factory(engine),
+        sessions=sessions,
         keys=ledger_keys.load_or_create(settings.keys_dir),
-        secret=tokens.load_or_create_secret(settings.data_dir / "secret"),
+        secret=secret,
         clock=clock,
         mailer=mailer or mail.from_setting(settings.mailer),
-        writer=ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        # SQLite takes one writer at a time: every unit goes through one thread, committed in groups.
+        # PostgreSQL runs units on several threads at once and already flushes the WAL of concurrent
+        # commits together; one writer thread there measured slower (docs/benchmarks.md).
+        writer=GroupWriter(sessions, prepare=partial(vault.bind, secret=secret))
         if engine.dialect.name == "sqlite"
         else None,
         memory=Memory(settings.decision_memory),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, TypeVar
@@ -25,6 +24,7 @@ from harken.errors import Unauthenticated, problem_response
 from harken.ledger.keys import KeyRing
 from harken.ledger.service import Notary
 from harken.subjects import vault
+from harken.writer import GroupWriter
 
 T = TypeVar("T")
 
@@ -39,7 +39,7 @@ class Hub:
     secret: bytes
     clock: Clock
     mailer: Mailer
-    writer: ThreadPoolExecutor | None = None
+    writer: GroupWriter | None = None
     memory: Memory = field(default_factory=Memory)
 
     @property
@@ -52,11 +52,11 @@ class Hub:
         return self.settings.public_url.rstrip("/")
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        """Run `work` as one unit of work — one transaction on one thread, committed when it returns —
-        so a 2xx means durable and nothing holds a lock while waiting for a thread. On SQLite every
-        unit runs on the single writer thread."""
+        """Run `work` as one unit of work — all or nothing, committed before this returns — so a 2xx
+        means durable and nothing holds a lock while waiting for a thread. With a writer (on SQLite,
+        every unit) the unit commits together with whatever else was waiting (`writer.GroupWriter`)."""
         if self.writer is not None:
-            return await asyncio.get_running_loop().run_in_executor(self.writer, self._run, work)
+            return await asyncio.wrap_future(self.writer.submit(work))
         return await run_in_threadpool(self._run, work)
 
     def read(self, work: Callable[[Session], T]) -> T:
