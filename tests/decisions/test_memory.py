@@ -7,6 +7,7 @@ import importlib
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,24 @@ def test_a_withdrawal_through_one_server_applies_to_the_next_decision_through_th
             stale += withdrawn != (status == "withdrawn")
     asker.close()
     assert stale == 0
+
+
+def test_decisions_at_once_never_pass_the_customers_weekly_limit(
+    two_servers: tuple[LiveHub, LiveHub],
+) -> None:
+    first, second = two_servers
+    org = first.create_org("Corner Grocer")
+    key = {"Authorization": org.headers["Authorization"]}
+    org.put("/v1/subjects/ana").raise_for_status()
+    body = {"status": "granted", "channels": ["email"]}
+    org.put("/v1/subjects/ana/consents/marketing", json=body).raise_for_status()
+    token = org.post("/v1/subjects/ana/sessions").json()["token"]
+    preferences = {"interests": {"tea": 0.8}, "channels": {"email": {"allowed": True, "max_per_week": 2}}}
+    org.patch("/v1/me/preferences", json=preferences, headers=auth(token)).raise_for_status()
+    clients = [httpx.Client(base_url=hub.url, headers=key, timeout=30) for hub in (first, second)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: decide(clients[i % 2], {}, "ana"), range(16)))
+    for client in clients:
+        client.close()
+    assert sum(a["allowed"] for a in answers) == 2
+    assert all("frequency.cap" in [r["code"] for r in a["reasons"]] for a in answers if not a["allowed"])

@@ -65,7 +65,13 @@ async def post_decision(body: DecisionPost, call: Call, now: Now) -> DecisionRea
     def work(session: Session, org: Org) -> DecisionRead:
         return _decision(
             decision_service.decide(
-                session, org=org, body=body, notary=call.hub.notary, now=now, memory=call.hub.memory
+                session,
+                org=org,
+                body=body,
+                notary=call.hub.notary,
+                now=now,
+                memory=call.hub.memory,
+                clock=call.hub.clock,
             )
         )
 

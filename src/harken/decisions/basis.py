@@ -31,6 +31,11 @@ class Basis:
     consents: Mapping[str, engine.ConsentState]
     lends: bool  # a share lends this org something: decisions take the full path, which records its use
 
+    @property
+    def limited(self) -> bool:
+        """The person limited how often some channel may be used (decisions about them take turns)."""
+        return any(f.key.startswith("channel:") and f.value.get("max_per_week") for f in self.facts)
+
     def serves(self, at: datetime) -> bool:
         return at >= self.since
 

@@ -4,7 +4,7 @@ logging every decision (the customer's access log) and taking feedback."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple
@@ -106,15 +106,6 @@ _OFFERS = select(Offer.id, Offer.spec).where(
 _VERSION = select(ChangeCounter.version).where(ChangeCounter.id == bindparam("id"))
 
 
-def snapshot(
-    session: Session, *, org: Org, subject_id: uuid.UUID, at: datetime, lent: share_service.Lent = ()
-) -> engine.Snapshot:
-    """Everything the engine may weigh for this org about this person, at `at`: also what shares `lent`
-    it (for the decision's purpose)."""
-    found = load(session, org_id=org.id, subject_id=subject_id, stamp=(subject_id, 0), since=at, lent=lent)
-    return found.at(at, partial(_contacts, session, found.people, at))
-
-
 def load(
     session: Session,
     *,
@@ -171,12 +162,15 @@ def _share_field(used: str) -> str | None:
 
 
 def _contacts(
-    session: Session, subject_ids: Sequence[uuid.UUID], at: datetime, profile: engine.Profile
+    session: Session, basis: Basis, at: datetime, profile: engine.Profile
 ) -> tuple[engine.Contact, ...]:
     """The latest contacts on each channel the customer limited, as many as the limit: enough to know
     whether it is reached and when a slot frees. Contacts count for every org the verified person is
-    known to: the customer's weekly limit is theirs, not one business's."""
+    known to: the customer's weekly limit is theirs, not one business's.
+
+    """
     found: list[engine.Contact] = []
+    subject_ids = basis.people
     for channel, preference in profile.channels.items():
         if preference.max_per_week:
             rows = session.execute(
@@ -192,6 +186,7 @@ def _contacts(
     return tuple(found)
 
 
+_TURN = select(ChangeCounter.version).where(ChangeCounter.id == bindparam("id")).with_for_update()
 _CONTACTS = (
     select(DecisionLog.at)
     .where(
@@ -225,6 +220,7 @@ def decide(
     notary: Notary,
     now: datetime,
     memory: Memory | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Decided:
     """Answer and log a decision. An unknown or foreign ref is "don't send", never an error. What a
     share lends the org for the decision's purpose is weighed too, and its use recorded as a read.
@@ -262,7 +258,14 @@ def decide(
                 basis = load(
                     session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=at, lent=lent
                 )
-        decision = engine.decide(basis.at(at, partial(_contacts, session, basis.people, at)), request, at)
+        if basis.limited:
+            # Decisions about a person with a weekly limit take turns: the person's counter row stays
+            # locked until this decision's log is committed, and one that waited decides as of when its
+            # turn came, so it counts every contact allowed before it (SQLite's writer takes turns too).
+            session.execute(_TURN, {"id": stamp[0]})
+            if body.at is None and clock is not None:
+                now = at = max(now, clock())
+        decision = engine.decide(basis.at(at, partial(_contacts, session, basis, at)), request, at)
         if lent:
             used = {f for name, _ in decision.data_used if (f := _share_field(name))}
             share_service.used(session, org=org, grants=lent, fields=used, notary=notary, now=now)
