@@ -8,6 +8,7 @@ Pure: no database, no web, no clock.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from harken.decisions.reasons import Code, Reason, reason
@@ -43,7 +44,7 @@ def consented_channels(
         return [], reason(Code.consent_expired, purpose=purpose)
     channels = [c for c in requested if c in consent.channels]
     if not channels:
-        return [], reason(Code.consent_channel_not_granted, channels=", ".join(requested))
+        return [], reason(Code.consent_channel_not_granted, channels=requested)
     return channels, None
 
 
@@ -56,9 +57,7 @@ def open_channels(
     context = context_at(profile, at)
     if context is not None and context.do_not_disturb_until is not None and context.do_not_disturb_until > at:
         used.add(("context.do_not_disturb", context.provenance))
-        return [], [
-            reason(Code.context_do_not_disturb, until=when(context.do_not_disturb_until, profile, at))
-        ]
+        return [], [reason(Code.context_do_not_disturb, **when(context.do_not_disturb_until, profile, at))]
     if profile.quiet_hours is not None and in_quiet_hours(profile, at):
         used.add(("preferences.quiet_hours", profile.provenance.get("quiet_hours", DECLARED)))
         start, end = profile.quiet_hours
@@ -74,7 +73,7 @@ def open_channels(
         if unfit:
             used.add(("context.situation", context.provenance))
             code = Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation
-            blocks.append(reason(code, situation=context.situation, channels=", ".join(unfit)))
+            blocks.append(reason(code, situation=context.situation, channels=tuple(unfit)))
             channels = [c for c in channels if c in fitting]
     capped = []
     for channel in channels:
@@ -165,7 +164,7 @@ def end_of_day_part(profile: Profile, moment: datetime) -> datetime:
     return (midnight + timedelta(hours=end)).astimezone(UTC)
 
 
-def when(moment: datetime, profile: Profile, now: datetime) -> str:
-    """A moment on the customer's clock: the time today, or the day and time later on."""
+def when(moment: datetime, profile: Profile, now: datetime) -> dict[str, Any]:
+    """A moment on the customer's clock, and whether it is today (a sentence then names only the time)."""
     local = on_clock(moment, profile)
-    return f"{local:%H:%M}" if local.date() == on_clock(now, profile).date() else f"{local:%A %d %B %H:%M}"
+    return {"until": local.isoformat(), "today": local.date() == on_clock(now, profile).date()}

@@ -117,7 +117,7 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
         return Ranked(offer.id, False, 0.0, (reason(code, **values),))
 
     if offer.channels and offer.channels.isdisjoint(lens.channels):
-        return drop(Code.channel_not_offered, channels=", ".join(lens.channels))
+        return drop(Code.channel_not_offered, channels=lens.channels)
     if sensitive and not _SENSITIVE[offer_purpose]:
         return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
     if not offer_channels(offer, lens):
@@ -136,20 +136,20 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
         return drop(
             Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation,
             situation=context.situation,
-            channels="this offer",
+            channels=(),  # this offer
         )
     if lens.disliked and not topics.isdisjoint(lens.disliked):
         used.add(("preferences.interests", DECLARED))
         topic = min(topics & lens.disliked.keys())
-        return drop(Code.topic_disliked, topic=topic if lens.disliked[topic] else _UNSHARED_TOPIC)
+        return drop(Code.topic_disliked, topic=topic if lens.disliked[topic] else None)  # None: unshared
     if lens.paused and not topics.isdisjoint(lens.paused):
         paused = topics & lens.paused.keys()
         used.add(("preferences.life_events", DECLARED))
         event = lens.paused[min(paused)]
         if not event.shared:
-            return drop(Code.life_event_suppressed, topic=_UNSHARED_TOPIC, until="a date you chose")
-        until = f"{on_clock(event.until, profile):%d %B %Y}"
-        return drop(Code.life_event_suppressed, topic=min(paused), until=until)
+            return drop(Code.life_event_suppressed, topic=None, day=None)  # the customer's, not the org's
+        day = on_clock(event.until, profile).date().isoformat()
+        return drop(Code.life_event_suppressed, topic=min(paused), day=day)
     if offer.item in lens.bought and at - lens.bought[offer.item] < timedelta(days=offer.suppress_days):
         used.add(("events.purchases", OBSERVED))
         return drop(Code.purchase_already_bought, item=offer.item)
@@ -188,9 +188,7 @@ def _relevance(
         if hit:
             used.add(("context.topics", context.provenance))
             score, signal = score + 0.8, True
-            why.append(
-                reason(Code.relevance_context, intent=_intent(context.intent), topics=", ".join(sorted(hit)))
-            )
+            why.append(reason(Code.relevance_context, intent=context.intent, topics=tuple(sorted(hit))))
         persona = lens.persona
         label = persona.label if persona else context.persona
         if context.persona and offer.personas:
@@ -240,7 +238,6 @@ POSITIVE = frozenset(
         Code.relevance_novelty,
     }
 )
-_UNSHARED_TOPIC = "one of its topics"
 _SENSITIVE = {key: purpose.sensitive for key, purpose in CATALOGUE.items()}
 _RANK_ORDER = {
     code: rank
@@ -261,13 +258,3 @@ def _same_language(customer: str, offered: str) -> bool:
     """Same language, and the same region where both name one (fr-CA fits fr and fr-CA, not fr-FR)."""
     a, b = customer.lower().replace("_", "-").split("-"), offered.lower().replace("_", "-").split("-")
     return a[0] == b[0] and (len(a) == 1 or len(b) == 1 or a[1] == b[1])
-
-
-def _intent(intent: str | None) -> str:
-    return {
-        "browsing": "you're browsing",
-        "buying": "you're looking to buy",
-        "researching": "you're researching",
-        "in-a-rush": "you're in a rush",
-        "need-help": "you need help",
-    }.get(intent or "", "you're interested in")
