@@ -25,6 +25,7 @@ FITTING_CHANNELS: dict[str, frozenset[str]] = {
     "out": frozenset({"email", "post", "push", "in-app"}),
 }
 IN_TRANSIT = frozenset({"commuting", "travelling"})
+_OPEN = ChannelPreference(True, None)  # a channel the customer said nothing about
 # Where a day's parts end (local hour): a purchase pauses its topics until the end of its part.
 DAY_PARTS = (5, 12, 17, 22, 29)
 
@@ -77,7 +78,7 @@ def open_channels(
             channels = [c for c in channels if c in fitting]
     capped = []
     for channel in channels:
-        limit = profile.channels.get(channel, ChannelPreference(True, None)).max_per_week
+        limit = profile.channels.get(channel, _OPEN).max_per_week
         if limit is not None:
             used.add(("preferences.channels", profile.provenance.get("channel", DECLARED)))
             if sum(1 for c in snapshot.contacts if c.channel == channel and at - WEEK < c.at <= at) >= limit:
@@ -111,9 +112,7 @@ def _block_ends(snapshot: Snapshot, t: datetime, channels: list[str]) -> list[da
             ends.append(context.do_not_disturb_until)
     if profile.quiet_hours is not None and in_quiet_hours(profile, t):
         ends.append(_next_on_clock(profile, t, profile.quiet_hours[1]))
-    limited = {
-        c for c in channels if profile.channels.get(c, ChannelPreference(True, None)).max_per_week is not None
-    }
+    limited = {c for c in channels if profile.channels.get(c, _OPEN).max_per_week is not None}
     ends.extend(c.at + WEEK for c in snapshot.contacts if c.channel in limited and c.at + WEEK > t)
     return ends
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from harken.consent.purposes import CATALOGUE
 from harken.decisions.gates import IN_TRANSIT, context_at, end_of_day_part, on_clock
-from harken.decisions.reasons import Code, Reason, reason
+from harken.decisions.reasons import ENGLISH, Code, Reason, reason
 from harken.decisions.snapshot import DECLARED, OBSERVED, Context, LifeEvent, Offer, Persona, Snapshot
 
 RELEVANCE_FLOOR = 0.25
@@ -42,7 +42,8 @@ class Lens:
     bought: dict[str, datetime]  # item → last bought
     recent: dict[str, datetime]  # topic → end of the day part of a recent purchase for oneself
     set_aside: dict[str, datetime]  # offer id → last dismissed or found not relevant
-    interests: dict[str, tuple[float, Code]]  # topic → (weighted affinity, the code citing it)
+    interests: dict[str, tuple[float, Code, str, bool]]  # topic → (weighted affinity, the code citing it,
+    # provenance, shared)
     granted: dict[str, frozenset[str] | None]  # purpose → channels its consent covers, None if not granted
 
 
@@ -51,19 +52,20 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
     context = context_at(profile, at)
     recent: dict[str, datetime] = {}
     for purchase in snapshot.purchases:
-        if not purchase.gift:
+        # A day part lasts at most 8 hours (7, and a clock set back): older purchases pause nothing now.
+        if not purchase.gift and at - purchase.at < _DAY:
             end = end_of_day_part(profile, purchase.at)
             if at < end:
                 for topic in purchase.topics:
                     recent[topic] = max(end, recent.get(topic, end))
     bought: dict[str, datetime] = {}
     for purchase in snapshot.purchases:
-        if purchase.item and purchase.at > bought.get(purchase.item, datetime.min.replace(tzinfo=UTC)):
+        if purchase.item and purchase.at > bought.get(purchase.item, _EPOCH):
             bought[purchase.item] = purchase.at
     set_aside: dict[str, datetime] = {}
     for feedback in snapshot.feedback:
         if feedback.kind in ("dismissed", "not-relevant") and feedback.at > set_aside.get(
-            feedback.offer_id, datetime.min.replace(tzinfo=UTC)
+            feedback.offer_id, _EPOCH
         ):
             set_aside[feedback.offer_id] = feedback.at
     return Lens(
@@ -87,6 +89,8 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
             t: (
                 i.affinity * (1.0 if i.provenance == DECLARED else 0.5),
                 Code.relevance_interest if i.provenance == DECLARED else Code.relevance_inferred,
+                i.provenance,
+                i.shared,
             )
             for t, i in profile.interests.items()
         },
@@ -111,16 +115,18 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
     """One candidate: the first filter that drops it, or its relevance score and why."""
     profile, at, topics = lens.snapshot.profile, lens.at, offer.topics
     offer_purpose = offer.purpose or lens.purpose
-    sensitive = offer.sensitive or _SENSITIVE[offer_purpose]
+    sensitive_purpose = _SENSITIVE[offer_purpose]
+    sensitive = offer.sensitive or sensitive_purpose
 
     def drop(code: Code, **values: Any) -> Ranked:
         return Ranked(offer.id, False, 0.0, (reason(code, **values),))
 
     if offer.channels and offer.channels.isdisjoint(lens.channels):
         return drop(Code.channel_not_offered, channels=lens.channels)
-    if sensitive and not _SENSITIVE[offer_purpose]:
+    if sensitive and not sensitive_purpose:
         return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
-    if not offer_channels(offer, lens):
+    # (an offer for any channel, on the request's purpose, may go by every open one)
+    if (offer.channels or offer_purpose != lens.purpose) and not offer_channels(offer, lens):
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
         return drop(code, purpose=offer_purpose)
     if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
@@ -179,53 +185,59 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
 def _relevance(
     offer: Offer, lens: Lens, declared_only: bool, used: set[tuple[str, str]]
 ) -> tuple[float, list[Reason]]:
-    """Declared context and persona first, then interests (others' count half), then novelty."""
+    """Declared context and persona first, then interests (others' count half), then novelty. The
+    reasons come in the order they are cited: context, persona, interests, novelty, another persona."""
     score, signal = 0.0, False
-    why: list[Reason] = []
-    context, profile = lens.context, lens.snapshot.profile
+    first: list[Reason] = []  # context, persona
+    cited: list[Reason] = []  # interests
+    other: Reason | None = None  # another persona than the active one: cited last
+    context, profile, topics = lens.context, lens.snapshot.profile, offer.topics
     if context is not None and (not declared_only or context.provenance == DECLARED):
-        hit = offer.topics & context.topics if context.topics else None
+        hit = topics & context.topics if context.topics else None
         if hit:
             used.add(("context.topics", context.provenance))
             score, signal = score + 0.8, True
-            why.append(reason(Code.relevance_context, intent=context.intent, topics=tuple(sorted(hit))))
+            first.append(reason(Code.relevance_context, intent=context.intent, topics=tuple(sorted(hit))))
         persona = lens.persona
-        label = persona.label if persona else context.persona
         if context.persona and offer.personas:
             used.add(("context.persona", context.provenance))
+            label = persona.label if persona else context.persona
             if context.persona in offer.personas:
                 score, signal = score + 0.3, True
-                why.append(reason(Code.relevance_persona, persona=label))
+                first.append(reason(Code.relevance_persona, persona=label))
             else:
                 score -= 0.4
-                why.append(reason(Code.relevance_other_persona, persona=label))
+                other = reason(Code.relevance_other_persona, persona=label)
         fits = not offer.personas or context.persona in offer.personas
-        if persona is not None and fits and not offer.topics.isdisjoint(persona.interests):
+        if persona is not None and fits and not topics.isdisjoint(persona.interests):
             used.add(("personas", persona.provenance))
             score, signal = score + 0.5, True
-            if not any(r.code == Code.relevance_persona for r in why):
-                why.append(reason(Code.relevance_persona, persona=persona.label))
+            if not first or first[-1].code != Code.relevance_persona:
+                first.append(reason(Code.relevance_persona, persona=persona.label))
     liked, disliked = 0.0, 0.0
-    for topic in offer.topics:
-        weighted = lens.interests.get(topic)
+    interests = lens.interests
+    for topic in topics:
+        weighted = interests.get(topic)
         if weighted is None:
             continue
-        interest = profile.interests[topic]
-        if declared_only and interest.provenance != DECLARED:
+        value, code, provenance, shared = weighted
+        if declared_only and provenance != DECLARED:
             continue
         signal = True
-        used.add(("preferences.interests", interest.provenance))
-        value, code = weighted
-        if value > 0 and interest.shared:
-            why.append(reason(code, topic=topic))
+        used.add(("preferences.interests", provenance))
+        if value > 0 and shared:
+            cited.append(reason(code, topic=topic))
         liked, disliked = max(liked, value), min(disliked, value)
     score += liked + disliked
+    if len(cited) > 1:
+        cited.sort(key=_in_order)
+    why = first + cited if first else cited
     if not signal and profile.novelty > 0 and not declared_only:
         used.add(("preferences.novelty", profile.provenance.get("novelty", DECLARED)))
         score += profile.novelty * 0.6
         why.append(reason(Code.relevance_novelty))
-    if len(why) > 1:
-        why.sort(key=lambda r: (_RANK_ORDER.get(r.code, len(_RANK_ORDER)), r.message))
+    if other is not None:
+        why.append(other)
     return score, why
 
 
@@ -239,19 +251,21 @@ POSITIVE = frozenset(
     }
 )
 _SENSITIVE = {key: purpose.sensitive for key, purpose in CATALOGUE.items()}
-_RANK_ORDER = {
-    code: rank
-    for rank, code in enumerate(
-        (
-            Code.relevance_context,
-            Code.relevance_persona,
-            Code.relevance_interest,
-            Code.relevance_inferred,
-            Code.relevance_novelty,
-            Code.relevance_other_persona,
-        )
-    )
+
+
+def _in_order(reason: Reason) -> tuple[int, str]:
+    """Interests in the order they are cited: declared before the others, then as their English
+    sentences sort (as they always have: sentences of one kind differ only by the topic)."""
+    rank, after_topic = _INTERESTS[reason.code]
+    return rank, reason.params["topic"] + after_topic
+
+
+_INTERESTS = {  # the code citing an interest → (its rank, what its English sentence says after the topic)
+    code: (rank, ENGLISH[code].partition("{topic}")[2])
+    for rank, code in enumerate((Code.relevance_interest, Code.relevance_inferred))
 }
+_DAY = timedelta(days=1)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 def _same_language(customer: str, offered: str) -> bool:
