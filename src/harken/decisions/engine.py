@@ -131,12 +131,8 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         reasons.extend(blocks)  # channels closed while others stay open
 
     lens = lens_for(snapshot, request.purpose, channels, at, contract)
-    ranking = [judge(offer, lens, used) for offer in request.candidates]
-    order = sorted(
-        range(len(ranking)),
-        key=lambda i: (not ranking[i].eligible, -ranking[i].score if ranking[i].eligible else 0, i),
-    )
-    ranked = tuple(ranking[i] for i in order)
+    # eligible first, best first; ties in the order asked (the sort is stable)
+    ranked = tuple(sorted((judge(offer, lens, used) for offer in request.candidates), key=_best_first))
     best = ranked[0] if ranked and ranked[0].eligible else None
     if best is None:
         why = [reason(Code.relevance_none)]
@@ -158,6 +154,10 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         data_used=tuple(sorted(used)),
         retry_after=None,
     )
+
+
+def _best_first(ranked: Ranked) -> tuple[bool, float]:
+    return (False, -ranked.score) if ranked.eligible else (True, 0.0)
 
 
 def _deny(

@@ -7,7 +7,6 @@ Pure: no database, no web, no clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -26,9 +25,9 @@ class Ranked(NamedTuple):
     reasons: tuple[Reason, ...]
 
 
-@dataclass(frozen=True)
-class Lens:
-    """What the snapshot means for this decision, worked out once rather than once per candidate."""
+class Lens(NamedTuple):
+    """What the snapshot means for this decision, worked out once rather than once per candidate (a
+    named tuple: built on every decision, and read some hundred times)."""
 
     snapshot: Snapshot
     purpose: str
@@ -41,6 +40,7 @@ class Lens:
     paused: dict[str, LifeEvent]  # topic → the life event pausing it
     bought: dict[str, datetime]  # item → last bought
     recent: dict[str, datetime]  # topic → end of the day part of a recent purchase for oneself
+    held: frozenset[str]  # the topics of `disliked`, `paused` and `recent`
     set_aside: dict[str, datetime]  # offer id → last dismissed or found not relevant
     interests: dict[str, tuple[float, Code, str, bool]]  # topic → (weighted affinity, the code citing it,
     # provenance, shared)
@@ -68,6 +68,10 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
             feedback.offer_id, _EPOCH
         ):
             set_aside[feedback.offer_id] = feedback.at
+    disliked = {
+        t: i.shared for t, i in profile.interests.items() if i.provenance == DECLARED and i.affinity <= -0.5
+    }
+    paused = {t: e for e in profile.life_events if at < e.until for t in sorted(e.topics)}
     return Lens(
         snapshot=snapshot,
         purpose=purpose,
@@ -76,14 +80,11 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
         contract=contract,
         context=context,
         persona=profile.personas.get(context.persona) if context and context.persona else None,
-        disliked={
-            t: i.shared
-            for t, i in profile.interests.items()
-            if i.provenance == DECLARED and i.affinity <= -0.5
-        },
-        paused={t: e for e in profile.life_events if at < e.until for t in sorted(e.topics)},
+        disliked=disliked,
+        paused=paused,
         bought=bought,
         recent=recent,
+        held=frozenset(disliked).union(paused, recent),
         set_aside=set_aside,
         interests={
             t: (
@@ -117,18 +118,14 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
     offer_purpose = offer.purpose or lens.purpose
     sensitive_purpose = _SENSITIVE[offer_purpose]
     sensitive = offer.sensitive or sensitive_purpose
-
-    def drop(code: Code, **values: Any) -> Ranked:
-        return Ranked(offer.id, False, 0.0, (reason(code, **values),))
-
     if offer.channels and offer.channels.isdisjoint(lens.channels):
-        return drop(Code.channel_not_offered, channels=lens.channels)
+        return _drop(offer.id, Code.channel_not_offered, channels=lens.channels)
     if sensitive and not sensitive_purpose:
-        return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
+        return _drop(offer.id, Code.sensitive_no_explicit_consent, purpose=offer_purpose)
     # (an offer for any channel, on the request's purpose, may go by every open one)
     if (offer.channels or offer_purpose != lens.purpose) and not offer_channels(offer, lens):
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
-        return drop(code, purpose=offer_purpose)
+        return _drop(offer.id, code, purpose=offer_purpose)
     if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
         return Ranked(offer.id, True, 0.0, (reason(Code.consent_not_required),))
     context = lens.context
@@ -139,47 +136,57 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
         and context.situation not in offer.situations
     ):
         used.add(("context.situation", context.provenance))
-        return drop(
+        return _drop(
+            offer.id,
             Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation,
             situation=context.situation,
             channels=(),  # this offer
         )
-    if lens.disliked and not topics.isdisjoint(lens.disliked):
+    held = not topics.isdisjoint(lens.held)  # (one test for the three filters on topics)
+    if held and lens.disliked and not topics.isdisjoint(lens.disliked):
         used.add(("preferences.interests", DECLARED))
         topic = min(topics & lens.disliked.keys())
-        return drop(Code.topic_disliked, topic=topic if lens.disliked[topic] else None)  # None: unshared
-    if lens.paused and not topics.isdisjoint(lens.paused):
+        return _drop(
+            offer.id, Code.topic_disliked, topic=topic if lens.disliked[topic] else None
+        )  # None: unshared
+    if held and lens.paused and not topics.isdisjoint(lens.paused):
         paused = topics & lens.paused.keys()
         used.add(("preferences.life_events", DECLARED))
         event = lens.paused[min(paused)]
         if not event.shared:
-            return drop(Code.life_event_suppressed, topic=None, day=None)  # the customer's, not the org's
+            return _drop(
+                offer.id, Code.life_event_suppressed, topic=None, day=None
+            )  # the customer's, not the org's
         day = on_clock(event.until, profile).date().isoformat()
-        return drop(Code.life_event_suppressed, topic=min(paused), day=day)
+        return _drop(offer.id, Code.life_event_suppressed, topic=min(paused), day=day)
     if offer.item in lens.bought and at - lens.bought[offer.item] < timedelta(days=offer.suppress_days):
         used.add(("events.purchases", OBSERVED))
-        return drop(Code.purchase_already_bought, item=offer.item)
-    if lens.recent and not topics.isdisjoint(lens.recent):
+        return _drop(offer.id, Code.purchase_already_bought, item=offer.item)
+    if held and lens.recent and not topics.isdisjoint(lens.recent):
         used.add(("events.purchases", OBSERVED))
-        return drop(Code.purchase_recent_topic, topic=min(topics & lens.recent.keys()))
+        return _drop(offer.id, Code.purchase_recent_topic, topic=min(topics & lens.recent.keys()))
     if offer.id in lens.set_aside and at - lens.set_aside[offer.id] < timedelta(days=offer.suppress_days):
-        return drop(Code.feedback_suppressed)
+        return _drop(offer.id, Code.feedback_suppressed)
     if offer.countries:
         if profile.country is None:
-            return drop(Code.country_unknown)
+            return _drop(offer.id, Code.country_unknown)
         used.add(("preferences.country", profile.provenance.get("country", DECLARED)))
         if profile.country.upper() not in offer.countries:
-            return drop(Code.country_mismatch, country=profile.country.upper())
+            return _drop(offer.id, Code.country_mismatch, country=profile.country.upper())
     if offer.locales and profile.locale is not None:
         used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
         if not any(_same_language(profile.locale, locale) for locale in offer.locales):
-            return drop(Code.locale_mismatch, locale=profile.locale)
+            return _drop(offer.id, Code.locale_mismatch, locale=profile.locale)
     score, why = _relevance(offer, lens, sensitive, used)
     if sensitive:
         why.append(reason(Code.sensitive_declared_only))
     if score < RELEVANCE_FLOOR:
         return Ranked(offer.id, False, round(score, 3), (*why, reason(Code.relevance_below_floor)))
     return Ranked(offer.id, True, round(score, 3), tuple(why))
+
+
+def _drop(offer_id: str, code: Code, **values: Any) -> Ranked:
+    return Ranked(offer_id, False, 0.0, (reason(code, **values),))
 
 
 def _relevance(
