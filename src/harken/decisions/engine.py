@@ -132,7 +132,7 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
 
     lens = lens_for(snapshot, request.purpose, channels, at, contract)
     # eligible first, best first; ties in the order asked (the sort is stable)
-    ranked = tuple(sorted((judge(offer, lens, used) for offer in request.candidates), key=_best_first))
+    ranked = tuple(sorted([judge(offer, lens, used) for offer in request.candidates], key=_best_first))
     best = ranked[0] if ranked and ranked[0].eligible else None
     if best is None:
         why = [reason(Code.relevance_none)]

@@ -28,6 +28,10 @@ IN_TRANSIT = frozenset({"commuting", "travelling"})
 _OPEN = ChannelPreference(True, None)  # a channel the customer said nothing about
 # Where a day's parts end (local hour): a purchase pauses its topics until the end of its part.
 DAY_PARTS = (5, 12, 17, 22, 29)
+# local hour (5..28: before 5 counts as the night before) → when its day part ends, after midnight
+_PART_ENDS = {
+    hour: timedelta(hours=next(h for h in DAY_PARTS if h > hour)) for hour in range(DAY_PARTS[0], 29)
+}
 
 
 def consented_channels(
@@ -154,13 +158,13 @@ def _next_on_clock(profile: Profile, after: datetime, wall: time) -> datetime:
 
 
 def end_of_day_part(profile: Profile, moment: datetime) -> datetime:
-    local = on_clock(moment, profile)
+    zone = zone_of(profile)
+    local = moment.astimezone(zone)
     hour = local.hour if local.hour >= DAY_PARTS[0] else local.hour + 24
-    end = next(h for h in DAY_PARTS if h > hour)
-    midnight = datetime.combine(local.date(), time(0), tzinfo=zone_of(profile))
+    midnight = datetime.combine(local.date(), time(0), tzinfo=zone)
     if local.hour < DAY_PARTS[0]:
         midnight -= timedelta(days=1)
-    return (midnight + timedelta(hours=end)).astimezone(UTC)
+    return (midnight + _PART_ENDS[hour]).astimezone(UTC)
 
 
 def when(moment: datetime, profile: Profile, now: datetime) -> dict[str, Any]:

@@ -7,6 +7,7 @@ Pure: no database, no web, no clock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -25,9 +26,11 @@ class Ranked(NamedTuple):
     reasons: tuple[Reason, ...]
 
 
-class Lens(NamedTuple):
-    """What the snapshot means for this decision, worked out once rather than once per candidate (a
-    named tuple: built on every decision, and read some hundred times)."""
+@dataclass(slots=True)
+class Lens:
+    """What the snapshot means for this decision, worked out once rather than once per candidate.
+    Nothing changes it once built (not frozen, as it is built on every decision: a frozen dataclass sets
+    each field through object.__setattr__; slots, as it is read some hundred times)."""
 
     snapshot: Snapshot
     purpose: str
@@ -68,9 +71,15 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
             feedback.offer_id, _EPOCH
         ):
             set_aside[feedback.offer_id] = feedback.at
-    disliked = {
-        t: i.shared for t, i in profile.interests.items() if i.provenance == DECLARED and i.affinity <= -0.5
-    }
+    disliked: dict[str, bool] = {}
+    interests: dict[str, tuple[float, Code, str, bool]] = {}
+    for topic, (affinity, provenance, shared) in profile.interests.items():
+        if provenance == DECLARED:
+            interests[topic] = (affinity * 1.0, Code.relevance_interest, provenance, shared)
+            if affinity <= -0.5:
+                disliked[topic] = shared
+        else:
+            interests[topic] = (affinity * 0.5, Code.relevance_inferred, provenance, shared)
     paused = {t: e for e in profile.life_events if at < e.until for t in sorted(e.topics)}
     return Lens(
         snapshot=snapshot,
@@ -86,15 +95,7 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
         recent=recent,
         held=frozenset(disliked).union(paused, recent),
         set_aside=set_aside,
-        interests={
-            t: (
-                i.affinity * (1.0 if i.provenance == DECLARED else 0.5),
-                Code.relevance_interest if i.provenance == DECLARED else Code.relevance_inferred,
-                i.provenance,
-                i.shared,
-            )
-            for t, i in profile.interests.items()
-        },
+        interests=interests,
         granted={
             p: (c.channels if c.status == "granted" and (c.expires_at is None or c.expires_at > at) else None)
             for p, c in snapshot.consents.items()
@@ -114,75 +115,82 @@ def offer_channels(offer: Offer, lens: Lens) -> list[str]:
 
 def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
     """One candidate: the first filter that drops it, or its relevance score and why."""
-    profile, at, topics = lens.snapshot.profile, lens.at, offer.topics
+    # (fields read once into locals: a named tuple's field costs three times a local's)
+    offer_id, topics, channels, item = offer.id, offer.topics, offer.channels, offer.item
     offer_purpose = offer.purpose or lens.purpose
     sensitive_purpose = _SENSITIVE[offer_purpose]
     sensitive = offer.sensitive or sensitive_purpose
-    if offer.channels and offer.channels.isdisjoint(lens.channels):
-        return _drop(offer.id, Code.channel_not_offered, channels=lens.channels)
+    if channels and channels.isdisjoint(lens.channels):
+        return _drop(offer_id, Code.channel_not_offered, channels=lens.channels)
     if sensitive and not sensitive_purpose:
-        return _drop(offer.id, Code.sensitive_no_explicit_consent, purpose=offer_purpose)
+        return _drop(offer_id, Code.sensitive_no_explicit_consent, purpose=offer_purpose)
     # (an offer for any channel, on the request's purpose, may go by every open one)
-    if (offer.channels or offer_purpose != lens.purpose) and not offer_channels(offer, lens):
+    if (channels or offer_purpose != lens.purpose) and not offer_channels(offer, lens):
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
-        return _drop(offer.id, code, purpose=offer_purpose)
+        return _drop(offer_id, code, purpose=offer_purpose)
     if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
-        return Ranked(offer.id, True, 0.0, (reason(Code.consent_not_required),))
-    context = lens.context
-    if (
-        offer.situations
-        and context is not None
-        and context.situation
-        and context.situation not in offer.situations
-    ):
-        used.add(("context.situation", context.provenance))
-        return _drop(
-            offer.id,
-            Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation,
-            situation=context.situation,
-            channels=(),  # this offer
-        )
-    held = not topics.isdisjoint(lens.held)  # (one test for the three filters on topics)
-    if held and lens.disliked and not topics.isdisjoint(lens.disliked):
+        return Ranked(offer_id, True, 0.0, (reason(Code.consent_not_required),))
+    context, at = lens.context, lens.at
+    situations = offer.situations
+    if situations and context is not None:
+        situation = context.situation
+        if situation and situation not in situations:
+            used.add(("context.situation", context.provenance))
+            code = Code.context_in_transit if situation in IN_TRANSIT else Code.context_situation
+            return _drop(offer_id, code, situation=situation, channels=())  # (): this offer
+    if not topics.isdisjoint(lens.held):  # one test for the three filters on topics, then each
+        dropped = _held(offer, lens, used)
+        if dropped is not None:
+            return dropped
+    bought = lens.bought
+    if item in bought and at - bought[item] < timedelta(days=offer.suppress_days):
+        used.add(("events.purchases", OBSERVED))
+        return _drop(offer_id, Code.purchase_already_bought, item=item)
+    if lens.recent and not topics.isdisjoint(lens.recent):
+        used.add(("events.purchases", OBSERVED))
+        return _drop(offer_id, Code.purchase_recent_topic, topic=min(topics & lens.recent.keys()))
+    set_aside = lens.set_aside
+    if offer_id in set_aside and at - set_aside[offer_id] < timedelta(days=offer.suppress_days):
+        return _drop(offer_id, Code.feedback_suppressed)
+    countries, locales = offer.countries, offer.locales
+    if countries or locales:
+        profile = lens.snapshot.profile
+        if countries:
+            if profile.country is None:
+                return _drop(offer_id, Code.country_unknown)
+            used.add(("preferences.country", profile.provenance.get("country", DECLARED)))
+            if profile.country.upper() not in countries:
+                return _drop(offer_id, Code.country_mismatch, country=profile.country.upper())
+        if locales and profile.locale is not None:
+            used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
+            if not any(_same_language(profile.locale, locale) for locale in locales):
+                return _drop(offer_id, Code.locale_mismatch, locale=profile.locale)
+    score, why = _relevance(offer, lens, sensitive, used)
+    if sensitive:
+        why.append(reason(Code.sensitive_declared_only))
+    if score < RELEVANCE_FLOOR:
+        return Ranked(offer_id, False, round(score, 3), (*why, reason(Code.relevance_below_floor)))
+    return Ranked(offer_id, True, round(score, 3), tuple(why))
+
+
+def _held(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None:
+    """A topic the customer dislikes or paused drops the offer."""
+    topics = offer.topics
+    if lens.disliked and not topics.isdisjoint(lens.disliked):
         used.add(("preferences.interests", DECLARED))
         topic = min(topics & lens.disliked.keys())
         return _drop(
             offer.id, Code.topic_disliked, topic=topic if lens.disliked[topic] else None
         )  # None: unshared
-    if held and lens.paused and not topics.isdisjoint(lens.paused):
+    if lens.paused and not topics.isdisjoint(lens.paused):
         paused = topics & lens.paused.keys()
         used.add(("preferences.life_events", DECLARED))
         event = lens.paused[min(paused)]
-        if not event.shared:
-            return _drop(
-                offer.id, Code.life_event_suppressed, topic=None, day=None
-            )  # the customer's, not the org's
-        day = on_clock(event.until, profile).date().isoformat()
+        if not event.shared:  # the customer's own, not the org's to know
+            return _drop(offer.id, Code.life_event_suppressed, topic=None, day=None)
+        day = on_clock(event.until, lens.snapshot.profile).date().isoformat()
         return _drop(offer.id, Code.life_event_suppressed, topic=min(paused), day=day)
-    if offer.item in lens.bought and at - lens.bought[offer.item] < timedelta(days=offer.suppress_days):
-        used.add(("events.purchases", OBSERVED))
-        return _drop(offer.id, Code.purchase_already_bought, item=offer.item)
-    if held and lens.recent and not topics.isdisjoint(lens.recent):
-        used.add(("events.purchases", OBSERVED))
-        return _drop(offer.id, Code.purchase_recent_topic, topic=min(topics & lens.recent.keys()))
-    if offer.id in lens.set_aside and at - lens.set_aside[offer.id] < timedelta(days=offer.suppress_days):
-        return _drop(offer.id, Code.feedback_suppressed)
-    if offer.countries:
-        if profile.country is None:
-            return _drop(offer.id, Code.country_unknown)
-        used.add(("preferences.country", profile.provenance.get("country", DECLARED)))
-        if profile.country.upper() not in offer.countries:
-            return _drop(offer.id, Code.country_mismatch, country=profile.country.upper())
-    if offer.locales and profile.locale is not None:
-        used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
-        if not any(_same_language(profile.locale, locale) for locale in offer.locales):
-            return _drop(offer.id, Code.locale_mismatch, locale=profile.locale)
-    score, why = _relevance(offer, lens, sensitive, used)
-    if sensitive:
-        why.append(reason(Code.sensitive_declared_only))
-    if score < RELEVANCE_FLOOR:
-        return Ranked(offer.id, False, round(score, 3), (*why, reason(Code.relevance_below_floor)))
-    return Ranked(offer.id, True, round(score, 3), tuple(why))
+    return None
 
 
 def _drop(offer_id: str, code: Code, **values: Any) -> Ranked:
@@ -198,24 +206,25 @@ def _relevance(
     first: list[Reason] = []  # context, persona
     cited: list[Reason] = []  # interests
     other: Reason | None = None  # another persona than the active one: cited last
-    context, profile, topics = lens.context, lens.snapshot.profile, offer.topics
+    context, topics, personas = lens.context, offer.topics, offer.personas
     if context is not None and (not declared_only or context.provenance == DECLARED):
+        active, provenance = context.persona, context.provenance
         hit = topics & context.topics if context.topics else None
         if hit:
-            used.add(("context.topics", context.provenance))
+            used.add(("context.topics", provenance))
             score, signal = score + 0.8, True
             first.append(reason(Code.relevance_context, intent=context.intent, topics=tuple(sorted(hit))))
         persona = lens.persona
-        if context.persona and offer.personas:
-            used.add(("context.persona", context.provenance))
-            label = persona.label if persona else context.persona
-            if context.persona in offer.personas:
+        if active and personas:
+            used.add(("context.persona", provenance))
+            label = persona.label if persona else active
+            if active in personas:
                 score, signal = score + 0.3, True
                 first.append(reason(Code.relevance_persona, persona=label))
             else:
                 score -= 0.4
                 other = reason(Code.relevance_other_persona, persona=label)
-        fits = not offer.personas or context.persona in offer.personas
+        fits = not personas or active in personas
         if persona is not None and fits and not topics.isdisjoint(persona.interests):
             used.add(("personas", persona.provenance))
             score, signal = score + 0.5, True
@@ -239,6 +248,7 @@ def _relevance(
     if len(cited) > 1:
         cited.sort(key=_in_order)
     why = first + cited if first else cited
+    profile = lens.snapshot.profile
     if not signal and profile.novelty > 0 and not declared_only:
         used.add(("preferences.novelty", profile.provenance.get("novelty", DECLARED)))
         score += profile.novelty * 0.6
