@@ -129,7 +129,7 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
         return _drop(offer_id, code, purpose=offer_purpose)
     if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
-        return Ranked(offer_id, True, 0.0, (reason(Code.consent_not_required),))
+        return Ranked._make((offer_id, True, 0.0, (reason(Code.consent_not_required),)))
     context, at = lens.context, lens.at
     situations = offer.situations
     if situations and context is not None:
@@ -169,8 +169,8 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
     if sensitive:
         why.append(reason(Code.sensitive_declared_only))
     if score < RELEVANCE_FLOOR:
-        return Ranked(offer_id, False, round(score, 3), (*why, reason(Code.relevance_below_floor)))
-    return Ranked(offer_id, True, round(score, 3), tuple(why))
+        return Ranked._make((offer_id, False, round(score, 3), (*why, reason(Code.relevance_below_floor))))
+    return Ranked._make((offer_id, True, round(score, 3), tuple(why)))  # (_make: see `reason`)
 
 
 def _held(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None:
@@ -194,7 +194,7 @@ def _held(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None
 
 
 def _drop(offer_id: str, code: Code, **values: Any) -> Ranked:
-    return Ranked(offer_id, False, 0.0, (reason(code, **values),))
+    return Ranked._make((offer_id, False, 0.0, (reason(code, **values),)))
 
 
 def _relevance(
@@ -209,8 +209,8 @@ def _relevance(
     context, topics, personas = lens.context, offer.topics, offer.personas
     if context is not None and (not declared_only or context.provenance == DECLARED):
         active, provenance = context.persona, context.provenance
-        hit = topics & context.topics if context.topics else None
-        if hit:
+        if context.topics and not topics.isdisjoint(context.topics):
+            hit = topics & context.topics
             used.add(("context.topics", provenance))
             score, signal = score + 0.8, True
             first.append(reason(Code.relevance_context, intent=context.intent, topics=tuple(sorted(hit))))

@@ -301,12 +301,11 @@ class Explanation(NamedTuple):
 
 
 def reason(code: Code, **values: Any) -> Reason:
-    # tuple.__new__ as namedtuple's own _make does: a decision builds dozens of reasons
-    return _new(Reason, (code, values)) if values else _PLAIN[code]
+    # _make skips Reason()'s Python-level __new__: a decision builds dozens of reasons
+    return Reason._make((code, values)) if values else _PLAIN[code]
 
 
 _PLAIN = {code: Reason(code) for code in Code}
-_new = tuple.__new__
 
 
 def language(wanted: Iterable[str]) -> str:
