@@ -293,7 +293,12 @@ def test_a_decision_speaks_the_language_the_org_asks_for(client: TestClient, ses
     token = customer_token(client, org, "c-1")
     client.put("/v1/me/context", headers=token, json={"intent": "in-a-rush"}).raise_for_status()
     grant(client, org, "c-1")
-    payload = {"subject": "c-1", "purpose": "marketing", "channels": ["email"], "candidates": [{"id": "tea", "title": "Tea"}]}
+    payload = {
+        "subject": "c-1",
+        "purpose": "marketing",
+        "channels": ["email"],
+        "candidates": [{"id": "tea", "title": "Tea"}],
+    }
     english = client.post("/v1/decisions", headers=org, json=payload)
     assert english.headers["content-language"] == "en"
     assert english.json()["reasons"] == [
