@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from harken.consent.purposes import CATALOGUE
 from harken.decisions.gates import IN_TRANSIT, context_at, end_of_day_part, on_clock
@@ -121,13 +121,13 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
     sensitive_purpose = _SENSITIVE[offer_purpose]
     sensitive = offer.sensitive or sensitive_purpose
     if channels and channels.isdisjoint(lens.channels):
-        return _drop(offer_id, Code.channel_not_offered, channels=lens.channels)
+        return _drop(offer_id, reason(Code.channel_not_offered, channels=lens.channels))
     if sensitive and not sensitive_purpose:
-        return _drop(offer_id, Code.sensitive_no_explicit_consent, purpose=offer_purpose)
+        return _drop(offer_id, reason(Code.sensitive_no_explicit_consent, purpose=offer_purpose))
     # (an offer for any channel, on the request's purpose, may go by every open one)
     if (channels or offer_purpose != lens.purpose) and not offer_channels(offer, lens):
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
-        return _drop(offer_id, code, purpose=offer_purpose)
+        return _drop(offer_id, reason(code, purpose=offer_purpose))
     if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
         return Ranked._make((offer_id, True, 0.0, (reason(Code.consent_not_required),)))
     context, at = lens.context, lens.at
@@ -137,7 +137,7 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
         if situation and situation not in situations:
             used.add(("context.situation", context.provenance))
             code = Code.context_in_transit if situation in IN_TRANSIT else Code.context_situation
-            return _drop(offer_id, code, situation=situation, channels=())  # (): this offer
+            return _drop(offer_id, reason(code, situation=situation, channels=()))  # (): this offer
     if not topics.isdisjoint(lens.held):  # one test for the three filters on topics, then each
         dropped = _held(offer, lens, used)
         if dropped is not None:
@@ -145,26 +145,26 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
     bought = lens.bought
     if item in bought and at - bought[item] < timedelta(days=offer.suppress_days):
         used.add(("events.purchases", OBSERVED))
-        return _drop(offer_id, Code.purchase_already_bought, item=item)
+        return _drop(offer_id, reason(Code.purchase_already_bought, item=item))
     if lens.recent and not topics.isdisjoint(lens.recent):
         used.add(("events.purchases", OBSERVED))
-        return _drop(offer_id, Code.purchase_recent_topic, topic=min(topics & lens.recent.keys()))
+        return _drop(offer_id, reason(Code.purchase_recent_topic, topic=min(topics & lens.recent.keys())))
     set_aside = lens.set_aside
     if offer_id in set_aside and at - set_aside[offer_id] < timedelta(days=offer.suppress_days):
-        return _drop(offer_id, Code.feedback_suppressed)
+        return _drop(offer_id, reason(Code.feedback_suppressed))
     countries, locales = offer.countries, offer.locales
     if countries or locales:
         profile = lens.snapshot.profile
         if countries:
             if profile.country is None:
-                return _drop(offer_id, Code.country_unknown)
+                return _drop(offer_id, reason(Code.country_unknown))
             used.add(("preferences.country", profile.provenance.get("country", DECLARED)))
             if profile.country.upper() not in countries:
-                return _drop(offer_id, Code.country_mismatch, country=profile.country.upper())
+                return _drop(offer_id, reason(Code.country_mismatch, country=profile.country.upper()))
         if locales and profile.locale is not None:
             used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
             if not any(_same_language(profile.locale, locale) for locale in locales):
-                return _drop(offer_id, Code.locale_mismatch, locale=profile.locale)
+                return _drop(offer_id, reason(Code.locale_mismatch, locale=profile.locale))
     score, why = _relevance(offer, lens, sensitive, used)
     if sensitive:
         why.append(reason(Code.sensitive_declared_only))
@@ -179,22 +179,21 @@ def _held(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None
     if lens.disliked and not topics.isdisjoint(lens.disliked):
         used.add(("preferences.interests", DECLARED))
         topic = min(topics & lens.disliked.keys())
-        return _drop(
-            offer.id, Code.topic_disliked, topic=topic if lens.disliked[topic] else None
-        )  # None: unshared
+        shared = lens.disliked[topic]
+        return _drop(offer.id, reason(Code.topic_disliked, topic=topic if shared else None))  # None: unshared
     if lens.paused and not topics.isdisjoint(lens.paused):
         paused = topics & lens.paused.keys()
         used.add(("preferences.life_events", DECLARED))
         event = lens.paused[min(paused)]
         if not event.shared:  # the customer's own, not the org's to know
-            return _drop(offer.id, Code.life_event_suppressed, topic=None, day=None)
+            return _drop(offer.id, reason(Code.life_event_suppressed, topic=None, day=None))
         day = on_clock(event.until, lens.snapshot.profile).date().isoformat()
-        return _drop(offer.id, Code.life_event_suppressed, topic=min(paused), day=day)
+        return _drop(offer.id, reason(Code.life_event_suppressed, topic=min(paused), day=day))
     return None
 
 
-def _drop(offer_id: str, code: Code, **values: Any) -> Ranked:
-    return Ranked._make((offer_id, False, 0.0, (reason(code, **values),)))
+def _drop(offer_id: str, why: Reason) -> Ranked:
+    return Ranked._make((offer_id, False, 0.0, (why,)))
 
 
 def _relevance(
