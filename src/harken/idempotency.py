@@ -52,7 +52,7 @@ TAKEOVER = timedelta(seconds=60)
 KEY_MAX = 255
 # No route's path is longer (a ref has at most 128 characters): a longer one is a 404 whatever its key.
 PATH_MAX = 255
-REPLAYED_HEADERS = ("content-type", "location")
+REPLAYED_HEADERS = ("content-type", "content-language", "location")
 
 
 class IdempotencyKey(Base):

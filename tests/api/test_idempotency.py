@@ -53,6 +53,7 @@ def assert_replayed(first: Response, again: Response) -> None:
     assert again.status_code == first.status_code
     assert again.content == first.content
     assert again.headers.get("content-type") == first.headers.get("content-type")
+    assert again.headers.get("content-language") == first.headers.get("content-language")
 
 
 def assert_problem(response: Response, status: int, field: str | None = None) -> dict[str, Any]:
@@ -97,6 +98,16 @@ def test_a_post_sent_again_with_its_key_is_replayed_and_written_once(
     assert first.status_code in (200, 201), first.text
     assert_replayed(first, again)
     assert count(session, model) == 1
+
+
+def test_a_decision_is_replayed_in_the_language_it_was_answered_in(
+    client: TestClient, session: Session
+) -> None:
+    headers = registered(client, session)
+    first = client.post("/v1/decisions", headers={**keyed(headers), "Accept-Language": "de"}, json=DECISION)
+    again = client.post("/v1/decisions", headers={**keyed(headers), "Accept-Language": "en"}, json=DECISION)
+    assert first.headers["content-language"] == "de" and first.json()["explanation"].startswith("Wird nicht")
+    assert_replayed(first, again)
 
 
 def test_an_empty_204_is_replayed_too(client: TestClient, session: Session) -> None:

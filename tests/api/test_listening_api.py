@@ -286,3 +286,43 @@ def test_an_offer_dismissed_in_the_orgs_own_app_is_held_back(client: TestClient,
     answer = decide(client, org, "c-1")
     assert answer["allowed"] is False
     assert [r["code"] for r in answer["ranking"][0]["reasons"]] == ["feedback.suppressed"]
+
+
+def test_a_decision_speaks_the_language_the_org_asks_for(client: TestClient, session: Session) -> None:
+    org = org_client(client, session)
+    token = customer_token(client, org, "c-1")
+    client.put("/v1/me/context", headers=token, json={"intent": "in-a-rush"}).raise_for_status()
+    grant(client, org, "c-1")
+    payload = {
+        "subject": "c-1",
+        "purpose": "marketing",
+        "channels": ["email"],
+        "candidates": [{"id": "tea", "title": "Tea"}],
+    }
+    english = client.post("/v1/decisions", headers=org, json=payload)
+    assert english.headers["content-language"] == "en"
+    assert english.json()["reasons"] == [
+        {"code": "context.in_a_rush", "message": "you said you're in a rush"}
+    ]
+    assert english.json()["explanation"].startswith("Not sending: you said you're in a rush; a better moment")
+    german = client.post("/v1/decisions", headers={**org, "Accept-Language": "de-CH, en;q=0.5"}, json=payload)
+    assert german.headers["content-language"] == "de"
+    answer = german.json()
+    assert answer["reasons"] == [
+        {"code": "context.in_a_rush", "message": "Sie haben gesagt, dass Sie es eilig haben"}
+    ]
+    assert answer["explanation"].startswith("Wird nicht gesendet: Sie haben gesagt, dass Sie es eilig haben;")
+    unknown = client.post("/v1/decisions", headers={**org, "Accept-Language": "fr, ja;q=0.8"}, json=payload)
+    assert (
+        unknown.headers["content-language"] == "en"
+        and unknown.json()["explanation"] == english.json()["explanation"]
+    )
+
+    log = client.get("/v1/me/access-log", headers={**token, "Accept-Language": "de"})
+    assert log.headers["content-language"] == "de"
+    assert {e["explanation"].partition(";")[0] for e in log.json()} == {
+        "Wird nicht gesendet: Sie haben gesagt, dass Sie es eilig haben"
+    }
+    assert all(e["reasons"] == ["context.in_a_rush"] for e in log.json())
+    stored = session.execute(select(DecisionLog.explanation)).scalars().all()
+    assert set(stored) == {english.json()["explanation"]}, "the log keeps the English sentence too"

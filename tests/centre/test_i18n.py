@@ -399,3 +399,23 @@ def test_the_sign_in_mail_is_in_the_language_it_was_asked_in(
 
     visitor().sign_in("priya@example.com")
     assert _mail_to(mailer, "priya@example.com")["Subject"] == ENGLISH["mail.subject"]
+
+
+def test_who_asked_is_explained_in_the_pages_language(
+    visitor: Callable[..., Visitor], business: Callable[[str], Business]
+) -> None:
+    shop = _shop_with(business, "priya@example.com", None)
+    shop.call("PUT", "/v1/subjects/priya/consents/marketing", {"status": "withdrawn"})
+    shop.offer("novels", topics=["books"])
+    asked = shop.decide("priya", ["novels"], ["email"])
+    assert asked["explanation"] == "Not sending: you withdrew your consent to marketing."
+    german = visitor(**{"Accept-Language": ASKS_GERMAN})
+    german.sign_in("priya@example.com")
+    page = german.get("/centre/businesses").text
+    assert _german(page)
+    assert "<q>Wird nicht gesendet: Sie haben Ihre Einwilligung zum Zweck „Marketing“ widerrufen.</q>" in page
+    assert asked["explanation"] not in page
+    assert (
+        "<q>Not sending: you withdrew your consent to marketing.</q>"
+        in german.get("/centre/businesses?lang=en").text
+    )

@@ -121,7 +121,7 @@ def document(
                 "allowed": d.allowed,
                 "channel": d.channel,
                 "offer": d.offer_id,
-                "reasons": d.codes,
+                "reasons": d.reason_codes,
                 "explanation": d.explanation,
                 "data_used": d.data_used,
                 "decided_at": rfc3339(d.decided_at),

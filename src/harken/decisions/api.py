@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy.orm import Session
 
+from harken.centre.i18n import accepted
 from harken.context.schemas import AccessEntry, Item
 from harken.decisions import service as decision_service
 from harken.decisions.models import Offer
+from harken.decisions.reasons import explain, language, render
 from harken.decisions.schemas import (
     DataUsed,
     DecisionPost,
@@ -30,6 +32,16 @@ from harken.subjects.api import Me
 from harken.subjects.viewer import Viewer
 
 router = APIRouter(tags=["decisions"], responses=PROBLEM_RESPONSES)
+# The language of the sentences in an answer: the first of Accept-Language they are written in, else English.
+AcceptLanguage = Annotated[
+    str | None, Header(description="The language of the sentences; English by default.")
+]
+
+
+def _language(accept_language: str | None, response: Response) -> str:
+    chosen = language(accepted(accept_language))
+    response.headers["Content-Language"] = chosen
+    return chosen
 
 
 @router.put("/v1/offers/{offer_id}", response_model=OfferRead, responses={201: {"model": OfferRead}})
@@ -57,10 +69,14 @@ def _offer(offer: Offer) -> OfferRead:
 
 
 @router.post("/v1/decisions", response_model=DecisionRead)
-async def post_decision(body: DecisionPost, call: Call, now: Now) -> DecisionRead:
+async def post_decision(
+    body: DecisionPost, call: Call, now: Now, response: Response, accept_language: AcceptLanguage = None
+) -> DecisionRead:
     """May I contact this customer now, on which channel, with which of these offers? The answer comes
     with reasons, a sentence you may show, the data it used, and when to ask again. An unknown ref is
-    "don't send" (`subject.unknown`), never an error."""
+    "don't send" (`subject.unknown`), never an error. Sentences are in the language of Accept-Language
+    (English, German), English by default."""
+    said = _language(accept_language, response)
 
     def work(session: Session, org: Org) -> DecisionRead:
         return _decision(
@@ -72,13 +88,14 @@ async def post_decision(body: DecisionPost, call: Call, now: Now) -> DecisionRea
                 now=now,
                 memory=call.hub.memory,
                 clock=call.hub.clock,
-            )
+            ),
+            said,
         )
 
     return await call(work)
 
 
-def _decision(decided: decision_service.Decided) -> DecisionRead:
+def _decision(decided: decision_service.Decided, said: str) -> DecisionRead:
     decision = decided.decision
     return DecisionRead(
         decision_id=str(decided.id),
@@ -90,12 +107,12 @@ def _decision(decided: decision_service.Decided) -> DecisionRead:
                 offer_id=r.offer_id,
                 eligible=r.eligible,
                 score=r.score,
-                reasons=[ReasonRead(code=x.code, message=x.message) for x in r.reasons],
+                reasons=[ReasonRead(code=x.code, message=render(x, said)) for x in r.reasons],
             )
             for r in decision.ranking
         ],
-        reasons=[ReasonRead(code=r.code, message=r.message) for r in decision.reasons],
-        explanation=decision.explanation,
+        reasons=[ReasonRead(code=r.code, message=render(r, said)) for r in decision.reasons],
+        explanation=explain(decision.explained, said),
         data_used=[DataUsed(field=f, provenance=p) for f, p in decision.data_used],
         retry_after=decision.retry_after,
         at=decided.at,
@@ -115,10 +132,16 @@ async def post_feedback(decision_id: uuid.UUID, body: FeedbackPost, call: Call, 
 
 
 @router.get("/v1/me/access-log", response_model=list[AccessEntry], tags=["me"])
-async def get_access_log(me: Me, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AccessEntry]:
+async def get_access_log(
+    me: Me,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    accept_language: AcceptLanguage = None,
+) -> list[AccessEntry]:
     """Who asked about me, when, for what purpose and channel, what they were told and why, and who read
     what I shared — newest first. Through a business's app: that business's questions and reads, and
-    the reads of what I shared through it."""
+    the reads of what I shared through it. Decisions are explained in the language of Accept-Language."""
+    said = _language(accept_language, response)
 
     def work(session: Session, window: Viewer) -> list[AccessEntry]:
         subject_ids, org_id = window.subject_ids, window.org_id
@@ -132,9 +155,9 @@ async def get_access_log(me: Me, limit: Annotated[int, Query(ge=1, le=500)] = 10
                 allowed=log.allowed,
                 channel=log.channel,
                 offer=log.offer_id,
-                reasons=log.codes,
+                reasons=log.reason_codes,
                 fields=log.data_used,
-                explanation=log.explanation,
+                explanation=log.said(said),
             )
             for log, name in decision_service.access_log(
                 session, subject_ids=subject_ids, org_id=org_id, limit=limit

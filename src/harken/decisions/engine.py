@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from harken.consent.purposes import CATALOGUE, LegalBasis
 from harken.decisions.gates import consented_channels, next_opening, on_clock, open_channels, zone_of
 from harken.decisions.ranking import POSITIVE, Ranked, judge, lens_for, offer_channels
-from harken.decisions.reasons import Code, Reason, reason
+from harken.decisions.reasons import Code, Explanation, Reason, explain, reason
 from harken.decisions.snapshot import (
     DECLARED,
     INFERRED,
@@ -51,6 +51,7 @@ __all__ = [  # decide, and the plain data it works on (defined in snapshot.py)
     "Contact",
     "Context",
     "Decision",
+    "Explanation",
     "Fact",
     "Feedback",
     "Interest",
@@ -75,9 +76,14 @@ class Decision:
     offer: str | None
     ranking: tuple[Ranked, ...]
     reasons: tuple[Reason, ...]
-    explanation: str
+    explained: Explanation  # the one-sentence explanation as values: `explain` writes it in a language
     data_used: tuple[tuple[str, str], ...]  # (field, provenance)
     retry_after: datetime | None
+
+    @property
+    def explanation(self) -> str:
+        """The one-sentence explanation in English, the API's default language."""
+        return explain(self.explained)
 
 
 def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
@@ -106,13 +112,13 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         channels = [c for c in channels if c not in closed]
         if not channels:
             return _deny(
-                [reason(Code.channel_not_allowed, channels=", ".join(closed))],
+                [reason(Code.channel_not_allowed, channels=tuple(closed))],
                 (),
                 used,
                 None,
                 zone_of(profile),
             )
-        reasons.append(reason(Code.channel_not_allowed, channels=", ".join(closed)))
+        reasons.append(reason(Code.channel_not_allowed, channels=tuple(closed)))
 
     if not contract:
         open_now, blocks = open_channels(snapshot, channels, at, used)
@@ -125,12 +131,8 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         reasons.extend(blocks)  # channels closed while others stay open
 
     lens = lens_for(snapshot, request.purpose, channels, at, contract)
-    ranking = [judge(offer, lens, used) for offer in request.candidates]
-    order = sorted(
-        range(len(ranking)),
-        key=lambda i: (not ranking[i].eligible, -ranking[i].score if ranking[i].eligible else 0, i),
-    )
-    ranked = tuple(ranking[i] for i in order)
+    # eligible first, best first; ties in the order asked (the sort is stable)
+    ranked = tuple(sorted([judge(offer, lens, used) for offer in request.candidates], key=_best_first))
     best = ranked[0] if ranked and ranked[0].eligible else None
     if best is None:
         why = [reason(Code.relevance_none)]
@@ -139,20 +141,23 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
         return _deny(why, ranked, used, None, zone_of(profile))
     offer = next(o for o in request.candidates if o.id == best.offer_id)
     channel = offer_channels(offer, lens)[0]
-    positive = [r for r in best.reasons if r.code in POSITIVE]
-    because = reason(Code.consent_not_required).message
-    if positive and not contract:
-        because = positive[0].message
+    because = reason(Code.consent_not_required)
+    if not contract:
+        because = next((r for r in best.reasons if r.code in POSITIVE), because)
     return Decision(
         allowed=True,
         channel=channel,
         offer=offer.id,
         ranking=ranked,
         reasons=(*reasons, reason(Code.allowed)),
-        explanation=f"Sending “{offer.title}” by {channel} because {because}.",
+        explained=Explanation(because, title=offer.title, channel=channel),
         data_used=tuple(sorted(used)),
         retry_after=None,
     )
+
+
+def _best_first(ranked: Ranked) -> tuple[bool, float]:
+    return (False, -ranked.score) if ranked.eligible else (True, 0.0)
 
 
 def _deny(
@@ -162,20 +167,19 @@ def _deny(
     retry: datetime | None,
     zone: ZoneInfo,
 ) -> Decision:
-    first = reasons[0].message
-    when = ""
+    explained = Explanation(reasons[0])
     if retry is not None:
-        local = retry.astimezone(zone)
-        when = f"; a better moment is {local:%H:%M} ({zone.key})"
-        if any(r.code == Code.context_no_moment_today for r in reasons):
-            when = f"; no suitable moment is left today, the next is {local:%A %H:%M} ({zone.key})"
+        next_day = any(r.code == Code.context_no_moment_today for r in reasons)
+        explained = Explanation(
+            reasons[0], retry=retry.astimezone(zone).isoformat(), zone=zone.key, next_day=next_day
+        )
     return Decision(
         allowed=False,
         channel=None,
         offer=None,
         ranking=ranking,
         reasons=tuple(reasons),
-        explanation=f"Not sending: {first}{when}.",
+        explained=explained,
         data_used=tuple(sorted(used)),
         retry_after=retry,
     )

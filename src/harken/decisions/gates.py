@@ -8,6 +8,7 @@ Pure: no database, no web, no clock.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from harken.decisions.reasons import Code, Reason, reason
@@ -24,8 +25,13 @@ FITTING_CHANNELS: dict[str, frozenset[str]] = {
     "out": frozenset({"email", "post", "push", "in-app"}),
 }
 IN_TRANSIT = frozenset({"commuting", "travelling"})
+_OPEN = ChannelPreference(True, None)  # a channel the customer said nothing about
 # Where a day's parts end (local hour): a purchase pauses its topics until the end of its part.
 DAY_PARTS = (5, 12, 17, 22, 29)
+# local hour (5..28: before 5 counts as the night before) → when its day part ends, after midnight
+_PART_ENDS = {
+    hour: timedelta(hours=next(h for h in DAY_PARTS if h > hour)) for hour in range(DAY_PARTS[0], 29)
+}
 
 
 def consented_channels(
@@ -43,7 +49,7 @@ def consented_channels(
         return [], reason(Code.consent_expired, purpose=purpose)
     channels = [c for c in requested if c in consent.channels]
     if not channels:
-        return [], reason(Code.consent_channel_not_granted, channels=", ".join(requested))
+        return [], reason(Code.consent_channel_not_granted, channels=requested)
     return channels, None
 
 
@@ -56,9 +62,7 @@ def open_channels(
     context = context_at(profile, at)
     if context is not None and context.do_not_disturb_until is not None and context.do_not_disturb_until > at:
         used.add(("context.do_not_disturb", context.provenance))
-        return [], [
-            reason(Code.context_do_not_disturb, until=when(context.do_not_disturb_until, profile, at))
-        ]
+        return [], [reason(Code.context_do_not_disturb, **when(context.do_not_disturb_until, profile, at))]
     if profile.quiet_hours is not None and in_quiet_hours(profile, at):
         used.add(("preferences.quiet_hours", profile.provenance.get("quiet_hours", DECLARED)))
         start, end = profile.quiet_hours
@@ -74,11 +78,11 @@ def open_channels(
         if unfit:
             used.add(("context.situation", context.provenance))
             code = Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation
-            blocks.append(reason(code, situation=context.situation, channels=", ".join(unfit)))
+            blocks.append(reason(code, situation=context.situation, channels=tuple(unfit)))
             channels = [c for c in channels if c in fitting]
     capped = []
     for channel in channels:
-        limit = profile.channels.get(channel, ChannelPreference(True, None)).max_per_week
+        limit = profile.channels.get(channel, _OPEN).max_per_week
         if limit is not None:
             used.add(("preferences.channels", profile.provenance.get("channel", DECLARED)))
             if sum(1 for c in snapshot.contacts if c.channel == channel and at - WEEK < c.at <= at) >= limit:
@@ -112,9 +116,7 @@ def _block_ends(snapshot: Snapshot, t: datetime, channels: list[str]) -> list[da
             ends.append(context.do_not_disturb_until)
     if profile.quiet_hours is not None and in_quiet_hours(profile, t):
         ends.append(_next_on_clock(profile, t, profile.quiet_hours[1]))
-    limited = {
-        c for c in channels if profile.channels.get(c, ChannelPreference(True, None)).max_per_week is not None
-    }
+    limited = {c for c in channels if profile.channels.get(c, _OPEN).max_per_week is not None}
     ends.extend(c.at + WEEK for c in snapshot.contacts if c.channel in limited and c.at + WEEK > t)
     return ends
 
@@ -156,16 +158,16 @@ def _next_on_clock(profile: Profile, after: datetime, wall: time) -> datetime:
 
 
 def end_of_day_part(profile: Profile, moment: datetime) -> datetime:
-    local = on_clock(moment, profile)
+    zone = zone_of(profile)
+    local = moment.astimezone(zone)
     hour = local.hour if local.hour >= DAY_PARTS[0] else local.hour + 24
-    end = next(h for h in DAY_PARTS if h > hour)
-    midnight = datetime.combine(local.date(), time(0), tzinfo=zone_of(profile))
+    midnight = datetime.combine(local.date(), time(0), tzinfo=zone)
     if local.hour < DAY_PARTS[0]:
         midnight -= timedelta(days=1)
-    return (midnight + timedelta(hours=end)).astimezone(UTC)
+    return (midnight + _PART_ENDS[hour]).astimezone(UTC)
 
 
-def when(moment: datetime, profile: Profile, now: datetime) -> str:
-    """A moment on the customer's clock: the time today, or the day and time later on."""
+def when(moment: datetime, profile: Profile, now: datetime) -> dict[str, Any]:
+    """A moment on the customer's clock, and whether it is today (a sentence then names only the time)."""
     local = on_clock(moment, profile)
-    return f"{local:%H:%M}" if local.date() == on_clock(now, profile).date() else f"{local:%A %d %B %H:%M}"
+    return {"until": local.isoformat(), "today": local.date() == on_clock(now, profile).date()}

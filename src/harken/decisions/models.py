@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from harken.db import Base, JSONType
+from harken.decisions.engine import Decision
+from harken.decisions.reasons import Explanation, explain
 from harken.orgs.catalogue import CatalogueEntry
 
 
@@ -35,12 +38,29 @@ class DecisionLog(Base):
     allowed: Mapped[bool]
     channel: Mapped[str | None] = mapped_column(String(16))
     offer_id: Mapped[str | None] = mapped_column(String(128))
-    codes: Mapped[list[str]] = mapped_column(JSONType)
-    explanation: Mapped[str] = mapped_column(Text)
+    # {"codes": [...], "explanation": {...}}: the reasons' codes, and the explanation as values, to write
+    # it again in the reader's language (`said`). Rows logged before the engine gave values: the codes alone.
+    codes: Mapped[dict[str, Any] | list[str]] = mapped_column(JSONType)
+    explanation: Mapped[str] = mapped_column(Text)  # in English, whatever language the org asked in
     data_used: Mapped[list[str]] = mapped_column(JSONType)
     retry_after: Mapped[datetime | None]
     at: Mapped[datetime]
     decided_at: Mapped[datetime]
+
+    @staticmethod
+    def codes_of(decision: Decision) -> dict[str, Any]:
+        """What the `codes` column keeps of a decision."""
+        return {"codes": [str(r.code) for r in decision.reasons], "explanation": decision.explained.as_json()}
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return self.codes["codes"] if isinstance(self.codes, dict) else self.codes
+
+    def said(self, language: str) -> str:
+        """The decision's explanation in `language` (English for rows logged before it could be rewritten)."""
+        if isinstance(self.codes, dict):
+            return explain(Explanation.from_json(self.codes["explanation"]), language)
+        return self.explanation
 
 
 class DecisionFeedback(Base):

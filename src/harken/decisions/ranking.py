@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from harken.consent.purposes import CATALOGUE
 from harken.decisions.gates import IN_TRANSIT, context_at, end_of_day_part, on_clock
-from harken.decisions.reasons import Code, Reason, reason
+from harken.decisions.reasons import ENGLISH, Code, Reason, reason
 from harken.decisions.snapshot import DECLARED, OBSERVED, Context, LifeEvent, Offer, Persona, Snapshot
 
 RELEVANCE_FLOOR = 0.25
@@ -26,9 +26,11 @@ class Ranked(NamedTuple):
     reasons: tuple[Reason, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Lens:
-    """What the snapshot means for this decision, worked out once rather than once per candidate."""
+    """What the snapshot means for this decision, worked out once rather than once per candidate.
+    Nothing changes it once built (not frozen, as it is built on every decision: a frozen dataclass sets
+    each field through object.__setattr__; slots, as it is read some hundred times)."""
 
     snapshot: Snapshot
     purpose: str
@@ -41,8 +43,10 @@ class Lens:
     paused: dict[str, LifeEvent]  # topic → the life event pausing it
     bought: dict[str, datetime]  # item → last bought
     recent: dict[str, datetime]  # topic → end of the day part of a recent purchase for oneself
+    held: frozenset[str]  # the topics of `disliked`, `paused` and `recent`
     set_aside: dict[str, datetime]  # offer id → last dismissed or found not relevant
-    interests: dict[str, tuple[float, Code]]  # topic → (weighted affinity, the code citing it)
+    interests: dict[str, tuple[float, Code, str, bool]]  # topic → (weighted affinity, the code citing it,
+    # provenance, shared)
     granted: dict[str, frozenset[str] | None]  # purpose → channels its consent covers, None if not granted
 
 
@@ -51,21 +55,32 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
     context = context_at(profile, at)
     recent: dict[str, datetime] = {}
     for purchase in snapshot.purchases:
-        if not purchase.gift:
+        # A day part lasts at most 8 hours (7, and a clock set back): older purchases pause nothing now.
+        if not purchase.gift and at - purchase.at < _DAY:
             end = end_of_day_part(profile, purchase.at)
             if at < end:
                 for topic in purchase.topics:
                     recent[topic] = max(end, recent.get(topic, end))
     bought: dict[str, datetime] = {}
     for purchase in snapshot.purchases:
-        if purchase.item and purchase.at > bought.get(purchase.item, datetime.min.replace(tzinfo=UTC)):
+        if purchase.item and purchase.at > bought.get(purchase.item, _EPOCH):
             bought[purchase.item] = purchase.at
     set_aside: dict[str, datetime] = {}
     for feedback in snapshot.feedback:
         if feedback.kind in ("dismissed", "not-relevant") and feedback.at > set_aside.get(
-            feedback.offer_id, datetime.min.replace(tzinfo=UTC)
+            feedback.offer_id, _EPOCH
         ):
             set_aside[feedback.offer_id] = feedback.at
+    disliked: dict[str, bool] = {}
+    interests: dict[str, tuple[float, Code, str, bool]] = {}
+    for topic, (affinity, provenance, shared) in profile.interests.items():
+        if provenance == DECLARED:
+            interests[topic] = (affinity * 1.0, Code.relevance_interest, provenance, shared)
+            if affinity <= -0.5:
+                disliked[topic] = shared
+        else:
+            interests[topic] = (affinity * 0.5, Code.relevance_inferred, provenance, shared)
+    paused = {t: e for e in profile.life_events if at < e.until for t in sorted(e.topics)}
     return Lens(
         snapshot=snapshot,
         purpose=purpose,
@@ -74,22 +89,13 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
         contract=contract,
         context=context,
         persona=profile.personas.get(context.persona) if context and context.persona else None,
-        disliked={
-            t: i.shared
-            for t, i in profile.interests.items()
-            if i.provenance == DECLARED and i.affinity <= -0.5
-        },
-        paused={t: e for e in profile.life_events if at < e.until for t in sorted(e.topics)},
+        disliked=disliked,
+        paused=paused,
         bought=bought,
         recent=recent,
+        held=frozenset(disliked).union(paused, recent),
         set_aside=set_aside,
-        interests={
-            t: (
-                i.affinity * (1.0 if i.provenance == DECLARED else 0.5),
-                Code.relevance_interest if i.provenance == DECLARED else Code.relevance_inferred,
-            )
-            for t, i in profile.interests.items()
-        },
+        interests=interests,
         granted={
             p: (c.channels if c.status == "granted" and (c.expires_at is None or c.expires_at > at) else None)
             for p, c in snapshot.consents.items()
@@ -109,125 +115,145 @@ def offer_channels(offer: Offer, lens: Lens) -> list[str]:
 
 def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
     """One candidate: the first filter that drops it, or its relevance score and why."""
-    profile, at, topics = lens.snapshot.profile, lens.at, offer.topics
+    # (fields read once into locals: a named tuple's field costs three times a local's)
+    offer_id, topics, channels, item = offer.id, offer.topics, offer.channels, offer.item
     offer_purpose = offer.purpose or lens.purpose
-    sensitive = offer.sensitive or _SENSITIVE[offer_purpose]
-
-    def drop(code: Code, **values: Any) -> Ranked:
-        return Ranked(offer.id, False, 0.0, (reason(code, **values),))
-
-    if offer.channels and offer.channels.isdisjoint(lens.channels):
-        return drop(Code.channel_not_offered, channels=", ".join(lens.channels))
-    if sensitive and not _SENSITIVE[offer_purpose]:
-        return drop(Code.sensitive_no_explicit_consent, purpose=offer_purpose)
-    if not offer_channels(offer, lens):
+    sensitive_purpose = _SENSITIVE[offer_purpose]
+    sensitive = offer.sensitive or sensitive_purpose
+    if channels and channels.isdisjoint(lens.channels):
+        return _drop(offer_id, reason(Code.channel_not_offered, channels=lens.channels))
+    if sensitive and not sensitive_purpose:
+        return _drop(offer_id, reason(Code.sensitive_no_explicit_consent, purpose=offer_purpose))
+    # (an offer for any channel, on the request's purpose, may go by every open one)
+    if (channels or offer_purpose != lens.purpose) and not offer_channels(offer, lens):
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
-        return drop(code, purpose=offer_purpose)
+        return _drop(offer_id, reason(code, purpose=offer_purpose))
     if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
-        return Ranked(offer.id, True, 0.0, (reason(Code.consent_not_required),))
-    context = lens.context
-    if (
-        offer.situations
-        and context is not None
-        and context.situation
-        and context.situation not in offer.situations
-    ):
-        used.add(("context.situation", context.provenance))
-        return drop(
-            Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation,
-            situation=context.situation,
-            channels="this offer",
-        )
-    if lens.disliked and not topics.isdisjoint(lens.disliked):
-        used.add(("preferences.interests", DECLARED))
-        topic = min(topics & lens.disliked.keys())
-        return drop(Code.topic_disliked, topic=topic if lens.disliked[topic] else _UNSHARED_TOPIC)
-    if lens.paused and not topics.isdisjoint(lens.paused):
-        paused = topics & lens.paused.keys()
-        used.add(("preferences.life_events", DECLARED))
-        event = lens.paused[min(paused)]
-        if not event.shared:
-            return drop(Code.life_event_suppressed, topic=_UNSHARED_TOPIC, until="a date you chose")
-        until = f"{on_clock(event.until, profile):%d %B %Y}"
-        return drop(Code.life_event_suppressed, topic=min(paused), until=until)
-    if offer.item in lens.bought and at - lens.bought[offer.item] < timedelta(days=offer.suppress_days):
+        return Ranked._make((offer_id, True, 0.0, (reason(Code.consent_not_required),)))
+    context, at = lens.context, lens.at
+    situations = offer.situations
+    if situations and context is not None:
+        situation = context.situation
+        if situation and situation not in situations:
+            used.add(("context.situation", context.provenance))
+            code = Code.context_in_transit if situation in IN_TRANSIT else Code.context_situation
+            return _drop(offer_id, reason(code, situation=situation, channels=()))  # (): this offer
+    if not topics.isdisjoint(lens.held):  # one test for the three filters on topics, then each
+        dropped = _held(offer, lens, used)
+        if dropped is not None:
+            return dropped
+    bought = lens.bought
+    if item in bought and at - bought[item] < timedelta(days=offer.suppress_days):
         used.add(("events.purchases", OBSERVED))
-        return drop(Code.purchase_already_bought, item=offer.item)
+        return _drop(offer_id, reason(Code.purchase_already_bought, item=item))
     if lens.recent and not topics.isdisjoint(lens.recent):
         used.add(("events.purchases", OBSERVED))
-        return drop(Code.purchase_recent_topic, topic=min(topics & lens.recent.keys()))
-    if offer.id in lens.set_aside and at - lens.set_aside[offer.id] < timedelta(days=offer.suppress_days):
-        return drop(Code.feedback_suppressed)
-    if offer.countries:
-        if profile.country is None:
-            return drop(Code.country_unknown)
-        used.add(("preferences.country", profile.provenance.get("country", DECLARED)))
-        if profile.country.upper() not in offer.countries:
-            return drop(Code.country_mismatch, country=profile.country.upper())
-    if offer.locales and profile.locale is not None:
-        used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
-        if not any(_same_language(profile.locale, locale) for locale in offer.locales):
-            return drop(Code.locale_mismatch, locale=profile.locale)
+        return _drop(offer_id, reason(Code.purchase_recent_topic, topic=min(topics & lens.recent.keys())))
+    set_aside = lens.set_aside
+    if offer_id in set_aside and at - set_aside[offer_id] < timedelta(days=offer.suppress_days):
+        return _drop(offer_id, reason(Code.feedback_suppressed))
+    countries, locales = offer.countries, offer.locales
+    if countries or locales:
+        profile = lens.snapshot.profile
+        if countries:
+            if profile.country is None:
+                return _drop(offer_id, reason(Code.country_unknown))
+            used.add(("preferences.country", profile.provenance.get("country", DECLARED)))
+            if profile.country.upper() not in countries:
+                return _drop(offer_id, reason(Code.country_mismatch, country=profile.country.upper()))
+        if locales and profile.locale is not None:
+            used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
+            if not any(_same_language(profile.locale, locale) for locale in locales):
+                return _drop(offer_id, reason(Code.locale_mismatch, locale=profile.locale))
     score, why = _relevance(offer, lens, sensitive, used)
     if sensitive:
         why.append(reason(Code.sensitive_declared_only))
     if score < RELEVANCE_FLOOR:
-        return Ranked(offer.id, False, round(score, 3), (*why, reason(Code.relevance_below_floor)))
-    return Ranked(offer.id, True, round(score, 3), tuple(why))
+        return Ranked._make((offer_id, False, round(score, 3), (*why, reason(Code.relevance_below_floor))))
+    return Ranked._make((offer_id, True, round(score, 3), tuple(why)))  # (_make: see `reason`)
+
+
+def _held(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None:
+    """A topic the customer dislikes or paused drops the offer."""
+    topics = offer.topics
+    if lens.disliked and not topics.isdisjoint(lens.disliked):
+        used.add(("preferences.interests", DECLARED))
+        topic = min(topics & lens.disliked.keys())
+        shared = lens.disliked[topic]
+        return _drop(offer.id, reason(Code.topic_disliked, topic=topic if shared else None))  # None: unshared
+    if lens.paused and not topics.isdisjoint(lens.paused):
+        paused = topics & lens.paused.keys()
+        used.add(("preferences.life_events", DECLARED))
+        event = lens.paused[min(paused)]
+        if not event.shared:  # the customer's own, not the org's to know
+            return _drop(offer.id, reason(Code.life_event_suppressed, topic=None, day=None))
+        day = on_clock(event.until, lens.snapshot.profile).date().isoformat()
+        return _drop(offer.id, reason(Code.life_event_suppressed, topic=min(paused), day=day))
+    return None
+
+
+def _drop(offer_id: str, why: Reason) -> Ranked:
+    return Ranked._make((offer_id, False, 0.0, (why,)))
 
 
 def _relevance(
     offer: Offer, lens: Lens, declared_only: bool, used: set[tuple[str, str]]
 ) -> tuple[float, list[Reason]]:
-    """Declared context and persona first, then interests (others' count half), then novelty."""
+    """Declared context and persona first, then interests (others' count half), then novelty. The
+    reasons come in the order they are cited: context, persona, interests, novelty, another persona."""
     score, signal = 0.0, False
-    why: list[Reason] = []
-    context, profile = lens.context, lens.snapshot.profile
+    first: list[Reason] = []  # context, persona
+    cited: list[Reason] = []  # interests
+    other: Reason | None = None  # another persona than the active one: cited last
+    context, topics, personas = lens.context, offer.topics, offer.personas
     if context is not None and (not declared_only or context.provenance == DECLARED):
-        hit = offer.topics & context.topics if context.topics else None
-        if hit:
-            used.add(("context.topics", context.provenance))
+        active, provenance = context.persona, context.provenance
+        if context.topics and not topics.isdisjoint(context.topics):
+            hit = topics & context.topics
+            used.add(("context.topics", provenance))
             score, signal = score + 0.8, True
-            why.append(
-                reason(Code.relevance_context, intent=_intent(context.intent), topics=", ".join(sorted(hit)))
-            )
+            first.append(reason(Code.relevance_context, intent=context.intent, topics=tuple(sorted(hit))))
         persona = lens.persona
-        label = persona.label if persona else context.persona
-        if context.persona and offer.personas:
-            used.add(("context.persona", context.provenance))
-            if context.persona in offer.personas:
+        if active and personas:
+            used.add(("context.persona", provenance))
+            label = persona.label if persona else active
+            if active in personas:
                 score, signal = score + 0.3, True
-                why.append(reason(Code.relevance_persona, persona=label))
+                first.append(reason(Code.relevance_persona, persona=label))
             else:
                 score -= 0.4
-                why.append(reason(Code.relevance_other_persona, persona=label))
-        fits = not offer.personas or context.persona in offer.personas
-        if persona is not None and fits and not offer.topics.isdisjoint(persona.interests):
+                other = reason(Code.relevance_other_persona, persona=label)
+        fits = not personas or active in personas
+        if persona is not None and fits and not topics.isdisjoint(persona.interests):
             used.add(("personas", persona.provenance))
             score, signal = score + 0.5, True
-            if not any(r.code == Code.relevance_persona for r in why):
-                why.append(reason(Code.relevance_persona, persona=persona.label))
+            if not first or first[-1].code != Code.relevance_persona:
+                first.append(reason(Code.relevance_persona, persona=persona.label))
     liked, disliked = 0.0, 0.0
-    for topic in offer.topics:
-        weighted = lens.interests.get(topic)
+    interests = lens.interests
+    for topic in topics:
+        weighted = interests.get(topic)
         if weighted is None:
             continue
-        interest = profile.interests[topic]
-        if declared_only and interest.provenance != DECLARED:
+        value, code, provenance, shared = weighted
+        if declared_only and provenance != DECLARED:
             continue
         signal = True
-        used.add(("preferences.interests", interest.provenance))
-        value, code = weighted
-        if value > 0 and interest.shared:
-            why.append(reason(code, topic=topic))
+        used.add(("preferences.interests", provenance))
+        if value > 0 and shared:
+            cited.append(reason(code, topic=topic))
         liked, disliked = max(liked, value), min(disliked, value)
     score += liked + disliked
+    if len(cited) > 1:
+        cited.sort(key=_in_order)
+    why = first + cited if first else cited
+    profile = lens.snapshot.profile
     if not signal and profile.novelty > 0 and not declared_only:
         used.add(("preferences.novelty", profile.provenance.get("novelty", DECLARED)))
         score += profile.novelty * 0.6
         why.append(reason(Code.relevance_novelty))
-    if len(why) > 1:
-        why.sort(key=lambda r: (_RANK_ORDER.get(r.code, len(_RANK_ORDER)), r.message))
+    if other is not None:
+        why.append(other)
     return score, why
 
 
@@ -240,34 +266,25 @@ POSITIVE = frozenset(
         Code.relevance_novelty,
     }
 )
-_UNSHARED_TOPIC = "one of its topics"
 _SENSITIVE = {key: purpose.sensitive for key, purpose in CATALOGUE.items()}
-_RANK_ORDER = {
-    code: rank
-    for rank, code in enumerate(
-        (
-            Code.relevance_context,
-            Code.relevance_persona,
-            Code.relevance_interest,
-            Code.relevance_inferred,
-            Code.relevance_novelty,
-            Code.relevance_other_persona,
-        )
-    )
+
+
+def _in_order(reason: Reason) -> tuple[int, str]:
+    """Interests in the order they are cited: declared before the others, then as their English
+    sentences sort (as they always have: sentences of one kind differ only by the topic)."""
+    rank, after_topic = _INTERESTS[reason.code]
+    return rank, reason.params["topic"] + after_topic
+
+
+_INTERESTS = {  # the code citing an interest → (its rank, what its English sentence says after the topic)
+    code: (rank, ENGLISH[code].partition("{topic}")[2])
+    for rank, code in enumerate((Code.relevance_interest, Code.relevance_inferred))
 }
+_DAY = timedelta(days=1)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 def _same_language(customer: str, offered: str) -> bool:
     """Same language, and the same region where both name one (fr-CA fits fr and fr-CA, not fr-FR)."""
     a, b = customer.lower().replace("_", "-").split("-"), offered.lower().replace("_", "-").split("-")
     return a[0] == b[0] and (len(a) == 1 or len(b) == 1 or a[1] == b[1])
-
-
-def _intent(intent: str | None) -> str:
-    return {
-        "browsing": "you're browsing",
-        "buying": "you're looking to buy",
-        "researching": "you're researching",
-        "in-a-rush": "you're in a rush",
-        "need-help": "you need help",
-    }.get(intent or "", "you're interested in")

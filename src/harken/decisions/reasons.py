@@ -1,13 +1,22 @@
 """Every reason a decision can give: a stable code, what it means, and the sentence shown for it.
 
-The codes are part of the API (docs/reason-codes.md is generated from this table and checked by a
-test); messages may improve, codes never change meaning.
+The engine gives a reason as its code and the plain values its sentence needs (`Reason(code, params)`);
+the sentence is written only at the edge, in the reader's language: `render(reason, language)`, and
+`explain(explanation, language)` for the decision's one-sentence explanation. The codes are part of
+the API (docs/reason-codes.md is generated from this table and checked by a test); sentences may
+improve, codes never change meaning.
+
+Pure: no database, no web, no clock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
+
+from babel.dates import format_date, format_datetime
 
 
 class Code(StrEnum):
@@ -105,8 +114,9 @@ MEANING: dict[Code, str] = {
     Code.allowed: "Send: every gate passed.",
 }
 
-# The sentence shown for each code, to the customer ("you"), filled with the decision's values.
-MESSAGES: dict[Code, str] = {
+# The sentence shown for each code, to the customer ("you"), in each language the API and the centre
+# speak; `render` fills it with the reason's values, put in words of the same language.
+ENGLISH: dict[Code, str] = {
     Code.subject_unknown: "this business does not know you",
     Code.subject_erased: "you asked for your data to be erased",
     Code.consent_not_required: "it is a service message about something you arranged",
@@ -128,7 +138,7 @@ MESSAGES: dict[Code, str] = {
     Code.context_no_moment_today: "no suitable moment is left today",
     Code.frequency_cap: "you allow at most {limit} messages a week by {channel}, and that many were sent",
     Code.topic_disliked: "you told us you don't like {topic}",
-    Code.life_event_suppressed: "you asked for a pause on {topic} until {until}",
+    Code.life_event_suppressed: "you asked for a pause on {topic} until {day}",
     Code.purchase_already_bought: "you already bought {item}",
     Code.purchase_recent_topic: "you just bought something on {topic}",
     Code.feedback_suppressed: "you set this offer aside recently",
@@ -147,18 +157,232 @@ MESSAGES: dict[Code, str] = {
     Code.relevance_none: "nothing on offer is relevant enough to you",
     Code.allowed: "every check passed",
 }
+GERMAN: dict[Code, str] = {
+    Code.subject_unknown: "Dieses Unternehmen kennt Sie nicht",
+    Code.subject_erased: "Sie haben Ihre Daten löschen lassen",
+    Code.consent_not_required: "Es ist eine Servicenachricht zu etwas, das Sie vereinbart haben",
+    Code.consent_missing: "Sie haben dem Zweck „{purpose}“ bei diesem Unternehmen nicht zugestimmt",
+    Code.consent_denied: "Sie haben dem Zweck „{purpose}“ bei diesem Unternehmen widersprochen",
+    Code.consent_withdrawn: "Sie haben Ihre Einwilligung zum Zweck „{purpose}“ widerrufen",
+    Code.consent_expired: "Ihre Einwilligung zum Zweck „{purpose}“ ist abgelaufen",
+    Code.consent_gpc: "Das Global-Privacy-Control-Signal Ihres Browsers lehnt den Zweck „{purpose}“ ab",
+    Code.consent_channel_not_granted: "Sie haben einer Kontaktaufnahme per {channels} nicht zugestimmt",
+    Code.consent_offer_purpose: "Sie haben dem Zweck „{purpose}“ nicht zugestimmt",
+    Code.channel_not_allowed: "Sie haben {channels} abgeschaltet",
+    Code.channel_not_offered: "Dieses Angebot kann nicht per {channels} gesendet werden",
+    Code.context_do_not_disturb: "Sie möchten bis {until} nicht gestört werden",
+    Code.context_quiet_hours: "Es ist gerade Ihre Ruhezeit ({start} bis {end})",
+    Code.context_in_transit: "Sie sind gerade {situation}, das passt nicht zu {channels}",
+    Code.context_situation: "Sie sind gerade {situation}, das passt nicht zu {channels}",
+    Code.context_in_a_rush: "Sie haben gesagt, dass Sie es eilig haben",
+    Code.context_needs_help: "Sie haben gesagt, dass Sie gerade Hilfe brauchen, keine Angebote",
+    Code.context_no_moment_today: "Heute bleibt kein passender Zeitpunkt mehr",
+    Code.frequency_cap: "Sie erlauben höchstens {limit} Nachrichten pro Woche per {channel}, und so viele wurden "
+    "schon gesendet",
+    Code.topic_disliked: "Sie haben uns gesagt, dass Sie {topic} nicht mögen",
+    Code.life_event_suppressed: "Sie haben {topic} bis {day} pausiert",
+    Code.purchase_already_bought: "Sie haben {item} schon gekauft",
+    Code.purchase_recent_topic: "Sie haben gerade etwas zum Thema {topic} gekauft",
+    Code.feedback_suppressed: "Sie haben dieses Angebot kürzlich beiseitegelegt",
+    Code.sensitive_no_explicit_consent: "Es berührt ein sensibles Thema, und Sie haben dem Zweck „{purpose}“ "
+    "nicht ausdrücklich zugestimmt",
+    Code.sensitive_declared_only: "Es berührt ein sensibles Thema, daher zählt nur, was Sie uns gesagt haben",
+    Code.country_mismatch: "Es ist für ein anderes Land als Ihres gedacht ({country})",
+    Code.country_unknown: "Es ist für bestimmte Länder gedacht, und wir kennen Ihres nicht",
+    Code.locale_mismatch: "Es ist nicht in Ihrer Sprache ({locale})",
+    Code.relevance_context: "Es geht um {topics}, und Sie {intent}",
+    Code.relevance_persona: "Es passt gerade zu Ihnen als {persona}",
+    Code.relevance_other_persona: "Es richtet sich an Sie in einer anderen Rolle als {persona}",
+    Code.relevance_interest: "Sie haben uns gesagt, dass Sie {topic} mögen",
+    Code.relevance_inferred: "Es hat mit {topic} zu tun, und das Unternehmen hat bemerkt, dass Sie so etwas "
+    "kaufen oder ansehen",
+    Code.relevance_novelty: "Sie möchten ab und zu überrascht werden",
+    Code.relevance_below_floor: "Es ist für Sie nicht relevant genug",
+    Code.relevance_none: "Nichts im Angebot ist für Sie relevant genug",
+    Code.allowed: "Alle Prüfungen sind bestanden",
+}
+SENTENCES: dict[str, dict[Code, str]] = {"en": ENGLISH, "de": GERMAN}
+DEFAULT = "en"
+LANGUAGES = tuple(SENTENCES)
+MESSAGES = ENGLISH  # the API's default language
+
+# The words a sentence is filled with: the decision's frame, and the values the engine gives as keys.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "sending": "Sending “{title}” by {channel} because {because}.",
+        "refusing": "Not sending: {because}{when}.",
+        "better_moment": "; a better moment is {at} ({zone})",
+        "next_moment": "; no suitable moment is left today, the next is {at} ({zone})",
+        "unshared_topic": "one of its topics",
+        "chosen_day": "a date you chose",
+        "this_offer": "this offer",
+        "intent.browsing": "you're browsing",
+        "intent.buying": "you're looking to buy",
+        "intent.researching": "you're researching",
+        "intent.in-a-rush": "you're in a rush",
+        "intent.need-help": "you need help",
+        "intent.": "you're interested in",
+    },
+    "de": {
+        "sending": "„{title}“ wird per {channel} gesendet: {because}.",
+        "refusing": "Wird nicht gesendet: {because}{when}.",
+        "better_moment": "; ein besserer Zeitpunkt ist {at} ({zone})",
+        "next_moment": "; heute bleibt kein passender Zeitpunkt mehr, der nächste ist {at} ({zone})",
+        "unshared_topic": "eines seiner Themen",
+        "chosen_day": "zu einem von Ihnen gewählten Datum",
+        "this_offer": "diesem Angebot",
+        "intent.browsing": "stöbern gerade",
+        "intent.buying": "möchten etwas kaufen",
+        "intent.researching": "informieren sich gerade",
+        "intent.in-a-rush": "haben es eilig",
+        "intent.need-help": "brauchen Hilfe",
+        "intent.": "interessieren sich gerade dafür",
+        "channel.email": "E-Mail",
+        "channel.sms": "SMS",
+        "channel.push": "App-Benachrichtigung",
+        "channel.phone": "Anruf",
+        "channel.post": "Post",
+        "channel.in-app": "In-App-Nachricht",
+        "purpose.service": "Servicenachrichten",
+        "purpose.marketing": "Marketing",
+        "purpose.personalised-offers": "Personalisierte Angebote",
+        "purpose.partner-sharing": "Weitergabe an Partner",
+        "purpose.analytics": "Analyse",
+        "purpose.health-offers": "Gesundheitsangebote",
+        "purpose.financial-offers": "Finanzangebote",
+        "situation.home": "zu Hause",
+        "situation.work": "bei der Arbeit",
+        "situation.commuting": "auf dem Arbeitsweg",
+        "situation.travelling": "auf Reisen",
+        "situation.out": "unterwegs",
+    },
+}
 
 
-assert set(MESSAGES) == set(Code) == set(MEANING), "every reason code needs a meaning and a message"
+assert set(ENGLISH) == set(Code) == set(MEANING), "every reason code needs a meaning and a message"
+assert all(set(sentences) == set(Code) for sentences in SENTENCES.values()), "a language lacks a sentence"
 
 
 class Reason(NamedTuple):
+    """A reason as the engine gives it: its code and the plain values (strings, numbers, tuples of
+    strings, ISO 8601 moments) its sentence needs; the sentence itself is written by `render`."""
+
     code: Code
-    message: str
+    params: Mapping[str, Any] = {}
+
+    @property
+    def message(self) -> str:
+        """The sentence in English, the API's default language."""
+        return render(self)
+
+
+class Explanation(NamedTuple):
+    """The decision in one sentence, as values: `explain` writes it. Sending names the offer's title
+    and channel and a reason for it; not sending, the first reason and when a better moment comes."""
+
+    because: Reason
+    title: str | None = None  # sending: the offer's title
+    channel: str | None = None
+    retry: str | None = None  # not sending: a better moment, ISO 8601 on the customer's clock
+    zone: str | None = None  # the customer's time zone, named
+    next_day: bool = False  # the better moment is not today
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON value `from_json` reads back, to write the explanation again later, in any language."""
+        return {
+            **self._asdict(),
+            "because": {"code": str(self.because.code), "params": dict(self.because.params)},
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Explanation:
+        because = value["because"]
+        return cls(**{**value, "because": Reason(Code(because["code"]), because["params"])})
 
 
 def reason(code: Code, **values: Any) -> Reason:
-    return Reason(code, MESSAGES[code].format_map(values)) if values else _PLAIN[code]
+    # _make skips Reason()'s Python-level __new__: a decision builds dozens of reasons
+    return Reason._make((code, values)) if values else _PLAIN[code]
 
 
-_PLAIN = {code: Reason(code, message) for code, message in MESSAGES.items() if "{" not in message}
+_PLAIN = {code: Reason(code) for code in Code}
+
+
+def language(wanted: Iterable[str]) -> str:
+    """The first of `wanted` (languages, most wanted first) that sentences are written in, else English."""
+    return next((w for w in wanted if w in SENTENCES), DEFAULT)
+
+
+def render(reason: Reason, language: str = DEFAULT) -> str:
+    """The reason's sentence in `language` (English if it is not one of `LANGUAGES`)."""
+    if language not in SENTENCES:
+        language = DEFAULT
+    if not reason.params:
+        return SENTENCES[language][reason.code]
+    return SENTENCES[language][reason.code].format_map(_values(reason, WORDS[language], language))
+
+
+def explain(explanation: Explanation, language: str = DEFAULT) -> str:
+    """The decision's one-sentence explanation in `language` (English if it is not one of `LANGUAGES`)."""
+    if language not in SENTENCES:
+        language = DEFAULT
+    words = WORDS[language]
+    because = render(explanation.because, language)
+    if explanation.title is not None:
+        channel = _name(words, "channel", explanation.channel or "")
+        return words["sending"].format(title=explanation.title, channel=channel, because=because)
+    when = ""
+    if explanation.retry is not None:
+        moment = datetime.fromisoformat(explanation.retry)
+        frame = "next_moment" if explanation.next_day else "better_moment"
+        at = _moment(moment, language, weekday=explanation.next_day)
+        when = words[frame].format(at=at, zone=explanation.zone)
+    return words["refusing"].format(because=because, when=when)
+
+
+def _values(reason: Reason, words: dict[str, str], language: str) -> dict[str, str]:
+    """The reason's values in words of `language`: names for keys, the language's dates and lists."""
+    found: dict[str, str] = {}
+    for key, value in reason.params.items():
+        if key in ("purpose", "channel", "situation"):
+            found[key] = _name(words, key, value)
+        elif key == "channels":
+            found[key] = (
+                ", ".join(_name(words, "channel", c) for c in value) if value else words["this_offer"]
+            )
+        elif key == "topics":
+            found[key] = ", ".join(value)
+        elif key == "intent":
+            found[key] = words.get(f"intent.{value or ''}", words["intent."])
+        elif key == "topic":
+            found[key] = words["unshared_topic"] if value is None else value
+        elif key == "until":
+            moment = datetime.fromisoformat(value)
+            found[key] = _moment(moment, language, weekday=not reason.params.get("today", True), day=True)
+        elif key == "day":
+            found[key] = words["chosen_day"] if value is None else _day(date.fromisoformat(value), language)
+        else:
+            found[key] = str(value)
+    return found
+
+
+def _name(words: dict[str, str], kind: str, key: str) -> str:
+    return words.get(f"{kind}.{key}", key)
+
+
+def _moment(moment: datetime, language: str, *, weekday: bool, day: bool = False) -> str:
+    """A time on the customer's clock; with the weekday (and the date, if `day`) when it is not today."""
+    if language == DEFAULT:  # as the API has always written it
+        return (
+            f"{moment:%A %d %B %H:%M}"
+            if weekday and day
+            else f"{moment:%A %H:%M}"
+            if weekday
+            else f"{moment:%H:%M}"
+        )
+    pattern = "EEEE, d. MMMM, HH:mm" if weekday and day else "EEEE HH:mm" if weekday else "HH:mm"
+    return format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=language)
+
+
+def _day(day: date, language: str) -> str:
+    return f"{day:%d %B %Y}" if language == DEFAULT else format_date(day, "d. MMMM y", locale=language)

@@ -282,7 +282,7 @@ def decide(
             "allowed": decision.allowed,
             "channel": decision.channel,
             "offer_id": decision.offer,
-            "codes": [str(r.code) for r in decision.reasons],
+            "codes": DecisionLog.codes_of(decision),
             "explanation": decision.explanation,
             "data_used": [f for f, _ in decision.data_used],
             "retry_after": decision.retry_after,
