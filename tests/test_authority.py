@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from harken.app import create_app
 from harken.authority import Authority, Tier, digest
+from harken.centre.mail import MemoryMailer
 from harken.config import Settings
 from harken.db import create_db_engine, make_session_factory
 from harken.deps import Authenticate, Checked
 from harken.orgs.models import ApiKey
+from tests.centre_client import Visitor
 from tests.conftest import Database
 from tests.factories import T0, FixedClock, auth, make_org
 from tests.orgs.test_keys_api import key_id
@@ -36,6 +38,13 @@ class Hubs:
     b: TestClient
     key: str  # the org's key
     clock: FixedClock
+    mailer: MemoryMailer  # hub B's
+
+    def person(self, email: str = "alice@example.com") -> str:
+        """A verified person's token (`hp_…`), minted on hub B's centre."""
+        browser = Visitor(self.b.app, self.mailer)
+        browser.sign_in(email)
+        return browser.person_token()
 
     def remembered(self, credential: str) -> bool:
         """Whether hub A holds `credential` as checked (so its next call skips the middleware's read)."""
@@ -62,11 +71,12 @@ def hubs(fresh_database: Database, settings: Settings) -> Iterator[Hubs]:
     engines: list[Engine] = [create_db_engine(fresh_database.url) for _ in range(2)]
     with make_session_factory(engines[0])() as session:
         _, key = make_org(session)
-    clock = FixedClock(T0)
-    a, b = (TestClient(create_app(settings, engine=engine, clock=clock)) for engine in engines)
-    assert a.put("/v1/subjects/alice", headers=auth(key)).status_code == 201
+    clock, mailer = FixedClock(T0), MemoryMailer()
+    a, b = (TestClient(create_app(settings, engine=engine, clock=clock, mailer=mailer)) for engine in engines)
+    registered = a.put("/v1/subjects/alice", headers=auth(key), json={"email": "alice@example.com"})
+    assert registered.status_code == 201
     try:
-        yield Hubs(a, b, key, clock)
+        yield Hubs(a, b, key, clock, mailer)
     finally:
         for engine in engines:
             engine.dispose()
@@ -126,6 +136,13 @@ def test_a_customer_erased_through_another_hub_ends_their_token_on_the_next_call
     token = hubs.token()
     assert refusal(hubs.a, token, "/v1/me") is None and hubs.remembered(token)
     assert hubs.b.delete("/v1/subjects/alice", headers=auth(hubs.key)).status_code == 200
+    assert refusal(hubs.a, token, "/v1/me") == "the person this token spoke for was erased"
+
+
+def test_a_verified_person_erased_through_another_hub_ends_their_token_on_the_next_call(hubs: Hubs) -> None:
+    token = hubs.person()
+    assert refusal(hubs.a, token, "/v1/me") is None and hubs.remembered(token)
+    assert hubs.b.delete("/v1/me", headers=auth(token)).json()["scope"] == "everywhere"
     assert refusal(hubs.a, token, "/v1/me") == "the person this token spoke for was erased"
 
 
