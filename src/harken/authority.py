@@ -14,23 +14,29 @@ Every `/v1/` request is authenticated by `authenticate` before its body is read 
 a caller without a valid credential gets 401, never a detailed 422. Routes then ask for a tier
 (`orgs.api.Call`) or a power (`subjects.api`'s `Me…`), and the centre's pages for a power
 (`Viewer.require`); a tier without that power gets 403.
+
+Whether a credential is still live (its key or token not revoked, not expired, its person not erased) is
+decided again inside the request's own unit of work, in one statement of the same transaction
+(`org_of`, `holder`): that is what makes a revocation by any process apply to the very next call, and
+what lets `deps.Authenticate` remember credentials it has checked instead of reading them every time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
 from harken.errors import PROBLEM_JSON, HarkenError, Problem, Unauthenticated
 from harken.orgs import service as org_service
-from harken.orgs.models import Org
+from harken.orgs.models import ApiKey, Org
 from harken.subjects import tokens
 from harken.subjects.models import Subject, SubjectRef, Token
 
@@ -87,6 +93,7 @@ class Authority:
     ref: str | None = None  # the org's ref for its customer
     token_id: uuid.UUID | None = None
     expires_at: datetime | None = None
+    key_hash: str | None = None  # an org key's `api_keys.key_hash` (its `digest`), never the key
 
     def require(self, power: Power) -> None:
         if power not in POWERS[self.tier]:
@@ -100,45 +107,109 @@ def _who(power: Power) -> str:
     )
 
 
+def digest(bearer: str) -> str:
+    """What the hub keeps of a credential it checked, never the credential: its sha256, which for an org
+    key is the `api_keys.key_hash` that orgs.service stores for it (tests/test_authority.py pins the two together)."""
+    return hashlib.sha256(bearer.encode()).hexdigest()
+
+
 def authenticate(session: Session, *, secret: bytes, bearer: str, now: datetime) -> Authority:
     """The authority a bearer credential carries right now; Unauthenticated saying why not (unknown,
     expired, revoked, or speaking for someone erased)."""
     if bearer.startswith(org_service.KEY_PREFIX):
-        org = org_service.authenticate(session, bearer, now=now)
-        return Authority(Tier.org, org_id=org.id)
+        key_hash = digest(bearer)
+        return Authority(Tier.org, org_id=_live_key(session, key_hash, now).id, key_hash=key_hash)
     read = tokens.read(secret, bearer)
     if read is None:
         raise Unauthenticated(
             "send an org API key (`hk_…`) or a customer token (`hc_…` or `hp_…`) as `Authorization: Bearer …`"
         )
     tier, token_id = read
-    token = session.get(Token, token_id)
+    return _live_token(session, Tier(tier), token_id, now)
+
+
+def org_of(session: Session, authority: Authority, now: datetime) -> Org:
+    """The org an org key speaks for, in this unit of work, if the key is still live at `now`: one
+    statement in the unit's own transaction, so a key revoked by any process before it is refused.
+    Unauthenticated for a revoked key, or for any other credential."""
+    if authority.tier != Tier.org or authority.key_hash is None:
+        raise Unauthenticated("this call needs an org API key (`hk_…`), not a customer token")
+    org = _live_key(session, authority.key_hash, now)
+    if org.id != authority.org_id:  # a key never changes org; refuse rather than trust a stale entry
+        raise Unauthenticated("this API key is not known or was revoked")
+    return org
+
+
+def holder(session: Session, authority: Authority, now: datetime) -> Authority:
+    """A customer or person token's authority as it stands at `now`, in this unit of work (one statement
+    in its transaction): refused, saying why, once the token is revoked or expired or its person erased,
+    and naming the subject its ref names now."""
+    if authority.tier == Tier.org or authority.token_id is None:
+        raise Unauthenticated("send a customer token (`hc_…` or `hp_…`), not an org API key")
+    return _live_token(session, authority.tier, authority.token_id, now)
+
+
+# A key is live until its `revoked_at` (a rotated key's grace ends there); an unknown key and a revoked
+# one are refused alike.
+_LIVE_KEY = (
+    select(Org)
+    .join(ApiKey)
+    .where(
+        ApiKey.key_hash == bindparam("key_hash"),
+        or_(ApiKey.revoked_at.is_(None), ApiKey.revoked_at > bindparam("now")),
+    )
+)
+
+
+def _live_key(session: Session, key_hash: str, now: datetime) -> Org:
+    org = session.execute(_LIVE_KEY, {"key_hash": key_hash, "now": now}).scalar_one_or_none()
+    if org is None:
+        raise Unauthenticated("this API key is not known or was revoked")
+    return org
+
+
+# A token, the subject it speaks for now (a customer token's ref may have been erased or re-bound), and
+# whether that subject was erased: one statement.
+_SPEAKS_FOR = func.coalesce(SubjectRef.subject_id, Token.subject_id)
+_TOKEN = (
+    select(
+        Token.tier,
+        Token.org_id,
+        Token.ref,
+        Token.expires_at,
+        Token.revoked_at,
+        SubjectRef.subject_id.label("ref_subject_id"),
+        _SPEAKS_FOR.label("subject_id"),
+        Subject.erased_at,
+    )
+    .outerjoin(
+        SubjectRef,
+        and_(
+            Token.tier == Tier.customer.value, SubjectRef.org_id == Token.org_id, SubjectRef.ref == Token.ref
+        ),
+    )
+    .outerjoin(Subject, Subject.id == _SPEAKS_FOR)
+    .where(Token.id == bindparam("token_id"))
+)
+
+
+def _live_token(session: Session, tier: Tier, token_id: uuid.UUID, now: datetime) -> Authority:
+    token = session.execute(_TOKEN, {"token_id": token_id}).one_or_none()
     if token is None or token.tier != tier:
         raise Unauthenticated("this token is not known")
     if token.revoked_at is not None:
         raise Unauthenticated("this token was revoked")
     if token.expires_at <= now:
         raise Unauthenticated(f"this token expired at {rfc3339(token.expires_at)}: ask for a new one")
-    subject_id = token.subject_id
-    if tier == Tier.customer:
-        ref = session.get(SubjectRef, (token.org_id, token.ref))
-        if ref is None:
-            raise Unauthenticated("this token no longer names a customer")
-        subject_id = ref.subject_id
-    if session.execute(select(Subject.erased_at).where(Subject.id == subject_id)).scalar() is not None:
+    if tier == Tier.customer and token.ref_subject_id is None:
+        raise Unauthenticated("this token no longer names a customer")
+    if token.erased_at is not None:
         raise Unauthenticated("the person this token spoke for was erased")
     return Authority(
-        Tier(tier),
+        tier,
         org_id=token.org_id,
-        subject_id=subject_id,
+        subject_id=token.subject_id,
         ref=token.ref,
-        token_id=token.id,
+        token_id=token_id,
         expires_at=token.expires_at,
     )
-
-
-def org_of(session: Session, authority: Authority) -> Org:
-    """The org an org key speaks for, in this unit of work; Unauthenticated for any other credential."""
-    if authority.tier != Tier.org or authority.org_id is None:
-        raise Unauthenticated("this call needs an org API key (`hk_…`), not a customer token")
-    return session.get_one(Org, authority.org_id)

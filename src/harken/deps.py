@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harken import authority
 from harken.authority import Authority
@@ -104,12 +105,59 @@ _KEY = "harken.authority"
 PUBLIC = ("/v1/purposes", "/v1/status-lists/", "/v1/ledger/heads")
 
 
+class Checked:
+    """Credentials this process has checked, by their digest (never the credential), the most recently
+    used kept: a bounded LRU. Only successes are kept, so unknown bearers cannot grow it. An entry says
+    only that the credential was good once; whether it still is, each request's own unit of work says
+    (`authority.org_of`, `authority.holder`). Used from the event loop only."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._known: OrderedDict[str, Authority] = OrderedDict()
+
+    def get(self, name: str, now: datetime) -> Authority | None:
+        """The authority remembered under `name`, unless it has expired by `now` (then it is checked
+        afresh, and refused before the body is read)."""
+        found = self._known.get(name)
+        if found is None:
+            return None
+        if found.expires_at is not None and found.expires_at <= now:
+            del self._known[name]
+            return None
+        self._known.move_to_end(name)
+        return found
+
+    def put(self, name: str, found: Authority) -> None:
+        self._known[name] = found
+        self._known.move_to_end(name)
+        while len(self._known) > self.size:
+            self._known.popitem(last=False)
+
+    def forget(self, name: str) -> None:
+        self._known.pop(name, None)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
+_RECHECK = frozenset({401, 422})  # refused by its unit of work, or not yet asked
+CHECKED = 4096  # credentials remembered per process: a few per org or live session is plenty
+
+
 class Authenticate:
     """Authenticates every `/v1/` request but the public ones before anything reads its body, and puts
-    the authority in the request's state. Pure ASGI: nothing is buffered."""
+    the authority in the request's state. Pure ASGI: nothing is buffered.
 
-    def __init__(self, app: ASGIApp, *, hub: Hub) -> None:
+    A credential seen for the first time (or unknown) is checked against the database on a pool thread;
+    one checked before is taken from `checked` with no thread hop and no read. That is safe because the
+    request's unit of work checks liveness again in its own transaction. A remembered credential revoked
+    since reaches validation before its unit refuses it, so its answer may be a 422 once: a 401 or a 422
+    drops the credential here, and the next request with it is checked (and refused) before its body is
+    read."""
+
+    def __init__(self, app: ASGIApp, *, hub: Hub, remember: int = CHECKED) -> None:
         self.app, self.hub = app, hub
+        self.checked = Checked(remember)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -117,26 +165,38 @@ class Authenticate:
             await self.app(scope, receive, send)
             return
         bearer = _bearer(scope)
+        name = "" if bearer is None else authority.digest(bearer)
         try:
             if bearer is None:
                 raise Unauthenticated(
                     "send an org API key (`hk_…`) or a customer token as `Authorization: Bearer …`"
                 )
-            authority = await run_in_threadpool(self.hub.read, self._check(bearer))
+            found = self.checked.get(name, self.hub.clock())
+            if found is None:
+                found = await run_in_threadpool(self.hub.read, self._check(bearer))
+                self.checked.put(name, found)
         except Unauthenticated as refused:
             response = problem_response(
                 401, refused.slug, refused.title, refused.detail, headers={"WWW-Authenticate": "Bearer"}
             )
             await response(scope, receive, send)
             return
-        scope.setdefault("state", {})[_KEY] = authority
-        await self.app(scope, receive, send)
+        scope.setdefault("state", {})[_KEY] = found
+        await self.app(scope, receive, self._forgetting_refused(name, send))
 
     def _check(self, bearer: str) -> Callable[[Session], Authority]:
         hub = self.hub
         return lambda session: authority.authenticate(
             session, secret=hub.secret, bearer=bearer, now=hub.clock()
         )
+
+    def _forgetting_refused(self, name: str, send: Send) -> Send:
+        async def forgetting(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in _RECHECK:
+                self.checked.forget(name)
+            await send(message)
+
+        return forgetting
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -28,13 +28,15 @@ _bearer = HTTPBearer(
 @dataclass(frozen=True)
 class OrgCall:
     """An org API call's unit of work: the org its key speaks for (authenticated before the request's
-    body was read, `deps.Authenticate`), and the work, in one transaction."""
+    body was read, `deps.Authenticate`, and found still live in this transaction, `org_of`), and the
+    work, in one transaction."""
 
     hub: Hub
     authority: Authority
 
     async def __call__(self, work: Callable[[Session, Org], T]) -> T:
-        return await self.hub.run(lambda session: work(session, org_of(session, self.authority)))
+        hub, found = self.hub, self.authority
+        return await hub.run(lambda session: work(session, org_of(session, found, hub.clock())))
 
 
 async def org_call(

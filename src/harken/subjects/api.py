@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from harken.authority import PERSON_ONLY, Authority, Power, Tier
+from harken.authority import PERSON_ONLY, Authority, Power, Tier, holder
 from harken.consent import service as consent_service
 from harken.consent.schemas import ConsentPut, Method, Status
 from harken.deps import Hub, HubDep, Now, authority_of
@@ -103,19 +103,21 @@ def _alive(session: Session, customer: SubjectRef) -> None:
 
 @dataclass(frozen=True)
 class CustomerCall:
-    """A `/v1/me` call's unit of work: the window its token opens (checked before the body was read),
-    a GPC signal honoured, the work done — in one transaction."""
+    """A `/v1/me` call's unit of work: the window its token opens (checked before the body was read, and
+    found still live in this transaction, `holder`), a GPC signal honoured, the work done — in one
+    transaction."""
 
     hub: Hub
     authority: Authority
     gpc: bool
 
     async def __call__(self, work: Callable[[Session, Viewer], T]) -> T:
-        found, subject_id = self.authority, self.authority.subject_id
-        assert subject_id is not None  # a customer or person credential always names its subject
+        hub, checked = self.hub, self.authority
 
         def unit(session: Session) -> T:
-            window = viewer(session, subject_id, found.org_id)
+            found = holder(session, checked, hub.clock())  # still live, in this transaction
+            assert found.subject_id is not None  # a customer or person credential always names its subject
+            window = viewer(session, found.subject_id, found.org_id)
             if self.gpc:
                 _honour_gpc(session, self.hub, window)
             return work(session, window)
