@@ -43,8 +43,9 @@ test: setup browser  ## Run every test (PostgreSQL too when HARKEN_TEST_POSTGRES
 screenshots: setup browser  ## Refresh the Preference Centre screenshots in docs/screenshots
 	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_centre.py -k every_page -q
 
-bench: setup  ## Measure consent writes and ledger verification; see docs/benchmarks.md
+bench: setup  ## Measure writes, decisions, the ledger and imports; prove no stale decision; see docs/benchmarks.md
 	$(UV) run --frozen python -m bench $(BENCH_ARGS)
+	$(UV) run --frozen python -m bench.stale --sqlite
 
 clean:  ## Remove the environment and local state (not your database)
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache
