@@ -7,13 +7,12 @@ import functools
 import json
 import typing
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import DateTime, String, cast, func, select, type_coerce
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
@@ -62,38 +61,44 @@ def audit(session: Session) -> Iterator[AuditFinding]:
 
 
 _R = ConsentRecord
-# Raw, as stored: no per-row type processing (text for ids, times and channels on both backends, except
-# PostgreSQL's times, which its driver reads natively).
-_PAIRED = (
-    LedgerEntry.seq,
-    LedgerEntry.body,
-    cast(_R.id, String),
-    cast(_R.org_id, String),
-    cast(_R.subject_id, String),
-    _R.purpose,
-    _R.status,
-    cast(_R.channels, String),
-    _R.notice_version,
-    _R.notice_sha256,
-    _R.method,
-    _R.evidence_sha256,
-    _R.evidence_hmac,
-)
-_TIMES = (_R.captured_at, _R.expires_at, _R.recorded_at)
 _EVIDENCE = (_R.id, _R.subject_id, _R.evidence)  # typed, read only when the evidence is opened
+
+
+def _as_stated(dialect: str) -> tuple[Any, ...]:
+    """The record's columns as stored, except on PostgreSQL, which spells its ids and times as `ledger_data`
+    does itself (cheaper there than here; SQLite's are spelled by `_from_sqlite`)."""
+
+    def times(column: Any) -> Any:
+        if dialect == "postgresql":
+            return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"', type_=String)
+        return cast(column, String)
+
+    return (
+        LedgerEntry.seq,
+        LedgerEntry.body,
+        cast(_R.id, String),  # on PostgreSQL as str(uuid.UUID) spells it
+        cast(_R.org_id, String),  # on PostgreSQL as str(uuid.UUID) spells it
+        cast(_R.subject_id, String),  # on PostgreSQL as str(uuid.UUID) spells it
+        _R.purpose,
+        _R.status,
+        cast(_R.channels, String),
+        _R.notice_version,
+        _R.notice_sha256,
+        _R.method,
+        _R.evidence_sha256,
+        _R.evidence_hmac,
+        times(_R.captured_at),
+        times(_R.expires_at),
+        times(_R.recorded_at),
+    )
 
 
 def _paired(session: Session, chain_id: str, opened: bool, paired: list[int]) -> Iterator[AuditFinding]:
     """Findings on each consent entry of the chain: its record missing, differing, or its evidence bad.
     Counts in `paired[0]` the entries that have their record."""
     db = session.connection()
-    sqlite = db.dialect.name == "sqlite"
-    times = (
-        tuple(cast(t, String) for t in _TIMES)
-        if sqlite
-        else tuple(type_coerce(t, DateTime()) for t in _TIMES)
-    )
-    columns: tuple[Any, ...] = (*_PAIRED, *times, *(_EVIDENCE if opened else ()))
+    columns = (*_as_stated(db.dialect.name), *(_EVIDENCE if opened else ()))
+    stated = _from_sqlite if db.dialect.name == "sqlite" else _stated
     rows = db.execute(
         select(*columns)
         .select_from(LedgerEntry)
@@ -102,7 +107,6 @@ def _paired(session: Session, chain_id: str, opened: bool, paired: list[int]) ->
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=_BATCH)
     )
-    moment = _sqlite_time if sqlite else _time
     last = None
     try:
         for batch in rows.partitions():
@@ -116,9 +120,7 @@ def _paired(session: Session, chain_id: str, opened: bool, paired: list[int]) ->
                     continue
                 last = seq
                 paired[0] += 1
-                if _stated(row, moment) != _data_of(body) and (
-                    differs := _differs(session, chain_id, seq, body)
-                ):
+                if stated(row) != _data_of(body) and (differs := _differs(session, chain_id, seq, body)):
                     yield AuditFinding(
                         chain_id, seq, f"consent record {differs} differs from its ledger entry"
                     )
@@ -166,42 +168,44 @@ def _channels(stored: str) -> str:
     return json.dumps(json.loads(stored), ensure_ascii=False, separators=(",", ":"))
 
 
-def _uuid(stored: str) -> str:
-    """An id as `str(uuid.UUID)` spells it: SQLite keeps 32 hex digits, PostgreSQL's text is already so."""
-    if len(stored) == 32:
-        return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
-    return stored
+def _from_sqlite(row: Any) -> bytes:
+    """`_stated`, for a row as SQLite keeps it: ids as 32 hex digits, times as UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
+    A value in any other form is prefixed with '!', which no stated value starts with, so that its pair goes
+    to the exact comparison."""
+    spelled = list(row[:16])
+    for i in (2, 3, 4):
+        stored = spelled[i]
+        spelled[i] = (
+            f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
+            if len(stored) == 32
+            else f"!{stored}"
+        )
+    for i in (13, 14, 15):
+        if (stored := spelled[i]) is not None:
+            spelled[i] = (
+                f"{stored[:10]}T{stored[11:]}Z" if len(stored) == 26 and stored[10] == " " else f"!{stored}"
+            )
+    return _stated(spelled)
 
 
-def _sqlite_time(stored: str | None) -> str:
-    """`rfc3339` of a time as SQLite keeps it (UTC, 'YYYY-MM-DD HH:MM:SS.ffffff'); anything else is left
-    as it is, which then differs and goes to the exact comparison."""
-    if stored is None:
-        return "null"
-    return f'"{stored[:10]}T{stored[11:]}Z"' if len(stored) == 26 and stored[10] == " " else stored
-
-
-def _time(moment: datetime | None) -> str:
-    """`rfc3339`, quoted, of a time as PostgreSQL's driver reads it."""
-    return "null" if moment is None else f'"{rfc3339(moment)}"'
-
-
-def _stated(row: Any, moment: Callable[[Any], str]) -> bytes:
+def _stated(row: Any) -> bytes:
     """What the entry of the record in `row` should state as its data: the canonical JSON of
-    `consent.service.ledger_data`, written from the stored values without loading the record. Equal bytes
-    mean equal data (canonical JSON is one spelling per value); unequal ones are compared again exactly."""
+    `consent.service.ledger_data`, written from the stored values (`_as_stated`) without loading the
+    record. Equal bytes mean equal data (canonical JSON is one spelling per value, and every string here is
+    escaped as the canonical form escapes it); unequal ones are compared again exactly."""
     (_, _, record_id, org_id, subject_id, purpose, status, channels, notice_version, notice_sha256) = row[:10]
     method, evidence_sha256, evidence_hmac, captured_at, expires_at, recorded_at = row[10:16]
+    text = _string
     try:
         return (
-            f'{{"captured_at":{moment(captured_at)},"channels":{_channels(channels)},'
-            + (f'"evidence_hmac":{_string(evidence_hmac)},' if evidence_hmac is not None else "")
-            + f'"evidence_sha256":{_json(evidence_sha256)},"expires_at":{moment(expires_at)},'
-            f'"method":{_string(method)},"notice_sha256":{_json(notice_sha256)},'
-            f'"notice_version":{_json(notice_version)},"org":{_string(_uuid(org_id))},'
-            f'"purpose":{_string(purpose)},"record":{_string(_uuid(record_id))},'
-            f'"recorded_at":{moment(recorded_at)},"status":{_string(status)},'
-            f'"subject":{_string(_uuid(subject_id))}}}'
+            f'{{"captured_at":{text(captured_at)},"channels":{_channels(channels)},'
+            + (f'"evidence_hmac":{text(evidence_hmac)},' if evidence_hmac is not None else "")
+            + f'"evidence_sha256":{_json(evidence_sha256)},"expires_at":{_json(expires_at)},'
+            f'"method":{text(method)},"notice_sha256":{_json(notice_sha256)},'
+            f'"notice_version":{_json(notice_version)},"org":{text(org_id)},'
+            f'"purpose":{text(purpose)},"record":{text(record_id)},'
+            f'"recorded_at":{text(recorded_at)},"status":{text(status)},'
+            f'"subject":{text(subject_id)}}}'
         ).encode()
     except (TypeError, ValueError, UnicodeEncodeError):  # not what the hub writes: compare exactly
         return b""
