@@ -172,20 +172,32 @@ def _from_sqlite(row: Any) -> bytes:
     """`_stated`, for a row as SQLite keeps it: ids as 32 hex digits, times as UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
     A value in any other form is prefixed with '!', which no stated value starts with, so that its pair goes
     to the exact comparison."""
-    spelled = list(row[:16])
-    for i in (2, 3, 4):
-        stored = spelled[i]
-        spelled[i] = (
-            f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
-            if len(stored) == 32
-            else f"!{stored}"
+    seq, body, record_id, org_id, subject_id, *middle, captured_at, expires_at, recorded_at = row[:16]
+    try:
+        spelled = (
+            seq,
+            body,
+            _hyphenated(record_id),
+            _hyphenated(org_id),
+            _hyphenated(subject_id),
+            *middle,
+            _sqlite_time(captured_at),
+            None if expires_at is None else _sqlite_time(expires_at),
+            _sqlite_time(recorded_at),
         )
-    for i in (13, 14, 15):
-        if (stored := spelled[i]) is not None:
-            spelled[i] = (
-                f"{stored[:10]}T{stored[11:]}Z" if len(stored) == 26 and stored[10] == " " else f"!{stored}"
-            )
+    except TypeError:  # a NULL where the hub never writes one: compare exactly
+        return b""
     return _stated(spelled)
+
+
+def _hyphenated(stored: str) -> str:
+    if len(stored) == 32:
+        return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
+    return f"!{stored}"
+
+
+def _sqlite_time(stored: str) -> str:
+    return f"{stored[:10]}T{stored[11:]}Z" if len(stored) == 26 and stored[10] == " " else f"!{stored}"
 
 
 def _stated(row: Any) -> bytes:

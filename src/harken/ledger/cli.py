@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 from collections.abc import Iterator
@@ -174,7 +175,6 @@ def _progress() -> Progress:
 
 
 def _counted(entries: Iterator[chain.Entry], progress: Progress, task: object) -> Iterator[chain.Entry]:
-    for n, entry in enumerate(entries, 1):
-        if n % 10_000 == 0:
-            progress.advance(task, 10_000)  # type: ignore[arg-type]
-        yield entry
+    while counted := list(itertools.islice(entries, 10_000)):
+        yield from counted
+        progress.advance(task, len(counted))  # type: ignore[arg-type]
