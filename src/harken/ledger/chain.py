@@ -267,8 +267,9 @@ def verify_chain(
     def report(problem: str | None = None, bad: int | None = None) -> ChainReport:
         return ChainReport(chain, count, seq, prev, len(signed), problem, bad, len(witnessed))
 
-    framing = Framing(chain)
+    states, sha256 = Framing(chain).states, hashlib.sha256
     seq, prev, count = 0, GENESIS, 0
+    prev_digest = bytes(32)  # `prev` as bytes: the digest computed for it (GENESIS before the first entry)
     for entry in entries:
         expected = seq + 1
         if entry.seq != expected:
@@ -277,19 +278,20 @@ def verify_chain(
             return report(f"entry {entry.seq} appears again or out of order after entry {seq}", entry.seq)
         if entry.prev_hash != prev:
             return report(f"entry {entry.seq} does not link to entry {seq}", entry.seq)
-        if link(prev, entry.body) != entry.hash:
+        computed = sha256(prev_digest + sha256(entry.body).digest()).digest()  # `link`, without hex
+        if computed.hex() != entry.hash:
             return report(f"entry {entry.seq} was altered: its content no longer matches its hash", entry.seq)
-        if not framing.states(entry):
+        if not states(entry):
             return report(
                 f"entry {entry.seq} was altered: its stored chain, seq or type ({entry.type!r}) is not"
                 " what its hashed body states",
                 entry.seq,
             )
-        if signed.get(entry.seq, entry.hash) != entry.hash:
+        if entry.seq in signed and signed[entry.seq] != entry.hash:
             return report(f"entry {entry.seq} differs from the signed checkpoint at that position", entry.seq)
         if witnessed and witnessed.get(entry.seq, entry.hash) != entry.hash:
             return report(f"entry {entry.seq} differs from the signed head kept at that position", entry.seq)
-        seq, prev, count = entry.seq, entry.hash, count + 1
+        seq, prev, prev_digest, count = entry.seq, entry.hash, computed, count + 1
     beyond = [s for s in signed if s > seq]
     if beyond:
         return report(

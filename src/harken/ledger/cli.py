@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing
 from collections.abc import Iterator
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 import typer
@@ -47,41 +50,44 @@ def verify(
         kept = witness.read(witness_file.read_text()) if witness_file else []
     except (witness.WitnessProblem, UnicodeDecodeError) as exc:
         fail(f"{witness_file} is not a file of signed heads as the hub delivers them: {exc}")
-    with (
-        open_store() as store,
-        session_scope(sessionmaker(readonly(store.engine))) as session,
-        _progress() as progress,
-    ):
-        try:
-            ring = keys.load(store.settings.keys_dir)
-        except FileNotFoundError as exc:
-            fail(str(exc))
-        total = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
-        task = progress.add_task("entries", total=total)
-        for report in ledger_service.verify(
-            session,
-            keys=ring,
-            every=store.settings.checkpoint_every,
-            kept=kept,
-            watch=lambda e: _counted(e, progress, task),
+    # The consent audit runs in a process of its own, beside the chain walk: each keeps a core busy. It is
+    # started before this process opens the database, so that it inherits no connection.
+    # Leaving early (a failure here, Ctrl-C) ends that process too.
+    with _processes().Pool(1) as beside:
+        audited = beside.apply_async(_audit)
+        with (
+            open_store() as store,
+            session_scope(sessionmaker(readonly(store.engine))) as session,
+            _progress() as progress,
         ):
-            if report.ok:
-                matched = f", {report.kept} kept heads matched" if witness_file else ""
-                progress.console.print(
-                    f"[green]✓[/] {report.chain}: {report.entries} entries, {report.checkpoints} signed"
-                    f" checkpoints{matched}"
-                )
-            else:
+            try:
+                ring = keys.load(store.settings.keys_dir)
+            except FileNotFoundError as exc:
+                fail(str(exc))
+            total = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+            task = progress.add_task("verifying", total=total)
+            for report in ledger_service.verify(
+                session,
+                keys=ring,
+                every=store.settings.checkpoint_every,
+                kept=kept,
+                watch=lambda e: _counted(e, progress, task),
+            ):
+                if report.ok:
+                    matched = f", {report.kept} kept heads matched" if witness_file else ""
+                    progress.console.print(
+                        f"[green]✓[/] {report.chain}: {report.entries} entries, {report.checkpoints} signed"
+                        f" checkpoints{matched}"
+                    )
+                else:
+                    bad += 1
+                    progress.console.print(
+                        f"[red]✗[/] {report.chain}: first bad entry {report.bad_seq}: {report.problem}"
+                    )
+            progress.update(task, description="checking consent records against their entries")
+            for finding in audited.get():
                 bad += 1
-                progress.console.print(
-                    f"[red]✗[/] {report.chain}: first bad entry {report.bad_seq}: {report.problem}"
-                )
-        secret = store.settings.data_dir / "secret"
-        if secret.exists():  # then each record's evidence is also opened and checked against its digest
-            vault.bind(session, tokens.load_or_create_secret(secret))
-        for finding in proof.audit(session):
-            bad += 1
-            progress.console.print(f"[red]✗[/] {finding.chain}: entry {finding.seq}: {finding.problem}")
+                progress.console.print(f"[red]✗[/] {finding.chain}: entry {finding.seq}: {finding.problem}")
     if bad:
         raise typer.Exit(1)
     console.print(
@@ -139,9 +145,27 @@ def verify_receipt_file(
         console.print(f"[bold green]In the ledger[/]: under the hub's signed checkpoint at entry {covered}.")
 
 
+def _audit() -> list[proof.AuditFinding]:
+    """`proof.audit` over the configured database, in a read-only unit of work of its own; where the hub's
+    secret is, each record's evidence is also opened and checked against its digest."""
+    with open_store() as store, session_scope(sessionmaker(readonly(store.engine))) as session:
+        secret = store.settings.data_dir / "secret"
+        if secret.exists():
+            vault.bind(session, tokens.load_or_create_secret(secret))
+        return list(proof.audit(session))
+
+
+def _processes() -> BaseContext:
+    """Fork where there is one (the audit starts at once, with this process's settings and patches);
+    a fresh interpreter elsewhere."""
+    return multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+
+
 def _progress() -> Progress:
     return Progress(
-        TextColumn("verifying"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -151,7 +175,6 @@ def _progress() -> Progress:
 
 
 def _counted(entries: Iterator[chain.Entry], progress: Progress, task: object) -> Iterator[chain.Entry]:
-    for n, entry in enumerate(entries, 1):
-        if n % 10_000 == 0:
-            progress.advance(task, 10_000)  # type: ignore[arg-type]
-        yield entry
+    while counted := list(itertools.islice(entries, 10_000)):
+        yield from counted
+        progress.advance(task, len(counted))  # type: ignore[arg-type]
