@@ -95,3 +95,39 @@ def test_no_caller_hears_success_when_the_commit_fails(fresh_database: Database)
     with pytest.raises(OSError, match="disk full"):
         done.result(timeout=30)
     assert stored(sessions, [key]) == set()
+
+
+def test_what_a_failed_unit_left_in_the_sessions_caches_is_gone_for_the_next(
+    fresh_database: Database,
+) -> None:
+    """A data key a unit made and cached, then rolled back with it, must not seal the next unit's data."""
+    sessions = make_session_factory(fresh_database.engine)
+    writer = GroupWriter(sessions, prepare=lambda s: s)
+    release = held(writer)
+
+    def cache_then_fail(session: Session) -> None:
+        session.info.setdefault("keys", {})["ana"] = b"made, then rolled back"
+        raise LookupError("later in the same unit")
+
+    failed = writer.submit(cache_then_fail)
+    seen = writer.submit(lambda session: session.info.get("keys", {}).get("ana"))
+    release.set()
+    with pytest.raises(LookupError):
+        failed.result(timeout=30)
+    assert seen.result(timeout=30) is None
+
+
+def test_a_batch_that_did_not_commit_is_reported_lost(fresh_database: Database) -> None:
+    class Failing(Session):
+        def commit(self) -> None:
+            raise OSError("disk full")
+
+    lost: list[bool] = []
+    writer = GroupWriter(
+        sessionmaker(fresh_database.engine, class_=Failing),
+        prepare=lambda s: s,
+        lost=lambda: lost.append(True),
+    )
+    with pytest.raises(OSError):
+        writer.submit(put(uuid.uuid4())).result(timeout=30)
+    assert lost == [True]

@@ -54,6 +54,7 @@ def create_app(
     engine = engine or create_db_engine(settings.database_url)
     schema.check(engine)
     sessions = sessions or make_session_factory(engine)
+    memory = Memory(settings.decision_memory)
     secret = tokens.load_or_create_secret(settings.data_dir / "secret")
     hub = Hub(
         settings=settings,
@@ -65,10 +66,10 @@ def create_app(
         # SQLite takes one writer at a time: every unit goes through one thread, committed in groups.
         # PostgreSQL runs units on several threads at once and already flushes the WAL of concurrent
         # commits together; one writer thread there measured slower (docs/benchmarks.md).
-        writer=GroupWriter(sessions, prepare=partial(vault.bind, secret=secret))
+        writer=GroupWriter(sessions, prepare=partial(vault.bind, secret=secret), lost=memory.clear)
         if engine.dialect.name == "sqlite"
         else None,
-        memory=Memory(settings.decision_memory),
+        memory=memory,
     )
     counters = open_counters(settings, engine)
 

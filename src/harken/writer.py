@@ -27,11 +27,17 @@ IDLE = 5.0  # seconds without work after which the thread ends (the next unit st
 
 class GroupWriter:
     def __init__(
-        self, sessions: sessionmaker[Session], *, prepare: Callable[[Session], Session], largest: int = 128
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        prepare: Callable[[Session], Session],
+        lost: Callable[[], None] = lambda: None,
+        largest: int = 128,
     ) -> None:
-        """`prepare` readies each batch's session (the hub binds its secret); `largest` bounds a batch,
-        so one caller never waits behind an unbounded queue."""
-        self.sessions, self.prepare, self.largest = sessions, prepare, largest
+        """`prepare` readies each batch's session (the hub binds its secret); `lost` is told when a batch
+        did not commit (what was remembered from inside it may not hold); `largest` bounds a batch, so
+        one caller never waits behind an unbounded queue."""
+        self.sessions, self.prepare, self.lost, self.largest = sessions, prepare, lost, largest
         self._waiting: queue.SimpleQueue[Unit] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -71,13 +77,18 @@ class GroupWriter:
                 for work, done in batch:
                     if not done.set_running_or_notify_cancel():
                         continue
+                    kept = _copy(session.info)
                     try:
                         with session.begin_nested():
                             outcomes.append((done, True, work(session)))
                     except Exception as failed:  # the unit's own failure: rolled back, told to its caller
+                        # and what it left in the session's caches too (a data key it made, say)
+                        session.info.clear()
+                        session.info.update(kept)
                         outcomes.append((done, False, failed))
                 session.commit()
         except BaseException as failed:  # the batch did not commit: nothing in it is durable
+            self.lost()
             for _work, done in batch:
                 if not done.done():
                     done.set_exception(failed)
@@ -91,3 +102,8 @@ class GroupWriter:
                 done.set_result(value)
             else:
                 done.set_exception(value)
+
+
+def _copy(info: dict[Any, Any]) -> dict[Any, Any]:
+    """The session's info as it stands, its caches (dicts) copied: what to go back to after a unit."""
+    return {key: dict(value) if isinstance(value, dict) else value for key, value in info.items()}

@@ -55,6 +55,12 @@ class Memory:
         with self._lock:
             self._bases.pop(key, None)
 
+    def clear(self) -> None:
+        """Forget everything (a batch that read uncommitted changes did not commit)."""
+        with self._lock:
+            self._bases.clear()
+            self._offers.clear()
+
     def offers(
         self,
         org_id: uuid.UUID,
