@@ -68,7 +68,7 @@ class Connection:
 
     async def _chunked(self) -> bytes:
         """A chunked body (Go's net/http streams any response over 2 KiB so), trailers skipped."""
-        parts = []
+        parts: list[bytes] = []
         while True:
             line = await self._reader.readuntil(b"\r\n")
             try:
