@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,11 +26,17 @@ from bench.stores import POSTGRES_ENV, backends, postgres_url
 from bench.writes import WriteFigure, WriteLoad, bench_writes
 
 
-def _workers(text: str) -> list[int]:
-    counts = [int(part) for part in text.split(",") if part.strip()]
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError("a comma-separated list of worker counts, each ≥ 1")
-    return counts
+def _counts(what: str) -> Callable[[str], list[int]]:
+    def parse(text: str) -> list[int]:
+        try:
+            counts = [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            counts = []
+        if not counts or min(counts) < 1:
+            raise argparse.ArgumentTypeError(f"a comma-separated list of {what}, each ≥ 1")
+        return counts
+
+    return parse
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,8 +56,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, help="seconds measured per run (default 10; quick 2)")
     parser.add_argument("--warmup", type=float, help="warm-up seconds before each run (default 2; quick 0.5)")
-    parser.add_argument("--concurrency", type=int, default=32, help="concurrent keep-alive connections (32)")
-    parser.add_argument("--workers", type=_workers, default=[1, 2], help="server worker counts to try (1,2)")
+    parser.add_argument(
+        "--concurrency",
+        type=_counts("connection counts"),
+        default=[8, 32],
+        help="concurrent keep-alive connections: decisions (and Cerbos) run at each, the writes at the largest (8,32)",
+    )
+    parser.add_argument(
+        "--workers", type=_counts("worker counts"), default=[1, 2], help="server worker counts to try (1,2)"
+    )
     parser.add_argument("--entries", type=int, help="ledger entries (default 1,000,000; quick 100,000)")
     parser.add_argument(
         "--settle",
@@ -77,8 +91,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args.entries = args.entries or (100_000 if args.quick else 1_000_000)
     args.customers = args.customers or (10_000 if args.quick else CUSTOMERS)
     args.rows = args.rows or (100_000 if args.quick else ROWS)
-    if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.entries < 1:
-        parser.error("--concurrency, --duration and --entries must be positive, --warmup not negative")
+    if args.duration <= 0 or args.warmup < 0 or args.entries < 1:
+        parser.error("--duration and --entries must be positive, --warmup not negative")
     if args.customers < 2:
         parser.error("--customers must be at least 2")
     if args.rows < 1:
@@ -103,14 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     imports: list[ImportFigure] = []
     if args.only in (None, "writes"):
         console.rule(
-            f"consent writes: {args.concurrency} connections, {args.warmup:g} s warm-up + "
+            f"consent writes: {max(args.concurrency)} connections, {args.warmup:g} s warm-up + "
             f"{args.duration:g} s per run, workers {args.workers}"
         )
         writes = bench_writes(
             chosen,
             pg_url,
             args.workers,
-            WriteLoad(args.duration, args.warmup, args.concurrency, args.settle),
+            WriteLoad(args.duration, args.warmup, max(args.concurrency), args.settle),
             console,
         )
     if args.only in (None, "ledger"):
@@ -119,14 +133,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.only in (None, "decisions"):
         console.rule(
-            f"decisions: {args.customers:,} customers, 20 offers; {args.concurrency} connections, "
+            f"decisions: {args.customers:,} customers, 20 offers; {args.concurrency} connections, then Cerbos; "
             f"{args.warmup:g} s warm-up + {args.duration:g} s per run, workers {args.workers}"
         )
         decisions = bench_decisions(
             chosen,
             pg_url,
             args.workers,
-            DecisionLoad(args.duration, args.warmup, args.concurrency, args.settle, args.customers),
+            DecisionLoad(args.duration, args.warmup, tuple(args.concurrency), args.settle, args.customers),
             console,
         )
 

@@ -8,7 +8,11 @@ With `bench.customers`' customer base (100,000 customers of one org, 20 offers),
    server commits it (it logs every decision: one INSERT), one thread, a random customer per call;
 3. `POST /v1/decisions` through a real `harken serve --workers N`, closed loop over C keep-alive
    connections, a random customer per request;
-4. `GET /healthz` on the same server, just before (3), at the same concurrency: the framework floor.
+4. `GET /healthz` on the same server, just before (3), at the same concurrency: the framework floor;
+5. Cerbos, a stateless decision point, answering twenty-offer checks (`bench.cerbos_pdp`) through the
+   same client at the same concurrencies: the yardstick.
+
+(3) and (4) run at each concurrency asked for (8 and 32 connections by default).
 
 Times follow the writes benchmark: wait for a quiet machine, warm up, then count and time the calls
 that complete inside the window. The customer base is built once and bulk-loaded into each backend;
@@ -38,6 +42,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench import cpu as cpu_meter
 from bench import customers
+from bench.cerbos_pdp import CerbosResults, bench_cerbos
 from bench.loadgen import call, request
 from bench.server import RunningServer, environment, serve
 from bench.stores import fresh_database
@@ -68,7 +73,7 @@ MAX_CALLS = 5_000_000  # a hard cap per in-process run, whatever the duration
 class DecisionLoad:
     duration_s: float
     warmup_s: float
-    concurrency: int
+    concurrencies: tuple[int, ...]
     settle_s: float
     customers: int = CUSTOMERS
 
@@ -106,10 +111,12 @@ class DecisionResults:
     http: list[WriteFigure] = field(default_factory=list)
     samples: dict[str, dict[str, int]] = field(default_factory=dict)  # "backend/workers" → outcomes
     problems: list[str] = field(default_factory=list)  # unexpected answers, failed checks
+    cerbos: CerbosResults = field(default_factory=CerbosResults)
 
     @property
     def ok(self) -> bool:
-        return not self.problems and all(f.ok for f in self.http)
+        cerbos = not self.cerbos.problems and all(f.ok for f in self.cerbos.http)
+        return cerbos and not self.problems and all(f.ok for f in self.http)
 
 
 def _outcome(allowed: bool, channel: str | None, first_code: str) -> str:
@@ -432,21 +439,22 @@ def _plans(server: RunningServer, key: str, draw: Draw, concurrency: int) -> lis
 def bench_http(
     backend: str, server: RunningServer, key: str, draw: Draw, load: DecisionLoad, console: Console
 ) -> list[WriteFigure]:
-    """The floor, then decisions, against one server at the same concurrency."""
-    runs = WriteLoad(load.duration_s, load.warmup_s, load.concurrency, load.settle_s)
-    scenarios = [
-        ("healthz", [[request("GET", "/healthz", host=server.host)] for _ in range(load.concurrency)], 200),
-        ("decisions", _plans(server, key, draw, load.concurrency), 200),
-    ]
+    """At each concurrency, the floor, then decisions, against one server."""
+    scenarios = []
+    for concurrency in load.concurrencies:
+        runs = WriteLoad(load.duration_s, load.warmup_s, concurrency, load.settle_s)
+        health = [[request("GET", "/healthz", host=server.host)] for _ in range(concurrency)]
+        scenarios += [("healthz", health, runs), ("decisions", _plans(server, key, draw, concurrency), runs)]
     figures = []
-    for scenario, plans, expected in scenarios:
+    for scenario, plans, runs in scenarios:
         _settle(load, console)
         result, share = _measure(server, plans, runs)
-        figure = WriteFigure.of(backend, server.workers, scenario, result, expected, share)
+        figure = WriteFigure.of(backend, server.workers, scenario, result, 200, share)
         verdict = "" if figure.ok else f"  [red]unexpected answers {figure.statuses} {figure.failures[:1]}[/]"
         spread = "+".join(f"{c:.2f}" for c in figure.server_processes if c >= 0.01)
         console.print(
-            f"  {backend:<10} workers={server.workers} {scenario:<9} {figure.rate:>9,.1f}/s  "
+            f"  {backend:<10} workers={server.workers} c={runs.concurrency:<3} {scenario:<9} "
+            f"{figure.rate:>9,.1f}/s  "
             f"p50 {figure.p50_ms:.1f} ms  p99 {figure.p99_ms:.1f} ms  server CPU {spread}{verdict}"
         )
         if not figure.ok:
@@ -561,6 +569,10 @@ def bench_decisions(
                         for problem in problems:
                             console.print(f"[red]{problem}[/]")
                         results.http += bench_http(backend, server, key, draw, load, console)
+        cerbos_load = WriteLoad(load.duration_s, load.warmup_s, max(load.concurrencies), load.settle_s)
+        results.cerbos = bench_cerbos(
+            list(load.concurrencies), cerbos_load, console, directory / "cerbos.log"
+        )
         with suppress(OSError):
             for chunk in population.chunks:
                 chunk.unlink()

@@ -57,12 +57,30 @@ class Connection:
         lowered = head.lower()
         at = lowered.find(b"\r\ncontent-length:")
         if at < 0:
+            if b"\r\ntransfer-encoding: chunked" in lowered:
+                return status, await self._chunked()
             if b"\r\ntransfer-encoding:" in lowered:
-                raise ProtocolError("chunked responses are not supported by the bench client")
+                raise ProtocolError("only chunked transfer encoding is supported by the bench client")
             return status, b""
         end = lowered.index(b"\r\n", at + 17)
         length = int(lowered[at + 17 : end])
         return status, (await self._reader.readexactly(length) if length else b"")
+
+    async def _chunked(self) -> bytes:
+        """A chunked body (Go's net/http streams any response over 2 KiB so), trailers skipped."""
+        parts: list[bytes] = []
+        while True:
+            line = await self._reader.readuntil(b"\r\n")
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise ProtocolError(f"bad chunk size line: {line[:40]!r}") from None
+            if size == 0:
+                while await self._reader.readuntil(b"\r\n") != b"\r\n":
+                    pass
+                return b"".join(parts)
+            chunk = await self._reader.readexactly(size + 2)  # the data and its CRLF
+            parts.append(chunk[:-2])
 
     async def close(self) -> None:
         self._writer.close()

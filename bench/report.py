@@ -23,8 +23,10 @@ VERIFY_TARGET = 200_000.0  # ledger entries verified per second
 DECISION_AIMS = {
     "engine_decide_p50_us": 100.0,  # engine.decide alone, median
     "http_share_of_floor_pct": 50.0,  # POST /v1/decisions per second, as a share of GET /healthz's
-    "http_p99_ms": 10.0,  # POST /v1/decisions, 99th percentile
+    "http_p99_ms": 10.0,  # POST /v1/decisions, 99th percentile, at P99_CONNECTIONS or fewer
+    "times_cerbos": 2.5,  # POST /v1/decisions per second ÷ Cerbos twenty-offer checks per second
 }
+P99_CONNECTIONS = 8  # the p99 aim is stated at 8 connections; at 32 the p99 is reported, not judged
 NOISY_CORES = 0.3  # 'other' CPU above this during a window means something else was competing
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 
@@ -36,6 +38,21 @@ class Verdict:
     target: float
     met: bool
     at_most: bool = False  # the target is a ceiling (latency), not a floor
+
+    @property
+    def margin(self) -> str:
+        """By how much the target is met or missed, in the words a reader wants."""
+        if self.measured != self.measured or not self.target:  # NaN: nothing measured
+            return "-"
+        if self.at_most:
+            if self.met:
+                return f"{1 - self.measured / self.target:.0%} under"
+            return f"{self.measured / self.target:.1f}x over"
+        if self.met:
+            return f"{self.measured / self.target - 1:+.0%}"
+        if self.measured <= 0:
+            return "nothing"
+        return f"{self.target / self.measured:.1f}x short"
 
 
 def _first_line(path: str, prefix: str) -> str | None:
@@ -133,18 +150,39 @@ def decision_verdicts(decisions: DecisionResults | None) -> list[Verdict]:
         if figure.step == "engine.decide":
             aim = DECISION_AIMS["engine_decide_p50_us"]
             found.append(Verdict("engine.decide p50 (µs)", figure.p50_us, aim, figure.p50_us <= aim, True))
-    floors = {(f.backend, f.workers): f.rate for f in decisions.http if f.scenario == "healthz"}
+    floors = _floors(decisions.http)
+    cerbos = {f.concurrency: f for f in decisions.cerbos.http if f.ok}
     for f in decisions.http:
-        floor = floors.get((f.backend, f.workers))
+        floor = floors.get((f.backend, f.workers, f.concurrency))
         if f.scenario != "decisions" or not floor:
             continue
         share = round(100 * f.rate / floor, 1)
         aim = DECISION_AIMS["http_share_of_floor_pct"]
         where = f"{f.backend}, {f.workers} worker(s), {f.concurrency} connections"
         found.append(Verdict(f"decisions/s as % of /healthz/s, {where}", share, aim, f.ok and share >= aim))
-        aim = DECISION_AIMS["http_p99_ms"]
-        found.append(Verdict(f"decisions p99 (ms), {where}", f.p99_ms, aim, f.ok and f.p99_ms <= aim, True))
+        if f.concurrency <= P99_CONNECTIONS:
+            aim = DECISION_AIMS["http_p99_ms"]
+            found.append(
+                Verdict(f"decisions p99 (ms), {where}", f.p99_ms, aim, f.ok and f.p99_ms <= aim, True)
+            )
+        yardstick = cerbos.get(f.concurrency)
+        if yardstick is not None and yardstick.rate:
+            times = round(f.rate / yardstick.rate, 2)
+            aim = DECISION_AIMS["times_cerbos"]
+            found.append(
+                Verdict(
+                    f"decisions/s ÷ Cerbos checks/s ({yardstick.rate:,.1f}), {where}",
+                    times,
+                    aim,
+                    f.ok and times >= aim,
+                )
+            )
     return found
+
+
+def _floors(figures: list[WriteFigure]) -> dict[tuple[str, int, int], float]:
+    """(backend, workers, connections) → /healthz per second on that server at that concurrency."""
+    return {(f.backend, f.workers, f.concurrency): f.rate for f in figures if f.scenario == "healthz"}
 
 
 def _cores(value: float | None) -> str:
@@ -237,11 +275,13 @@ def print_tables(
         _print_decisions(console, decisions)
     if found:
         table = Table(title="Targets", title_justify="left")
-        for column in ("what", "measured", "target", "met"):
+        for column in ("what", "measured", "target", "met", "by"):
             table.add_column(column, justify="left" if column == "what" else "right")
         for v in found:
             met = "[green]yes[/]" if v.met else "[red]no[/]"
-            table.add_row(v.what, f"{v.measured:,.1f}", f"{'≤' if v.at_most else '≥'} {v.target:,.0f}", met)
+            target = f"{'≤' if v.at_most else '≥'} {v.target:,.{0 if v.target >= 10 else 1}f}"
+            measured = f"{v.measured:,.{1 if v.measured >= 10 else 2}f}"
+            table.add_row(v.what, measured, target, met, v.margin)
         console.print(table)
 
 
@@ -297,6 +337,7 @@ def _print_decisions(console: Console, decisions: DecisionResults) -> None:
         for column in (
             "backend",
             "workers",
+            "conns",
             "load",
             "req/s",
             "p50 ms",
@@ -309,12 +350,13 @@ def _print_decisions(console: Console, decisions: DecisionResults) -> None:
             "other",
         ):
             table.add_column(column, justify="right" if column not in {"backend", "load"} else "left")
-        floors = {(f.backend, f.workers): f.rate for f in decisions.http if f.scenario == "healthz"}
+        floors = _floors(decisions.http)
         for f in decisions.http:
-            floor = floors.get((f.backend, f.workers))
+            floor = floors.get((f.backend, f.workers, f.concurrency))
             table.add_row(
                 f.backend,
                 str(f.workers),
+                str(f.concurrency),
                 f.scenario,
                 f"{f.rate:,.1f}",
                 f"{f.p50_ms:.1f}",
@@ -330,11 +372,58 @@ def _print_decisions(console: Console, decisions: DecisionResults) -> None:
                 f"[yellow]{len(busy)} HTTP run(s) shared the machine with more than {NOISY_CORES} core(s) "
                 "of other work: their figures are lower than a quiet machine would give.[/]"
             )
+    _print_cerbos(console, decisions)
     for where, outcomes in decisions.samples.items():
         total = sum(outcomes.values())
         mix = ", ".join(f"{k} {n / total:.0%}" for k, n in outcomes.items()) if total else "-"
         console.print(f"[dim]sample of {total} HTTP answers checked in full ({where}): {mix}[/]")
     for problem in decisions.problems:
+        console.print(f"[red]{problem}[/]")
+
+
+def _print_cerbos(console: Console, decisions: DecisionResults) -> None:
+    cerbos = decisions.cerbos
+    if cerbos.skipped:
+        console.print(f"[yellow]Cerbos not measured: {cerbos.skipped}[/]")
+        return
+    if not cerbos.http:
+        return
+    table = Table(
+        title=f"Against a stateless decision point: Cerbos {cerbos.version} (POST /api/check/resources, "
+        "20 offers, email and sms, the customer's state in the request) beside Harken's decisions",
+        title_justify="left",
+    )
+    for column in (
+        "conns",
+        "Cerbos checks/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU: Cerbos",
+        "client",
+        "other",
+        "Harken decisions/s",
+    ):
+        table.add_column(column, justify="right")
+    for f in cerbos.http:
+        harken = [d for d in decisions.http if d.scenario == "decisions" and d.concurrency == f.concurrency]
+        mine = "; ".join(
+            f"{d.backend} {d.workers}w {d.rate:,.1f} ({d.rate / f.rate:.2f}x)" if f.rate else f"{d.rate:,.1f}"
+            for d in harken
+        )
+        table.add_row(
+            str(f.concurrency),
+            f"{f.rate:,.1f}" + ("" if f.ok else f" [red]no {f.statuses}[/]"),
+            f"{f.p50_ms:.1f}",
+            f"{f.p99_ms:.1f}",
+            *(_cores(f.cpu[part]) for part in ("server", "client", "other")),
+            mine or "-",
+        )
+    console.print(table)
+    console.print(
+        f"[dim]Cerbos's answers checked against the policy before the runs: {cerbos.checked:,} offers, "
+        f"{len(cerbos.problems)} problem(s)[/]"
+    )
+    for problem in cerbos.problems:
         console.print(f"[red]{problem}[/]")
 
 
@@ -367,6 +456,7 @@ def write_json(
                 "in_process": [asdict(c) for c in decisions.calls],
                 "http": [asdict(f) for f in decisions.http],
                 "http_samples": decisions.samples,
+                "cerbos": asdict(decisions.cerbos),
                 "problems": decisions.problems,
                 "ok": decisions.ok,
             }

@@ -130,14 +130,15 @@ def _consent_plans(server: RunningServer, subjects: list[tuple[str, str]]) -> li
 
 
 def _measure(
-    server: RunningServer, plans: list[list[bytes]], load: WriteLoad
+    server: RunningServer, plans: list[list[bytes]], load: WriteLoad, *, health: str = "/healthz"
 ) -> tuple[LoadResult, cpu_meter.CpuShare]:
+    """One closed-loop run; each connection first asks `health` (the server's cheapest GET), uncounted."""
     samples: dict[str, cpu_meter.Sample] = {}
 
     def mark(edge: str) -> None:
         samples[edge] = cpu_meter.sample(server.pid)
 
-    primer = request("GET", "/healthz", host=server.host)
+    primer = request("GET", health, host=server.host)
     result: LoadResult = _run(
         run_load(
             server.host,
