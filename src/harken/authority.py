@@ -152,7 +152,7 @@ def holder(session: Session, authority: Authority, now: datetime) -> Authority:
 # A key is live until its `revoked_at` (a rotated key's grace ends there); an unknown key and a revoked
 # one are refused alike.
 _LIVE_KEY = (
-    select(Org)
+    select(Org.id, Org.name, Org.created_at)
     .join(ApiKey)
     .where(
         ApiKey.key_hash == bindparam("key_hash"),
@@ -162,10 +162,12 @@ _LIVE_KEY = (
 
 
 def _live_key(session: Session, key_hash: str, now: datetime) -> Org:
-    org = session.execute(_LIVE_KEY, {"key_hash": key_hash, "now": now}).scalar_one_or_none()
-    if org is None:
+    found = session.connection().execute(_LIVE_KEY, {"key_hash": key_hash, "now": now}).first()
+    if found is None:
         raise Unauthenticated("this API key is not known or was revoked")
-    return org
+    # A plain copy of the row, not an object of the session (a third of an org call's database time
+    # went to loading it): an org never changes once created, and nothing adds it back to a session.
+    return Org(id=found.id, name=found.name, created_at=found.created_at)
 
 
 # A token, the subject it speaks for now (a customer token's ref may have been erased or re-bound), and
