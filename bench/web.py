@@ -1,9 +1,9 @@
 """The web layer's fixed cost: `python -m bench.web` (issue 14).
 
 One real uvicorn server (`app` below: the hub's app, plus `POST /v1/bench/fastapi/decisions`, the
-decisions route as it was before the fast path: FastAPI validating a pydantic `DecisionPost` and
-serialising a pydantic `DecisionRead`), on a fresh SQLite hub with one org and one customer who granted
-marketing by email. wrk drives, in one run and one after the other:
+decisions route function itself mounted through FastAPI's machinery, as every request took it before the
+fast path), on a fresh SQLite hub with one org and one customer who granted marketing by email and sms.
+wrk drives, in one run and one after the other:
 
 - `GET /healthz` — the framework floor (FastAPI, no auth, no data);
 - `POST /v1/bench/fastapi/decisions` — 20 candidates through FastAPI and pydantic;
@@ -12,7 +12,7 @@ marketing by email. wrk drives, in one run and one after the other:
 - `POST /v1/bench/msgspec/decisions` — the fast path with msgspec structs instead (`bench.web_msgspec`),
   decoded and encoded by msgspec: is a second schema worth it?
 
-Both decision routes authenticate, open a transaction, run the engine, log the decision and commit.
+Every decision route authenticates, open a transaction, run the engine, log the decision and commit.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Scope
 
@@ -40,11 +42,12 @@ from bench.server import HOST, environment, free_port, run_cli
 from bench.stores import BenchDatabase
 from harken import fastpath
 from harken.app import app_from_env
+from harken.centre.i18n import accepted
 from harken.decisions import api as decisions_api
 from harken.decisions import service as decision_service
-from harken.decisions.schemas import DataUsed, DecisionPost, DecisionRead, RankedRead, ReasonRead
-from harken.deps import Now
-from harken.orgs.api import Call, OrgCall
+from harken.decisions.reasons import language
+from harken.decisions.schemas import DecisionPost, DecisionRead
+from harken.orgs.api import OrgCall
 from harken.orgs.models import Org
 
 FASTAPI_DECISIONS = "/v1/bench/fastapi/decisions"
@@ -56,45 +59,25 @@ def app() -> FastAPI:
     """The hub's app with the pre-fast-path decisions route beside it (uvicorn --factory)."""
     hub_app = app_from_env()
 
-    async def post_decision(body: DecisionPost, call: Call, now: Now) -> DecisionRead:
-        def work(session: Session, org: Org) -> DecisionRead:  # the route exactly as it was
-            decided = decision_service.decide(session, org=org, body=body, notary=call.hub.notary, now=now)
-            decision = decided.decision
-            return DecisionRead(
-                decision_id=str(decided.id),
-                allowed=decision.allowed,
-                channel=decision.channel,
-                offer=decision.offer,
-                ranking=[
-                    RankedRead(
-                        offer_id=r.offer_id,
-                        eligible=r.eligible,
-                        score=r.score,
-                        reasons=[ReasonRead(code=x.code, message=x.message) for x in r.reasons],
-                    )
-                    for r in decision.ranking
-                ],
-                reasons=[ReasonRead(code=r.code, message=r.message) for r in decision.reasons],
-                explanation=decision.explanation,
-                data_used=[DataUsed(field=f, provenance=p) for f, p in decision.data_used],
-                retry_after=decision.retry_after,
-                at=decided.at,
-            )
-
-        return await call(work)
-
-    hub_app.add_api_route(FASTAPI_DECISIONS, post_decision, methods=["POST"], response_model=DecisionRead)
+    # The decisions route itself, through FastAPI's machinery, as every request took it before.
+    hub_app.add_api_route(
+        FASTAPI_DECISIONS, decisions_api.post_decision, methods=["POST"], response_model=DecisionRead
+    )
 
     async def msgspec_answer(scope: Scope, body: DecisionPost) -> tuple[int, bytes] | None:
         call = OrgCall.of(scope)
         assert call is not None
-        now = call.hub.clock()
+        hub, now = call.hub, call.hub.clock()
+        said = language(accepted(Headers(scope=scope).get("accept-language")))
 
         def work(session: Session, org: Org) -> bytes:
-            decided = decision_service.decide(session, org=org, body=body, notary=call.hub.notary, now=now)
-            return web_msgspec.answer(decided)
+            decided = decision_service.decide(
+                session, org=org, body=body, notary=hub.notary, now=now, memory=hub.memory, clock=hub.clock
+            )
+            return web_msgspec.answer(decided, said)
 
-        return 200, await call(work)
+        content = await call(work)
+        return Response(content, media_type="application/json", headers={"Content-Language": said})
 
     twin = next(
         r for r in decisions_api.router.routes if isinstance(r, APIRoute) and r.path == "/v1/decisions"

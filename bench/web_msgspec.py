@@ -20,6 +20,7 @@ from harken.consent.purposes import PurposeKey
 from harken.consent.schemas import Channel
 from harken.context.schemas import Situation
 from harken.decisions import service as decision_service
+from harken.decisions.reasons import explain, render
 from harken.decisions.schemas import Candidate, DecisionPost
 
 Item = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,127}\Z")]
@@ -135,7 +136,7 @@ class DecisionOut(msgspec.Struct):
     at: datetime
 
 
-def answer(decided: decision_service.Decided) -> bytes:
+def answer(decided: decision_service.Decided, said: str) -> bytes:
     decision = decided.decision
     encoded: bytes = msgspec.json.encode(
         DecisionOut(
@@ -148,12 +149,12 @@ def answer(decided: decision_service.Decided) -> bytes:
                     offer_id=r.offer_id,
                     eligible=r.eligible,
                     score=r.score,
-                    reasons=[ReasonOut(code=x.code, message=x.message) for x in r.reasons],
+                    reasons=[ReasonOut(code=x.code, message=render(x, said)) for x in r.reasons],
                 )
                 for r in decision.ranking
             ],
-            reasons=[ReasonOut(code=r.code, message=r.message) for r in decision.reasons],
-            explanation=decision.explanation,
+            reasons=[ReasonOut(code=r.code, message=render(r, said)) for r in decision.reasons],
+            explanation=explain(decision.explained, said),
             data_used=[DataUsedOut(field=f, provenance=p) for f, p in decision.data_used],
             retry_after=decision.retry_after,
             at=decided.at,
