@@ -121,7 +121,7 @@ def create_app(
         keys_router,
     ):
         app.include_router(router)
-    # The hot routes decode and answer with msgspec, and fall back to their FastAPI twins for the rest.
+    # Decisions skip FastAPI's per-request machinery when they can, and fall back to its route (fastpath).
     fastpath.install(app, decisions_router, "/v1/decisions", "POST", fast_decisions)
 
     @app.get("/healthz", tags=["ops"])

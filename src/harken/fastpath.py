@@ -2,8 +2,9 @@
 validation of Python objects, the answer validated again against its response model and converted
 twice): a plain Starlette route validates the JSON body with the route's own pydantic model
 (`model_validate_json`) and the route serialises its pydantic answer straight to JSON. `python -m
-bench.web` measured it: 0.5-0.7 ms of server CPU less per decision, about as much as msgspec structs
-saved, without a second schema to keep in step (docs/benchmarks.md, "The web layer").
+bench.web` measured it: 0.6-0.8 ms less server CPU for a decision that cost 2.1-2.6 ms through FastAPI,
+as much as msgspec structs saved, without a second schema to keep in step (docs/benchmarks.md, "The web
+layer").
 
 Only an accepted request takes the fast path. Anything else — another content type, malformed JSON,
 a body the model refuses, a caller that is not an org — is handed, body and all, to the route's
