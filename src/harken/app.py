@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware import Middleware
 
 import harken
-from harken import errors, idempotency, schema
+from harken import errors, fastpath, idempotency, schema
 from harken.centre import mail
 from harken.centre import web as centre_web
 from harken.centre.api import router as export_router
@@ -23,6 +23,7 @@ from harken.consent.api import router as consent_router
 from harken.context.api import router as context_router
 from harken.credentials.api import router as credentials_router
 from harken.db import create_db_engine, make_session_factory
+from harken.decisions.api import fast_decisions
 from harken.decisions.api import router as decisions_router
 from harken.decisions.memory import Memory
 from harken.deps import Authenticate, Hub
@@ -121,6 +122,8 @@ def create_app(
         keys_router,
     ):
         app.include_router(router)
+    # Decisions skip FastAPI's per-request machinery when they can, and fall back to its route (fastpath).
+    fastpath.install(app, decisions_router, "/v1/decisions", "POST", fast_decisions)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRouter
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.types import Scope
 
 from harken.authority import Authority, Tier, org_of
 from harken.deps import Hub, HubDep, authority_of
@@ -37,6 +38,18 @@ class OrgCall:
     async def __call__(self, work: Callable[[Session, Org], T]) -> T:
         hub, found = self.hub, self.authority
         return await hub.run(lambda session: work(session, org_of(session, found, hub.clock())))
+
+    @staticmethod
+    def of(scope: Scope) -> OrgCall | None:
+        """The call of a request authenticated with an org API key; None for any other caller (the
+        `org_call` dependency refuses those)."""
+        try:
+            found = authority_of(scope)
+        except Unauthenticated:
+            return None
+        if found.tier != Tier.org:
+            return None
+        return OrgCall(scope["app"].state.hub, found)
 
 
 async def org_call(
