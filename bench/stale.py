@@ -72,7 +72,9 @@ def stale_answers(rounds: int, backend: str, pg_url: str | None, console: Consol
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.stale", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5_000, help="consent changes, each followed by a decision")
+    parser.add_argument(
+        "--rounds", type=int, default=5_000, help="consent changes, each followed by a decision"
+    )
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL (default $HARKEN_TEST_POSTGRES_URL)")
     parser.add_argument("--sqlite", action="store_true", help="SQLite too (one file, two servers)")
     args = parser.parse_args(argv)
