@@ -19,6 +19,7 @@ from harken.centre.api import router as export_router
 from harken.centre.mail import Mailer
 from harken.clock import Clock, system_clock
 from harken.config import Settings
+from harken.consent.api import fast_consents
 from harken.consent.api import router as consent_router
 from harken.context.api import router as context_router
 from harken.credentials.api import router as credentials_router
@@ -122,8 +123,10 @@ def create_app(
         keys_router,
     ):
         app.include_router(router)
-    # Decisions skip FastAPI's per-request machinery when they can, and fall back to its route (fastpath).
+    # Decisions and consent writes skip FastAPI's per-request machinery when they can, and fall back
+    # to its route (fastpath).
     fastpath.install(app, decisions_router, "/v1/decisions", "POST", fast_decisions)
+    fastpath.install(app, consent_router, "/v1/subjects/{ref}/consents/{purpose}", "PUT", fast_consents)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -1,6 +1,6 @@
-"""`POST /v1/decisions` on the fast path (`harken.fastpath`, a plain Starlette route): the same
-contract as its FastAPI twin — the same answer, the same problems naming the same fields, the same
-OpenAPI operation."""
+"""`POST /v1/decisions` and consent writes on the fast path (`harken.fastpath`, plain Starlette
+routes): the same contract as their FastAPI twins — the same answer, the same problems naming the same
+fields, the same OpenAPI operation."""
 
 from __future__ import annotations
 
@@ -160,3 +160,65 @@ def test_a_customer_token_is_refused_as_before(client: TestClient, headers: dict
     token = client.post("/v1/subjects/c-1/sessions", headers=headers).json()["token"]
     answer = client.post("/v1/decisions", headers={"Authorization": f"Bearer {token}"}, json=DECISION)
     assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+
+
+# ---- consent writes: PUT /v1/subjects/{ref}/consents/{purpose} ------------------------------------------
+
+CONSENT = {"status": "granted", "channels": ["email"], "evidence": {"form": "signup-v3"}}
+
+
+def test_a_consent_write_takes_the_fast_path_and_answers_as_its_twin(
+    client: TestClient, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = []
+    of = OrgCall.of
+    monkeypatch.setattr(OrgCall, "of", staticmethod(lambda scope: taken.append(scope) or of(scope)))
+    client.put("/v1/subjects/c-2", headers=headers).raise_for_status()
+    body = json.dumps(CONSENT).encode()
+    fast = client.put(
+        "/v1/subjects/c-1/consents/analytics",
+        headers={**headers, "Content-Type": "application/json"},
+        content=body,
+    )
+    twin = client.put(
+        "/v1/subjects/c-2/consents/analytics",
+        headers={**headers, "Content-Type": "application/vnd.x+json"},
+        content=body,
+    )
+    assert len(taken) == 1 and fast.status_code == twin.status_code == 201
+    assert set(fast.headers.keys()) == set(twin.headers.keys())
+    shape = {"id", "ledger", "ref", "receipt"}  # its own record, entry and customer
+    fast_json, twin_json = fast.json(), twin.json()
+    assert {k: v for k, v in fast_json.items() if k not in shape} == {
+        k: v for k, v in twin_json.items() if k not in shape
+    }
+    assert fast_json.keys() == twin_json.keys()
+    again = client.put("/v1/subjects/c-1/consents/analytics", headers=headers, json=CONSENT)
+    assert again.status_code == 200 and again.json()["id"] == fast_json["id"]
+
+
+CONSENT_PROBLEMS = [
+    ("/v1/subjects/c-1%0A/consents/marketing", CONSENT, 422, "path.ref"),
+    ("/v1/subjects/c-1/consents/no-such-purpose", CONSENT, 422, "path.purpose"),
+    ("/v1/subjects/c-1/consents/marketing", {**CONSENT, "status": "maybe"}, 422, "body.status"),
+    ("/v1/subjects/nobody/consents/marketing", CONSENT, 404, None),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status", "field"), CONSENT_PROBLEMS)
+def test_consent_refusals_are_the_problems_of_before(
+    client: TestClient,
+    headers: dict[str, str],
+    path: str,
+    body: dict[str, Any],
+    status: int,
+    field: str | None,
+) -> None:
+    sent = json.dumps(body).encode()
+    fast = client.put(path, headers={**headers, "Content-Type": "application/json"}, content=sent)
+    twin = client.put(path, headers={**headers, "Content-Type": "application/vnd.x+json"}, content=sent)
+    assert fast.status_code == twin.status_code == status
+    assert fast.headers["content-type"] == "application/problem+json"
+    assert fast.json() == twin.json()
+    if field:
+        assert [e["field"] for e in fast.json()["errors"]] == [field]
