@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
@@ -83,20 +83,27 @@ def history(
     """What the engine remembers of events: purchases the org recorded (and, when the customer shares
     purchases with it, those other orgs recorded about the same verified person), and the offers the
     customer dismissed at this org."""
-    query = select(
-        Event.org_id, Event.type, Event.item, Event.topics, Event.gift, Event.offer_id, Event.occurred_at
+    found = session.connection().execute(
+        _SHARED_HISTORY if shared else _HISTORY,
+        {"people": list(subject_ids), "org_id": org_id, "since": now - PURCHASE_MEMORY},
     )
-    query = query.where(
-        Event.subject_id.in_(subject_ids),  # the person's subjects (`subjects.service.person`)
-        Event.type.in_(("purchase", "offer.dismissed")),
-        Event.occurred_at > now - PURCHASE_MEMORY,
-    )
-    if not shared:
-        query = query.where(Event.org_id == org_id)
     purchases, dismissed = [], []
-    for org, kind, item, topics, gift, offer_id, at in session.execute(query):
+    for org, kind, item, topics, gift, offer_id, at in found:
         if kind == "purchase":
             purchases.append(engine.Purchase(item, frozenset(topics), gift, at))
         elif org == org_id:
             dismissed.append(engine.Feedback(str(offer_id), "dismissed", at))
     return purchases, dismissed
+
+
+# Built once: every decision that reads runs one of them.
+_SHARED_HISTORY = select(
+    Event.org_id, Event.type, Event.item, Event.topics, Event.gift, Event.offer_id, Event.occurred_at
+).where(
+    Event.subject_id.in_(
+        bindparam("people", expanding=True)
+    ),  # the person's subjects (`subjects.service.person`)
+    Event.type.in_(("purchase", "offer.dismissed")),
+    Event.occurred_at > bindparam("since"),
+)
+_HISTORY = _SHARED_HISTORY.where(Event.org_id == bindparam("org_id"))

@@ -92,7 +92,10 @@ def person_subjects(subject_id: uuid.UUID | ColumnElement[uuid.UUID]) -> Select[
 def person(session: Session, subject_id: uuid.UUID) -> tuple[uuid.UUID, ...]:
     """Every subject that is this person: the verified person and the org customers linked to them, or
     just the subject itself when it is linked to no one."""
-    return tuple(session.execute(person_subjects(subject_id)).scalars())
+    return tuple(session.connection().execute(_PERSON, {"subject_id": subject_id}).scalars())
+
+
+_PERSON = person_subjects(bindparam("subject_id"))  # built once: every decision that reads runs it
 
 
 def verified_person(session: Session, *, email_digest: str, now: datetime) -> Subject:
