@@ -540,5 +540,6 @@ def _as_in_service(engine: Engine) -> None:
             driver.commit()
             driver.autocommit = True
             driver.execute("VACUUM ANALYZE")
+            driver.autocommit = False  # back in the pool, the connection must open transactions again
     finally:
         raw.close()
