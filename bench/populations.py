@@ -409,7 +409,9 @@ def measure(loaded: list[Loaded], args: argparse.Namespace, load: DecisionLoad, 
     steps = ["uniform, no memory (miss path)", "uniform, memory"]
     if args.hot:
         steps.append(f"hot set of {args.hot:,}, memory primed")
-    for step in steps:
+    for round_, step in ((r, step) for r in range(1, args.rounds + 1) for step in steps):
+        if args.rounds > 1:
+            step = f"{step} (round {round_})"
         console.rule(step)
         for one in loaded:
             count = one.figures.customers
@@ -452,6 +454,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--settle", type=float, default=60.0, help="wait up to S s for a quiet machine (60)")
     parser.add_argument("--concurrency", type=int, default=32, help="HTTP keep-alive connections (32)")
     parser.add_argument("--workers", type=int, default=1, help="server workers for the HTTP run (1; 0: skip)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times each in-process run is repeated, interleaved (1)"
+    )
     parser.add_argument("--hot", type=int, default=HOT, help=f"hot-set size ({HOT:,}; 0: skip)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file (%(default)s)")
     return parser.parse_args(argv)
