@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,29 @@ def test_decisions_at_once_never_pass_the_customers_weekly_limit(
         client.close()
     assert sum(a["allowed"] for a in answers) == 2
     assert all("frequency.cap" in [r["code"] for r in a["reasons"]] for a in answers if not a["allowed"])
+
+
+def test_a_bulk_copy_bumps_each_person_in_it_once(backend: str, session: Session) -> None:
+    """The bulk loaders (bench.customers, imports) COPY rows on PostgreSQL: the statement triggers fire for
+    COPY as for INSERT, once per statement, so every person copied gets a counter and no row is missed."""
+    if backend != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    now = datetime.now(UTC)
+    ana, ben, cleo = (Subject(id=uuid.uuid4(), created_at=now) for _ in range(3))
+    session.add_all([ana, ben, cleo])
+    session.flush()
+    rows = [(ana.id, "context:situation"), (ana.id, "context:intent"), (ben.id, "context:situation")]
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    columns = "id, subject_id, key, provenance, source, value, valid_until, recorded_at"
+    with driver.cursor() as cursor, cursor.copy(f"COPY facts ({columns}) FROM STDIN") as copy:
+        for subject_id, key in rows:
+            copy.write_row((uuid.uuid4(), subject_id, key, "declared", "centre", '{"v": 1}', None, now))
+    versions = dict(
+        session.execute(
+            select(ChangeCounter.id, ChangeCounter.version).where(
+                ChangeCounter.id.in_([ana.id, ben.id, cleo.id])
+            )
+        ).all()
+    )
+    assert versions == {ana.id: 1, ben.id: 1}
