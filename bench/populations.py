@@ -109,6 +109,8 @@ class PopulationFigures:
     calls: list[CallFigure] = field(default_factory=list)
     http: list[WriteFigure] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
+    # step → shared-buffer pages per call over the run (warm-up included): "hit", and "read" from the OS or disk
+    buffers: dict[str, dict[str, float]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
@@ -146,7 +148,7 @@ def bench_service(
     step: str,
     load: DecisionLoad,
     console: Console,
-) -> CallFigure:
+) -> tuple[CallFigure, dict[str, float]]:
     """`decision_service.decide`, one committed transaction per call; the outcome of each call is whether
     the memory held the person ("hit", "miss"; "read" without memory)."""
     sessions = make_session_factory(db)
@@ -168,17 +170,43 @@ def bench_service(
         return "hit" if memory.hits > hits else "miss"
 
     _settle(load, console)
-    figure = timed(step, "postgresql", decide, load.warmup_s, load.duration_s)
-    _say_memory(console, figure)
-    return figure
+    before, calls = _blocks(db), [0]
+
+    def counted(i: int) -> str:
+        calls[0] += 1
+        return decide(i)
+
+    figure = timed(step, "postgresql", counted, load.warmup_s, load.duration_s)
+    time.sleep(STATS_FLUSH_S)
+    after = _blocks(db)
+    buffers = {kind: round((after[kind] - before[kind]) / max(1, calls[0]), 1) for kind in before}
+    _say_memory(console, figure, buffers)
+    return figure, buffers
 
 
-def _say_memory(console: Console, figure: CallFigure) -> None:
+STATS_FLUSH_S = 1.5  # PostgreSQL 15 publishes a backend's table statistics at most once a second
+
+
+def _blocks(db: Engine) -> dict[str, int]:
+    """Shared-buffer pages of the schema's tables and indexes found in the buffers, and read into them."""
+    with db.connect() as connection:
+        hit, read = connection.execute(
+            text(
+                "SELECT coalesce(sum(heap_blks_hit + coalesce(idx_blks_hit, 0)), 0), "
+                "coalesce(sum(heap_blks_read + coalesce(idx_blks_read, 0)), 0) "
+                "FROM pg_statio_user_tables WHERE schemaname = current_schema()"
+            )
+        ).one()
+    return {"hit": int(hit), "read": int(read)}
+
+
+def _say_memory(console: Console, figure: CallFigure, buffers: dict[str, float]) -> None:
     hits = figure.outcomes.get("hit", 0)
     console.print(
         f"  {figure.step:<34} {figure.rate:>8,.1f}/s  p50 {figure.p50_us / 1000:,.2f} ms  "
         f"p99 {figure.p99_us / 1000:,.2f} ms  ({figure.calls:,} calls, "
-        f"{hits / figure.calls if figure.calls else 0:.0%} memory hits)"
+        f"{hits / figure.calls if figure.calls else 0:.0%} memory hits; pages per call: "
+        f"{buffers['hit']:,.1f} in shared buffers, {buffers['read']:,.1f} read)"
     )
 
 
@@ -423,9 +451,9 @@ def measure(loaded: list[Loaded], args: argparse.Namespace, load: DecisionLoad, 
             else:
                 draw = uniform(count, seed=count)
             console.print(f"  [bold]{count:,} customers[/]")
-            one.figures.calls.append(
-                bench_service(one.db, one.org_id, one.notary, draw, memory, step, load, console)
-            )
+            figure, buffers = bench_service(one.db, one.org_id, one.notary, draw, memory, step, load, console)
+            one.figures.calls.append(figure)
+            one.figures.buffers[step] = buffers
     if args.workers:
         console.rule(f"POST /v1/decisions, harken serve --workers {args.workers}, uniform draws")
         for one in loaded:
