@@ -499,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = datetime.now().astimezone().isoformat(timespec="seconds")
     began = time.perf_counter()
-    load = DecisionLoad(args.duration, args.warmup, args.concurrency, args.settle)
+    load = DecisionLoad(args.duration, args.warmup, (args.concurrency,), args.settle)
     with tempfile.TemporaryDirectory(prefix="harken-bench-populations-") as scratch, ExitStack() as stack:
         loaded = []
         for count in args.populations:
