@@ -191,6 +191,9 @@ _DELETE = delete(Fact).where(
 _FACTS = select(
     Fact.key, Fact.provenance, Fact.source, Fact.value, Fact.valid_until, Fact.recorded_at, Fact.subject_id
 ).where(Fact.subject_id.in_(person_subjects(bindparam("subject_id"))))
+_PEOPLES_FACTS = select(*_FACTS.selected_columns).where(
+    Fact.subject_id.in_(bindparam("people", expanding=True))
+)
 
 
 class StoredFact(NamedTuple):
@@ -256,11 +259,17 @@ def set_sharing(
     return found
 
 
-def facts(session: Session, *, subject_id: uuid.UUID) -> list[StoredFact]:
+def facts(
+    session: Session, *, subject_id: uuid.UUID, people: Sequence[uuid.UUID] | None = None
+) -> list[StoredFact]:
     """Every datum held about the person — this subject and every subject linked to the same verified
-    person — each opened with its subject's data key (plain rows: decisions read them on every call).
-    Who may see which is the caller's to filter, by source and provenance."""
-    rows = session.connection().execute(_FACTS, {"subject_id": subject_id}).all()
+    person (`people`, when the caller has read them) — each opened with its subject's data key (plain
+    rows: decisions read them on every call). Who may see which is the caller's to filter, by source and
+    provenance."""
+    if people is None:
+        rows = session.connection().execute(_FACTS, {"subject_id": subject_id}).all()
+    else:  # the person's subjects, read already (a decision has them): no second search for them
+        rows = session.connection().execute(_PEOPLES_FACTS, {"people": list(people)}).all()
     if not any(vault.is_sealed(row.value) for row in rows):  # none, or only rows from before 0007
         return [StoredFact(*row) for row in rows]
     return [

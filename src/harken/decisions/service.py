@@ -124,7 +124,7 @@ def load(
         session, subject_ids=people, org_id=org_id, shared=bool(sharing and sharing.purchases), now=since
     )
     facts = context_service.engine_facts(
-        context_service.facts(session, subject_id=subject_id),
+        context_service.facts(session, subject_id=subject_id, people=people),
         org_id=org_id,
         shared=bool(sharing and sharing.profile),
         lent=partial(share_service.lends, lent) if lent else None,
