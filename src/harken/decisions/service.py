@@ -27,7 +27,7 @@ from harken.errors import Invalid, NotFound
 from harken.ledger.service import Notary
 from harken.orgs import catalogue
 from harken.orgs.models import Org
-from harken.shares import service as share_service
+from harken.shares import lending
 from harken.subjects.models import Subject, SubjectRef
 from harken.subjects.service import person
 
@@ -113,7 +113,7 @@ def load(
     subject_id: uuid.UUID,
     stamp: tuple[uuid.UUID, int],
     since: datetime,
-    lent: share_service.Lent = (),
+    lent: lending.Lent = (),
 ) -> Basis:
     """What the engine may weigh for this org about this person at any moment from `since` on, read at
     `stamp` (the person's change counter, read before this in the same transaction)."""
@@ -127,7 +127,7 @@ def load(
         context_service.facts(session, subject_id=subject_id, people=people),
         org_id=org_id,
         shared=bool(sharing and sharing.profile),
-        lent=partial(share_service.lends, lent) if lent else None,
+        lent=partial(lending.lends, lent) if lent else None,
     )
     consents = {
         purpose: engine.ConsentState(status, frozenset(channels), expires_at, method)
@@ -150,7 +150,7 @@ def load(
         dismissed=tuple(dismissed),
         feedback=feedback,
         consents=consents,
-        lends=bool(lent) or share_service.lends_any(session, org_id=org_id, subject_id=subject_id, now=since),
+        lends=bool(lent) or lending.lends_any(session, org_id=org_id, subject_id=subject_id, now=since),
     )
 
 
@@ -249,9 +249,9 @@ def decide(
             basis = load(session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=since)
             if memory is not None and not basis.lends:
                 memory.keep(key, basis)
-        lent: share_service.Lent = ()
+        lent: lending.Lent = ()
         if basis.lends:
-            lent = share_service.lent(
+            lent = lending.lent(
                 session, org_id=org.id, subject_id=found.subject_id, purpose=request.purpose, now=max(at, now)
             )
             if lent:
@@ -268,7 +268,7 @@ def decide(
         decision = engine.decide(basis.at(at, partial(_contacts, session, basis, at)), request, at)
         if lent:
             used = {f for name, _ in decision.data_used if (f := _share_field(name))}
-            share_service.used(session, org=org, grants=lent, fields=used, notary=notary, now=now)
+            lending.used(session, org=org, grants=lent, fields=used, notary=notary, now=now)
     decided = Decided(uuid.uuid4(), at, decision)
     session.connection().execute(  # Core, not the ORM: this runs on every decision
         _LOG,

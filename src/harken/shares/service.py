@@ -9,21 +9,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
 from harken.context import service as context_service
 from harken.context.schemas import Provenance
-from harken.context.service import StoredFact
 from harken.errors import Invalid, NotFound
-from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
+from harken.shares.lending import LIVE_FIELDS_SET, record
 from harken.shares.models import Share, ShareGrant, ShareUse
-from harken.shares.schemas import LIVE_FIELDS, GrantRead, SharedWithYou, SharePost, ShareRead
+from harken.shares.schemas import GrantRead, SharedWithYou, SharePost, ShareRead
 from harken.subjects import vault
 from harken.subjects.models import SubjectRef
 from harken.subjects.service import person, person_subjects
@@ -31,7 +30,6 @@ from harken.webhooks import outbox
 from harken.webhooks.schemas import EventType
 
 LONGEST = timedelta(days=30)
-LIVE_FIELDS_SET = frozenset(LIVE_FIELDS)
 
 
 def create(
@@ -76,7 +74,7 @@ def create(
         session.add(row)
         session.flush()
         org = orgs[grant.org]
-        _record(session, notary, org, share, "share.granted", now, purpose=row.purpose, fields=row.fields)
+        record(session, notary, org, share, "share.granted", now, purpose=row.purpose, fields=row.fields)
         _announce(session, org, share, row, now)
     return share
 
@@ -104,7 +102,7 @@ def revoke(
         if grant.revoked_at is None:
             grant.revoked_at = now
             org = session.get_one(Org, grant.org_id)
-            _record(session, notary, org, share, "share.revoked", now)
+            record(session, notary, org, share, "share.revoked", now)
             _announce(session, org, share, grant, now)
     session.flush()
 
@@ -185,7 +183,7 @@ def read(session: Session, *, org: Org, share_id: uuid.UUID, notary: Notary, now
             share_id=share.id, org_id=org.id, subject_id=share.subject_id, fields=sorted(data), used_at=now
         )
     )
-    _record(session, notary, org, share, "share.used", now, fields=sorted(data))
+    record(session, notary, org, share, "share.used", now, fields=sorted(data))
     return SharedWithYou(
         id=share.id,
         ref=_ref(session, org.id, share.subject_id),
@@ -222,93 +220,6 @@ def uses(
             read_by if window_org_id is None else read_by | (Share.window_org_id == window_org_id)
         )
     return [(use, name, purpose) for use, name, purpose in session.execute(query)]
-
-
-class Lend(NamedTuple):
-    """An active grant of live fields, as a decision needs it (Core, not the ORM: it is read on every
-    decision)."""
-
-    id: uuid.UUID  # the share's
-    subject_id: uuid.UUID
-    window_org_id: uuid.UUID | None
-    fields: list[str]
-
-
-Lent = Sequence[Lend]
-_FIELD_OF_KIND = {"context": "context", "persona": "persona", "interest": "interests"}
-
-
-def lent(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID, purpose: str, now: datetime) -> Lent:
-    """The org's active grants of the person's live fields for `purpose`: what its decisions for that
-    purpose may use. A share for another purpose lends nothing to them."""
-    found = session.connection().execute(
-        _LENT, {"subject_id": subject_id, "org_id": org_id, "purpose": purpose, "now": now}
-    )
-    return [Lend(*row) for row in found if not LIVE_FIELDS_SET.isdisjoint(row.fields)]
-
-
-_LENT = (
-    select(Share.id, Share.subject_id, Share.window_org_id, ShareGrant.fields)
-    .join(ShareGrant, ShareGrant.share_id == Share.id)
-    .where(
-        Share.subject_id.in_(person_subjects(bindparam("subject_id"))),
-        Share.revoked_at.is_(None),
-        Share.expires_at > bindparam("now"),
-        ShareGrant.org_id == bindparam("org_id"),
-        ShareGrant.purpose == bindparam("purpose"),
-        ShareGrant.revoked_at.is_(None),
-    )
-)
-
-
-def lends_any(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID, now: datetime) -> bool:
-    """Whether any share of the person's grants the org something, for any purpose."""
-    found = session.connection().execute(_LENDS_ANY, {"subject_id": subject_id, "org_id": org_id, "now": now})
-    return found.first() is not None
-
-
-_LENDS_ANY = (
-    select(Share.id)
-    .join(ShareGrant, ShareGrant.share_id == Share.id)
-    .where(
-        Share.subject_id.in_(person_subjects(bindparam("subject_id"))),
-        Share.revoked_at.is_(None),
-        Share.expires_at > bindparam("now"),
-        ShareGrant.org_id == bindparam("org_id"),
-        ShareGrant.revoked_at.is_(None),
-    )
-    .limit(1)
-)
-
-
-def lends(grants: Lent, row: StoredFact) -> bool:
-    """Whether the grants lend this fact: declared, of a field a grant names, and declared where that
-    share was made (a share made in the centre: anywhere), as GET /v1/shares/{id} reads it."""
-    field = _FIELD_OF_KIND.get(row.key.partition(":")[0])
-    return (
-        field is not None
-        and row.provenance == Provenance.declared
-        and any(
-            field in lend.fields and (lend.window_org_id is None or row.source == str(lend.window_org_id))
-            for lend in grants
-        )
-    )
-
-
-def used(
-    session: Session, *, org: Org, grants: Lent, fields: set[str], notary: Notary, now: datetime
-) -> None:
-    """A decision used `fields` (share field names): a read of each share lending them, recorded as
-    GET /v1/shares/{id} records one."""
-    for lend in grants:
-        read = sorted(fields.intersection(lend.fields))
-        if read:
-            session.add(
-                ShareUse(
-                    share_id=lend.id, org_id=org.id, subject_id=lend.subject_id, fields=read, used_at=now
-                )
-            )
-            _record(session, notary, org, lend, "share.used", now, fields=read, by="decision")
 
 
 def _values(session: Session, share: Share, fields: list[str], now: datetime) -> dict[str, Any]:
@@ -382,19 +293,6 @@ def _ref(session: Session, org_id: uuid.UUID, subject_id: uuid.UUID) -> str | No
         .order_by(SubjectRef.ref)
         .limit(1)
     ).scalar()
-
-
-def _record(
-    session: Session, notary: Notary, org: Org, share: Share | Lend, type: str, now: datetime, **data: Any
-) -> None:
-    ledger_service.append(
-        session,
-        notary=notary,
-        chain_id=org.chain,
-        type=type,
-        at=now,
-        data={"share": str(share.id), "subject": str(share.subject_id), "org": str(org.id), **data},
-    )
 
 
 def _announce(session: Session, org: Org, share: Share, grant: ShareGrant, now: datetime) -> None:
