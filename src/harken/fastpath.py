@@ -21,7 +21,9 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIRouter
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from harken.idempotency import read_body, replaying
 
 B = TypeVar("B")
 
@@ -38,13 +40,13 @@ class FastRoute(Generic[B]):
         self.twin, self.decode, self.answer = twin, decode, answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
             return  # the client left before it finished sending
         decoded = self._decode(scope, body)
         answered = None if decoded is None else await self.answer(scope, decoded)
         if answered is None:
-            await self.twin.handle(scope, _replaying(body, receive), send)
+            await self.twin.handle(scope, replaying(body, receive), send)
             return
         await answered(scope, receive, send)
 
@@ -78,23 +80,3 @@ def _json(scope: Scope) -> bool:
             kind: str = value.decode("latin-1").partition(";")[0].strip().lower()
             return kind == "application/json"
     return False
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def replay() -> Message:
-        return pending.pop() if pending else await receive()
-
-    return replay

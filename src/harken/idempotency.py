@@ -159,7 +159,7 @@ class IdempotencyMiddleware:
             message = f"1 to {KEY_MAX} printable ASCII characters, bare or in double quotes"
             await _problem(Invalid(HEADER, message))(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
             return  # the client left before it finished sending
 
@@ -181,12 +181,12 @@ class IdempotencyMiddleware:
             await _problem(refusal)(scope, receive, send)
             return
         if found is None:
-            await self.app(scope, _replaying(body, receive), send)
+            await self.app(scope, replaying(body, receive), send)
         elif found.status_code is not None:
             replayed = {**found.headers, "Idempotent-Replayed": "true"}
             await Response(found.body, status_code=found.status_code, headers=replayed)(scope, receive, send)
         else:
-            await self._run(found.id, scope, _replaying(body, receive), send)
+            await self._run(found.id, scope, replaying(body, receive), send)
 
     async def _run(self, reserved: uuid.UUID, scope: Scope, receive: Receive, send: Send) -> None:
         messages: list[Message] = []
@@ -229,7 +229,7 @@ def _guarded(scope: Scope) -> tuple[str, str] | None:
     return value, api_key
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def read_body(receive: Receive) -> bytes | None:
     chunks = []
     while True:
         message = await receive()
@@ -240,7 +240,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
+def replaying(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the app the body already read, then whatever the client sends next."""
     pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
