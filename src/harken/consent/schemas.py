@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harken.consent.purposes import PurposeKey
@@ -45,7 +44,7 @@ class Method(StrEnum):
     gpc = "gpc"
 
 
-PurposePath = Annotated[PurposeKey, Path(description="A purpose of the catalogue (GET /v1/purposes).")]
+PurposePath = Annotated[PurposeKey, Field(description="A purpose of the catalogue (GET /v1/purposes).")]
 
 
 class ConsentPut(BaseModel):

@@ -3,13 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,127}$"
 Ref = Annotated[
     str,
-    Path(
+    Field(
         pattern=REF_PATTERN,
         description="The org's own reference for the customer: 1 to 128 letters, digits and . _ : @ + -",
         examples=["cust-1042"],
