@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware import Middleware
 
 import harken
-from harken import errors, fastpath, idempotency, schema
+from harken import fastpath, idempotency, problems, schema
 from harken.centre import mail
 from harken.centre import web as centre_web
 from harken.centre.api import router as export_router
@@ -107,7 +107,8 @@ def create_app(
     app.state.hub = hub
     idempotency.document(app)
     limits.document(app)
-    errors.install(app)
+    problems.document(app)
+    problems.install(app)
     centre_web.install(app)
     for router in (
         subjects_router,

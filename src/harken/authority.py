@@ -34,7 +34,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
-from harken.errors import PROBLEM_JSON, HarkenError, Problem, Unauthenticated
+from harken.errors import PROBLEM_JSON, HarkenError, Problem, TokenExpired, Unauthenticated
 from harken.orgs import service as org_service
 from harken.orgs.models import ApiKey, Org
 from harken.subjects import tokens
@@ -202,7 +202,7 @@ def _live_token(session: Session, tier: Tier, token_id: uuid.UUID, now: datetime
     if token.revoked_at is not None:
         raise Unauthenticated("this token was revoked")
     if token.expires_at <= now:
-        raise Unauthenticated(f"this token expired at {rfc3339(token.expires_at)}: ask for a new one")
+        raise TokenExpired(f"this token expired at {rfc3339(token.expires_at)}: ask for a new one")
     if tier == Tier.customer and token.ref_subject_id is None:
         raise Unauthenticated("this token no longer names a customer")
     if token.erased_at is not None:

@@ -21,9 +21,10 @@ from harken.clock import Clock
 from harken.config import Settings
 from harken.db import session_scope
 from harken.decisions.memory import Memory
-from harken.errors import Unauthenticated, problem_response
+from harken.errors import Unauthenticated
 from harken.ledger.keys import KeyRing
 from harken.ledger.service import Notary
+from harken.problems import error_response
 from harken.subjects import vault
 from harken.writer import GroupWriter
 
@@ -140,7 +141,7 @@ class Checked:
         return len(self._known)
 
 
-_RECHECK = frozenset({401, 422})  # refused by its unit of work, or not yet asked
+_RECHECK = frozenset({400, 401, 415, 422})  # refused by its unit of work, or the body before it ran
 CHECKED = 4096  # credentials remembered per process: a few per org or live session is plenty
 
 
@@ -151,9 +152,9 @@ class Authenticate:
     A credential seen for the first time (or unknown) is checked against the database on a pool thread;
     one checked before is taken from `checked` with no thread hop and no read. That is safe because the
     request's unit of work checks liveness again in its own transaction. A remembered credential revoked
-    since reaches validation before its unit refuses it, so its answer may be a 422 once: a 401 or a 422
-    drops the credential here, and the next request with it is checked (and refused) before its body is
-    read."""
+    since reaches validation before its unit refuses it, so its answer may be a refusal of its body (400,
+    415, 422) once: a 401 or such a refusal drops the credential here, and the next request with it is
+    checked (and refused) before its body is read."""
 
     def __init__(self, app: ASGIApp, *, hub: Hub, remember: int = CHECKED) -> None:
         self.app, self.hub = app, hub
@@ -176,10 +177,7 @@ class Authenticate:
                 found = await run_in_threadpool(self.hub.read, self._check(bearer))
                 self.checked.put(name, found)
         except Unauthenticated as refused:
-            response = problem_response(
-                401, refused.slug, refused.title, refused.detail, headers={"WWW-Authenticate": "Bearer"}
-            )
-            await response(scope, receive, send)
+            await error_response(refused)(scope, receive, send)
             return
         scope.setdefault("state", {})[_KEY] = found
         await self.app(scope, receive, self._forgetting_refused(name, send))

@@ -1,15 +1,12 @@
-"""Errors carry their HTTP status; one handler renders every 4xx as RFC 9457 problem details."""
+"""The hub's refusals as plain data: exceptions that carry their HTTP status and RFC 9457 problem type,
+and the problem's shape. No web framework here, so services raise them and the client reads them
+without importing a server; `harken.problems` renders them as answers."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -42,6 +39,14 @@ class HarkenError(Exception):
 
 class Unauthenticated(HarkenError):
     status_code, slug, title = 401, "unauthenticated", "Not authenticated"
+    challenge = "Bearer"  # the answer's `WWW-Authenticate`
+
+
+class TokenExpired(Unauthenticated):
+    """A token that was good and is no longer: the caller should ask for a new one, not fix its key."""
+
+    slug, title = "token-expired", "The token expired"
+    challenge = 'Bearer error="invalid_token", error_description="The token expired"'  # RFC 6750, 3.1
 
 
 class NotFound(HarkenError):
@@ -63,61 +68,10 @@ class Invalid(HarkenError):
         super().__init__(f"{field}: {message}", errors=[FieldProblem(field=field, message=message)])
 
 
-def problem_response(
-    status: int,
-    slug: str,
-    title: str,
-    detail: str,
-    errors: list[FieldProblem] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    problem = Problem(type=f"/problems/{slug}", title=title, status=status, detail=detail, errors=errors)
-    return JSONResponse(
-        problem.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON, headers=headers
-    )
-
-
-def _field(location: tuple[Any, ...]) -> str:
-    path = ""
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
-def install(app: FastAPI) -> None:
-    @app.exception_handler(HarkenError)
-    async def _harken(_request: Request, exc: HarkenError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return problem_response(exc.status_code, exc.slug, exc.title, exc.detail, exc.errors, headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [FieldProblem(field=_field(tuple(e["loc"])), message=e["msg"]) for e in exc.errors()]
-        detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:3])
-        return problem_response(422, "validation", "Invalid request", detail, errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return http_problem(exc)
-
-
-HTTP_PROBLEMS = {
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    413: ("content-too-large", "Content too large"),
-}
-
-
-def http_problem(exc: StarletteHTTPException) -> JSONResponse:
-    """The framework's own refusals (404, 405 with its Allow, 413…) as problems, headers kept."""
-    slug, title = HTTP_PROBLEMS.get(exc.status_code, ("http-error", "HTTP error"))
-    return problem_response(exc.status_code, slug, title, str(exc.detail), headers=exc.headers)
-
-
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
     for status, description in {
-        401: "Missing or unknown API key",
+        401: "Missing, unknown or revoked credential; a token past its time: `/problems/token-expired`",
         404: "Unknown here (another org's data is indistinguishable from data that does not exist)",
         410: "The customer was erased: nothing new is recorded about them",
         422: "Invalid input: `errors` names each field and why; nothing was written",

@@ -8,8 +8,9 @@ layer").
 
 Only an accepted request takes the fast path. Anything else — another content type, malformed JSON,
 a body the model refuses, a caller that is not an org — is handed, body and all, to the route's
-FastAPI twin, which stays the documented operation in `/openapi.json` and answers exactly as before:
-the same problems naming the same fields.
+FastAPI twin, which stays the documented operation in `/openapi.json` and answers as every FastAPI
+route does (`harken.problems`): the same problems naming the same fields, where JSON breaks, or the
+media type it takes.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def install(app: FastAPI, router: APIRouter, path: str, method: str, fast: Fast)
 
 def _json(scope: Scope) -> bool:
     """Whether the body is declared `application/json` (parameters aside). The twin reads `+json`
-    types and a body without a type too, as it always did."""
+    types too, and refuses any other type (or none) with 415."""
     for name, value in scope["headers"]:
         if name == b"content-type":
             kind: str = value.decode("latin-1").partition(";")[0].strip().lower()

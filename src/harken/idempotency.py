@@ -40,8 +40,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harken.db import Base, JSONType, insert_ignore
-from harken.errors import HarkenError, Invalid, Unauthenticated, problem_response
+from harken.errors import HarkenError, Invalid, Unauthenticated
 from harken.orgs import service as org_service
+from harken.problems import problem_response
 
 if TYPE_CHECKING:
     from harken.deps import Hub

@@ -93,17 +93,8 @@ def test_lax_values_are_accepted_as_before(client: TestClient, headers: dict[str
     assert client.post("/v1/decisions", headers=headers, json=lax).status_code == 200
 
 
+# Malformed JSON (400) and bodies of another media type (415): tests/api/test_bad_input.py.
 PROBLEMS = [
-    (
-        b'{"subject": "c-1",\n "purpose": }',
-        "application/json",
-        [{"field": "body[31]", "message": "JSON decode error"}],
-    ),
-    (
-        b"subject=c-1",
-        "application/x-www-form-urlencoded",
-        [{"field": "body", "message": "Input should be a valid dictionary or object to extract fields from"}],
-    ),
     (
         json.dumps({**DECISION, "subject": "c-1\n"}).encode(),
         "application/json",

@@ -30,7 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harken.edge.address import client_address
 from harken.edge.counters import Counters
-from harken.errors import PROBLEM_JSON, problem_response
+from harken.errors import PROBLEM_JSON
+from harken.problems import problem_response
 
 if TYPE_CHECKING:
     from harken.deps import Hub

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from harken import errors
+from harken import problems
 
 
 class ContentTooLarge(HTTPException):
@@ -28,7 +28,7 @@ class BodySizeLimit:
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await errors.http_problem(ContentTooLarge(self.max_bytes))(scope, receive, send)
+                await problems.http_problem(ContentTooLarge(self.max_bytes))(scope, receive, send)
                 return
         received = 0
         started = False
@@ -51,4 +51,4 @@ class BodySizeLimit:
         except ContentTooLarge as refusal:  # read by a middleware, outside the app's own handlers
             if started:
                 raise
-            await errors.http_problem(refusal)(scope, receive, watched)
+            await problems.http_problem(refusal)(scope, receive, watched)
