@@ -62,6 +62,11 @@ def test_every_call_about_an_erased_ref_is_410_in_plain_words(
     decision = shop.decide("gone-1", ["guide"], ["email"])
     assert decision["allowed"] is False
     assert [r["code"] for r in decision["reasons"]] == ["subject.erased"]
+    for kind in ("accepted", "not-relevant", "opted-out"):  # feedback on it records nothing about them
+        fed_back = client.post(
+            f"/v1/decisions/{decision['decision_id']}/feedback", headers=shop.headers, json={"kind": kind}
+        )
+        assert fed_back.status_code == 410 and "this customer was erased" in fed_back.text, fed_back.text
     assert shop.call("DELETE", "/v1/subjects/gone-1") == {
         "scope": "this-business",
         "businesses": ["Chapter & Verse"],
