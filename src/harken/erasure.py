@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, Uuid, column, delete, or_, select, table, update
 from sqlalchemy.orm import Session
 
 from harken.centre.models import CentreSession, ErasureRequest, SignInLink
@@ -89,7 +89,23 @@ def _forget_org(session: Session, org: Org, subject_id: uuid.UUID) -> None:
     session.execute(delete(ShareGrant).where(ShareGrant.share_id.in_(shares), ShareGrant.org_id == org.id))
 
 
+# The org API's kept responses (harken.idempotency, a web layer this service does not import): those
+# to calls about an erased ref go, so a retried call is refused (410) rather than answered from them.
+_KEPT = table("idempotency_keys", column("org_id", Uuid), column("path", String))
+
+
+def _forget_responses(session: Session, org: Org, ref: str) -> None:
+    path = f"/v1/subjects/{ref}"
+    under = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+    session.execute(
+        delete(_KEPT).where(
+            _KEPT.c.org_id == org.id, or_(_KEPT.c.path == path, _KEPT.c.path.like(under, escape="\\"))
+        )
+    )
+
+
 def _told(session: Session, org: Org, ref: str, subject_id: uuid.UUID, notary: Notary, now: datetime) -> None:
+    _forget_responses(session, org, ref)
     ledger_service.append(
         session,
         notary=notary,

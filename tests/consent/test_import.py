@@ -422,15 +422,35 @@ def test_the_command_shows_bad_rows_writes_them_to_a_report_and_a_rerun_imports_
     assert "2 consent records imported into Skyway Airlines" in output and "status 'maybe'" in output
     with open(tmp_path / "legacy.csv.errors.csv", newline="") as report:
         assert list(csv.reader(report)) == [
+            ["line", "reason", *HEADER.split(",")],
             [
                 "3",
                 "status 'maybe': Input should be 'granted', 'denied' or 'withdrawn'",
                 *("c2", "marketing", "maybe", "email", "2021-01-01T00:00:00Z", "", ""),
-            ]
+            ],
         ]
     assert invoke(env, "ledger", "verify")[0] == 0
     code, output = invoke(env, "import", "consents", str(path), "--org", "Skyway Airlines", "--workers", "0")
     assert "0 consent records imported" in output and "2 imported by an earlier run" in output
+
+    # The report imports as it is: once corrected, its rows; still bad, reported again in its columns.
+    report = tmp_path / "legacy.csv.errors.csv"
+    bad_again = report.read_text().replace(",maybe,", ",perhaps,")
+    report.write_text(bad_again)
+    code, output = invoke(env, "import", "consents", str(report), "--org", "Skyway Airlines", "--workers", "0")
+    assert code == SOME_BAD and "status 'perhaps'" in output, output
+    with open(tmp_path / "legacy.csv.errors.csv.errors.csv", newline="") as again:
+        assert list(csv.reader(again)) == [
+            ["line", "reason", *HEADER.split(",")],
+            [
+                "2",
+                "status 'perhaps': Input should be 'granted', 'denied' or 'withdrawn'",
+                *("c2", "marketing", "perhaps", "email", "2021-01-01T00:00:00Z", "", ""),
+            ],
+        ]
+    report.write_text(bad_again.replace(",perhaps,", ",granted,"))
+    code, output = invoke(env, "import", "consents", str(report), "--org", "Skyway Airlines", "--workers", "0")
+    assert code == 0 and "1 consent records imported" in output, output
 
     clean = legacy(tmp_path, "c4,marketing,granted,email,2021-01-01T00:00:00Z,,", name="clean.csv")
     code, output = invoke(env, "import", "consents", str(clean), "--org", "Skyway Airlines", "--workers", "0")

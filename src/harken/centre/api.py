@@ -68,7 +68,7 @@ async def export_subject(ref: Ref, call: Call, now: Now) -> dict[str, Any]:
     provenance, times and consent receipts, to hand to them."""
 
     def work(session: Session, org: Org) -> dict[str, Any]:
-        subject = subject_service.get(session, org=org, ref=ref)
+        subject = subject_service.alive(session, org=org, ref=ref)
         viewer = Viewer(subject.subject_id, org.id)
         return export.document(session, viewer, now, issuer=call.hub.settings.public_url, keys=call.hub.keys)
 

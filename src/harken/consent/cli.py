@@ -71,8 +71,8 @@ def consents(
     \b
     A decision takes over a customer's current state only if captured later than the one in force.
     Bad rows are skipped (never half-written) and listed with line number and reason, all of them in
-    FILE.errors.csv (columns line,reason, then the row as it was); correct them and import that file
-    without its first two columns.
+    FILE.errors.csv (a header row, columns line,reason, then the row as it was): correct the rows and
+    import that file as it is (its line and reason columns are ignored on import).
 
     \b
     Each batch of rows is one transaction. Stopped (Ctrl-C, kill -9, power cut)? Run the same command
@@ -144,6 +144,7 @@ class _BadRows:
         if self._stream is None:
             self._stream = self.path.open("w", newline="", encoding="utf-8")
             self._writer = csv.writer(self._stream)
+            self._writer.writerow([*importer.REPORT, *row.columns])
         self._writer.writerow([row.line, row.reason, *row.fields])
 
     def close(self, *, keep: bool) -> None:

@@ -20,7 +20,9 @@ the same validation (ConsentPut), a consent record, its ledger entry on the org'
 HARKEN_CHECKPOINT_EVERYth entry), and the current state moved to it unless a decision captured later is in
 force. Each row is its own record, also when it repeats another. The record's evidence says where it came
 from: {"import": {"file_sha256": ..., "line": N}}. A bad row is skipped, never half-written, and reported
-with its line number (the file's, header = line 1) and the reason. No webhook (consent.updated) goes out
+with its line number (the file's, header = line 1) and the reason; the command writes them to
+FILE.errors.csv, a file of the same columns after `line` and `reason` (REPORT), which imports as it is once
+corrected: those two columns are ignored on import. No webhook (consent.updated) goes out
 for an imported record: the org is where the records come from, and a million deliveries of what it holds
 already would only flood its endpoints.
 
@@ -61,6 +63,7 @@ from harken.subjects.schemas import REF_PATTERN
 
 __all__ = [
     "BATCH",
+    "REPORT",
     "BadRow",
     "ImportProblem",
     "ImportSummary",
@@ -71,6 +74,9 @@ __all__ = [
 
 REQUIRED = ("ref", "purpose", "status", "channels", "captured_at")
 OPTIONAL = ("expires_at", "notice_version")
+# A bad-rows report's own columns (FILE.errors.csv): ignored on import, so a corrected report imports as
+# it is, and its bad rows are reported again without the earlier line and reason.
+REPORT = ("line", "reason")
 BATCH = 10_000
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$")
 _REF = re.compile(REF_PATTERN)
@@ -81,7 +87,8 @@ _CHANNEL_SEPARATORS = re.compile(r"[|;]")
 class BadRow:
     line: int
     reason: str
-    fields: list[str]
+    fields: list[str]  # the row as it was, but for a report's own columns
+    columns: tuple[str, ...]  # what the fields are: the file's header, but for a report's own columns
 
 
 @dataclass
@@ -153,7 +160,7 @@ def import_consents(
                 checked = unreadable or _check(fields, summary.header, line=line, now=now, notices=notices)
                 if isinstance(checked, str):
                     summary.bad += 1
-                    on_bad(BadRow(line, checked, fields))
+                    on_bad(_bad(line, checked, fields, summary.header))
                 elif line <= done:
                     summary.earlier += 1
                 else:
@@ -215,10 +222,19 @@ def _rows(path: Path, summary: ImportSummary) -> Iterator[tuple[int, list[str], 
             ended = reader.line_num
 
 
+def _bad(line: int, reason: str, fields: list[str], header: list[str]) -> BadRow:
+    """A bad row as a report lists it: a report's own columns (of a report being imported) left out."""
+    kept = [n for n, name in enumerate(header) if name not in REPORT]
+    columns = tuple(header[n] for n in kept)
+    if len(fields) == len(header):
+        fields = [fields[n] for n in kept]
+    return BadRow(line, reason, fields, columns)
+
+
 def _header(names: list[str]) -> list[str]:
     columns = [name.strip() for name in names]
     missing = [c for c in REQUIRED if c not in columns]
-    unknown = [c for c in columns if c not in REQUIRED + OPTIONAL]
+    unknown = [c for c in columns if c not in REQUIRED + OPTIONAL + REPORT]
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if missing or unknown or repeated:
         problems = [

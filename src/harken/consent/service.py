@@ -93,7 +93,7 @@ def record(
 
     The same decision sent again is recognised and returned as it stands, with created=False.
     """
-    subject = subject_service.get(session, org=org, ref=ref)
+    subject = subject_service.alive(session, org=org, ref=ref)
     captured_at = change.captured_at or now
     if captured_at > now + CLOCK_SKEW:
         raise Invalid("captured_at", "lies in the future")
@@ -260,7 +260,7 @@ def effective_status(consent: ConsentRecord, now: datetime) -> CurrentStatus:
 
 def current(session: Session, *, org: Org, ref: str) -> list[ConsentRecord]:
     """The records in force for each purpose the customer decided on with this org."""
-    subject = subject_service.get(session, org=org, ref=ref)
+    subject = subject_service.alive(session, org=org, ref=ref)
     return in_force(session, org_id=org.id, subject_id=subject.subject_id)
 
 
@@ -278,7 +278,7 @@ def history(
     session: Session, *, org: Org, ref: str, purpose: str | None, limit: int, before_seq: int | None
 ) -> tuple[list[ConsentRecord], int | None]:
     """Records newest first (by ledger position); returns the seq to continue before, or None at the end."""
-    subject = subject_service.get(session, org=org, ref=ref)
+    subject = subject_service.alive(session, org=org, ref=ref)
     query = select(ConsentRecord).where(
         ConsentRecord.org_id == org.id, ConsentRecord.subject_id == subject.subject_id
     )

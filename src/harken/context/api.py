@@ -53,7 +53,7 @@ async def get_subject(ref: Ref, call: Call, now: Now) -> SubjectView:
     your consented purposes need (`service` always: how and when to reach them)."""
 
     def work(session: Session, org: Org) -> SubjectView:
-        subject = subject_service.get(session, org=org, ref=ref)
+        subject = subject_service.alive(session, org=org, ref=ref)
         consents = consent_service.in_force(session, org_id=org.id, subject_id=subject.subject_id)
         rows, sharing = context_service.visible(
             session, subject_id=subject.subject_id, org_id=org.id, now=now
@@ -94,7 +94,7 @@ def _org_write(
     call: Call,
     now: datetime,
 ) -> list[Datum]:
-    subject = subject_service.get(session, org=org, ref=ref)
+    subject = subject_service.alive(session, org=org, ref=ref)
     context_service.write(
         session,
         subject_id=subject.subject_id,
@@ -113,7 +113,7 @@ async def post_event(ref: Ref, body: EventPost, call: Call, now: Now) -> EventRe
     """A purchase or an offer shown, accepted or dismissed. A gift never counts as the buyer's interest."""
 
     def work(session: Session, org: Org) -> EventRead:
-        subject = subject_service.get(session, org=org, ref=ref)
+        subject = subject_service.alive(session, org=org, ref=ref)
         event = context_events.record_event(
             session,
             org_id=org.id,

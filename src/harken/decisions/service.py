@@ -29,7 +29,7 @@ from harken.orgs import catalogue
 from harken.orgs.models import Org
 from harken.shares import lending
 from harken.subjects.models import Subject, SubjectRef
-from harken.subjects.service import person
+from harken.subjects.service import alive, person
 
 LOOK_AHEAD = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -315,6 +315,7 @@ def feedback(
         raise NotFound(f"no decision {decision_id}")
     if log.subject_id is None:
         raise Invalid("decision_id", "that decision was about a customer you have not registered")
+    alive(session, org=org, ref=log.ref)  # nothing more is recorded about an erased customer (410)
     row = DecisionFeedback(
         id=uuid.uuid4(),
         decision_id=log.id,

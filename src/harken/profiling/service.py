@@ -63,7 +63,7 @@ def next_question(
     session: Session, *, org: Org, ref: str, locale: str | None, cadence: timedelta, now: datetime
 ) -> NextQuestion | None:
     """The question to put to the customer now (recorded as asked), or None: see `rules.next_question`."""
-    subject = subject_service.get(session, org=org, ref=ref)
+    subject = subject_service.alive(session, org=org, ref=ref)
     bank = {q.id: q for q in session.execute(select(Question).where(Question.org_id == org.id)).scalars()}
     asks = _asks(session, org=org, subject_id=subject.subject_id)
     told = {
@@ -113,7 +113,7 @@ def answer(
 ) -> tuple[str, str | None]:
     """Settle the open ask of `question_id`: declined, or answered — which declares the option's datum
     (provenance declared, through this org, in the ledger). Returns (outcome, field declared)."""
-    subject = subject_service.get(session, org=org, ref=ref)
+    subject = subject_service.alive(session, org=org, ref=ref)
     asks = [a for a in _asks(session, org=org, subject_id=subject.subject_id) if a.question_id == question_id]
     if not asks:
         raise Invalid("question_id", "this question was not asked of this customer")

@@ -16,12 +16,11 @@ from harken.authority import PERSON_ONLY, Authority, Power, Tier, holder
 from harken.consent import service as consent_service
 from harken.consent.schemas import ConsentPut, Method, Status
 from harken.deps import Hub, HubDep, Now, authority_of
-from harken.errors import PROBLEM_RESPONSES, Gone, Unauthenticated
+from harken.errors import PROBLEM_RESPONSES, Unauthenticated
 from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
 from harken.subjects import tokens
-from harken.subjects.models import Subject, SubjectRef
 from harken.subjects.schemas import Ref, SessionPost, SessionRead, SubjectPut, SubjectRead
 from harken.subjects.viewer import Viewer, viewer
 
@@ -65,8 +64,7 @@ async def create_session(
     ttl = timedelta(seconds=(body or SessionPost()).ttl_seconds)
 
     def work(session: Session, org: Org) -> SessionRead:
-        customer = subject_service.get(session, org=org, ref=ref)
-        _alive(session, customer)
+        customer = subject_service.alive(session, org=org, ref=ref)
         token = subject_service.issue_token(
             session,
             tier=Tier.customer,
@@ -89,16 +87,11 @@ async def revoke_sessions(ref: Ref, call: Call, now: Now) -> Response:
     opened: the next call with any of them is refused."""
 
     def work(session: Session, org: Org) -> None:
-        customer = subject_service.get(session, org=org, ref=ref)
+        customer = subject_service.alive(session, org=org, ref=ref)
         subject_service.revoke_tokens(session, org_id=org.id, subject_id=customer.subject_id, now=now)
 
     await call(work)
     return Response(status_code=204)
-
-
-def _alive(session: Session, customer: SubjectRef) -> None:
-    if session.get_one(Subject, customer.subject_id).erased_at is not None:
-        raise Gone("this customer was erased: nothing more is recorded about them")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def register(
         if not created:  # a concurrent call registered the ref first
             session.delete(subject)
     if session.get_one(Subject, found.subject_id).erased_at is not None:
-        raise Gone(f"the customer {ref!r} was erased: nothing more is recorded about them")
+        raise Gone(ERASED)
     if email_digest is not None and found.claimed_email_digest != email_digest:
         found.claimed_email_digest = email_digest
         session.flush()
@@ -67,6 +67,22 @@ def get(session: Session, *, org: Org, ref: str) -> SubjectRef:
     if found is None:
         raise NotFound(f"no customer with ref {ref!r}")
     return found
+
+
+ERASED = "this customer was erased: nothing is kept about them any more, and nothing new is recorded"
+
+
+def alive(session: Session, *, org: Org, ref: str) -> SubjectRef:
+    """The org's customer `ref`, for any call about them but a decision or erasing them again: NotFound
+    as `get`, Gone once they were erased (the ref is a tombstone; reads show nothing, writes write
+    nothing)."""
+    found = get(session, org=org, ref=ref)
+    if session.execute(_ERASED_AT, {"id": found.subject_id}).scalar() is not None:
+        raise Gone(ERASED)
+    return found
+
+
+_ERASED_AT = select(Subject.erased_at).where(Subject.id == bindparam("id"))
 
 
 # ---- one person across businesses ------------------------------------------------------------------
