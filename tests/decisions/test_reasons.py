@@ -80,8 +80,9 @@ def test_german_names_the_channels_purposes_and_moments_in_german() -> None:
 
 def test_a_language_without_sentences_falls_back_to_english() -> None:
     quiet = reason(Code.context_quiet_hours, start="22:00", end="07:00")
-    assert render(quiet, "fr") == render(quiet) == "it is inside your quiet hours (22:00 to 07:00)"
-    assert language(["fr", "de", "en"]) == "de" and language(["fr"]) == language([]) == "en"
+    assert render(quiet, "it") == render(quiet) == "it is inside your quiet hours (22:00 to 07:00)"
+    assert language(["it", "de", "en"]) == "de" and language(["it"]) == language([]) == "en"
+    assert language(["fr", "de"]) == "fr"
     assert set(LANGUAGES) == set(WORDS)
 
 
