@@ -65,6 +65,8 @@ def test_a_refusal_speaks_german_next_to_the_field_and_keeps_what_was_typed(
         'id="qh-start" name="start" value="late" aria-invalid="true" aria-describedby="start-error"' in page
     )
     assert 'value="07:00"' in page and 'value="Europe/Berlin"' in page  # as typed, to correct
+    assert '<a href="/centre/preferences" aria-current="page">' in page  # the page it is, not the action
+    assert 'href="/centre/preferences?lang=fr"' in page
     assert "Input should" not in page and "valid time format" not in page and "quiet_hours.start" not in page
 
     life = {"label": "Umzug", "topics": "möbel", "until": "bald"}

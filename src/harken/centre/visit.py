@@ -263,7 +263,7 @@ class Visit:
             lang=t.locale,
             locales=i18n.NAMES,
             nav=NAV,
-            current=self.request.url.path,
+            current=self._page_path(),
             **context,
         )
         response = HTMLResponse(html, status_code=status, headers=HEADERS)
@@ -271,6 +271,14 @@ class Visit:
         if chosen in i18n.LOCALES:
             self._cookie(response, LANG_COOKIE, chosen, max_age=365 * 86400)
         return response
+
+    def _page_path(self) -> str:
+        """The page shown: a form refused at /centre/preferences/quiet-hours shows Preferences again, so
+        the navigation marks it and the language links go to it rather than to the form's action."""
+        path = self.request.url.path
+        if self.request.method == "GET":
+            return path
+        return max((p for p, _ in NAV if path == p or path.startswith(f"{p}/")), key=len, default=path)
 
     # ---- before sign-in: CSRF bound to the browser's own cookie ----
 
