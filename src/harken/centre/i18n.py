@@ -54,6 +54,12 @@ def catalogue(locale: str) -> dict[str, str | tuple[str, ...]]:
 
 
 @cache
+def plural_keys() -> frozenset[str]:
+    """The messages that have plural forms (in English, and so in every catalogue)."""
+    return frozenset(key for key, message in catalogue(DEFAULT).items() if isinstance(message, tuple))
+
+
+@cache
 def translations(locale: str) -> Translations:
     """The locale's gettext translations, falling back to English for a message it lacks."""
     compiled = BytesIO()
@@ -118,7 +124,7 @@ class Translator:
     def __call__(self, key: str, **params: Any) -> str:
         gettext = translations(self.locale)
         count = next((params[name] for name in COUNTS if isinstance(params.get(name), int)), None)
-        if count is not None and isinstance(catalogue(DEFAULT).get(key), tuple):
+        if count is not None and key in plural_keys():
             message = gettext.ngettext(key, key, count)
             params = {
                 **params,
