@@ -117,3 +117,17 @@ def test_the_hub_has_an_icon(visitor: Callable[..., Visitor]) -> None:
     linked = me.get("/centre/sign-in").text
     assert '<link rel="icon" href="/centre/static/favicon.svg" type="image/svg+xml">' in linked
     assert me.http.get("/centre/static/favicon.svg").content == icon.content
+
+
+def test_right_now_refusals_keep_what_was_typed(
+    business: Callable[[str], Business], visitor: Callable[..., Visitor]
+) -> None:
+    me = _me(business, visitor)
+    refused = me.submit("/centre", "/centre/now", {"field": "topics", "value": "Crime Novels!"}, status=422)
+    assert _error(refused.text, "topics") == "Use lower-case letters, digits and hyphens, like running-shoes."
+    assert 'value="Crime Novels!"' in refused.text
+    long_label = "x" * 81
+    refused = me.submit("/centre", "/centre/personas", {"label": long_label, "interests": "tea"}, status=422)
+    assert _error(refused.text, "label") == "Too long: at most 80 characters."
+    assert f'value="{long_label}"' in refused.text and 'value="tea"' in refused.text
+    assert "<details open>" in refused.text  # the form it was typed in stays open
