@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import get_month_names
+from babel.messages.catalog import Catalog
 
 from harken.centre import i18n, visit, web_profile, web_shares
 from harken.centre.mail import MemoryMailer
@@ -23,15 +24,17 @@ from harken.shares.schemas import TripStatus
 from tests.centre_client import Visitor, csrf_of
 from tests.stories.conftest import Business
 
-ENGLISH = i18n.catalogue("en")
-GERMAN = i18n.catalogue("de")
+ENGLISH = i18n.all_messages("en")  # every text by key; a plural message's forms as key[0], key[1]
+GERMAN = i18n.all_messages("de")
+FRENCH = i18n.all_messages("fr")
+KEYS = set(i18n.catalogue("en"))  # the messages' keys, as pages name them
 CENTRE = Path(i18n.__file__).parent
 TEMPLATES = CENTRE / "templates"
 WEB = [
     CENTRE / f"{name}.py"
-    for name in ("visit", "web", "web_sign_in", "web_profile", "web_shares", "web_credentials")
+    for name in ("visit", "forms", "web", "web_sign_in", "web_profile", "web_shares", "web_credentials")
 ]
-NAMESPACES = {key.split(".")[0] for key in ENGLISH}
+NAMESPACES = {key.split(".")[0] for key in KEYS}
 ASKS_GERMAN = "de-DE,de;q=0.9,en;q=0.5"
 
 # Keys built from a value at run time, and every value they can take.
@@ -51,25 +54,41 @@ DYNAMIC: dict[str, set[str]] = {
     "trip_status.": {s.value for s in TripStatus},
     "lasts.": set(web_shares.LASTS),
 }
-PREFIXES_NOT_TRANSLATED = {"sign_in."}  # base.html: `t(message) if message.startswith("sign_in.")`
+PREFIXES_NOT_TRANSLATED = {"sign_in.", "invalid."}  # base.html/forms.py: a message that is already a key
 
 
 # ---- the catalogues ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("locale", i18n.LOCALES)
-def test_every_locale_has_exactly_the_english_keys(locale: str) -> None:
+def test_every_locale_has_exactly_the_english_keys_each_translated(locale: str) -> None:
+    """A message id without a translation (an empty msgstr, a missing plural form, a fuzzy guess) fails."""
     messages = i18n.catalogue(locale)
-    assert set(messages) - set(ENGLISH) == set(), "keys English does not have"
-    assert set(ENGLISH) - set(messages) == set(), "keys left untranslated"
+    assert set(messages) - KEYS == set(), "keys English does not have"
+    assert KEYS - set(messages) == set(), "keys left out"
+    plurals = i18n.po(locale).num_plurals
+    for message in i18n.po(locale):
+        if not message.id:
+            continue
+        assert not message.fuzzy, message.id
+        forms = message.string if isinstance(message.string, tuple | list) else [message.string]
+        assert all(isinstance(form, str) and form.strip() for form in forms), f"{locale}: {message.id} untranslated"
+        if isinstance(message.id, tuple):
+            assert len(forms) == plurals, f"{locale}: {message.id[0]} needs {plurals} plural forms"
+        else:
+            assert isinstance(message.string, str), message.id
+
+
+def test_the_catalogues_plural_rules_are_the_languages_own() -> None:
+    assert [i18n.po(locale).plural_expr for locale in i18n.LOCALES] == ["(n != 1)", "(n != 1)", "(n > 1)"]
 
 
 @pytest.mark.parametrize("locale", i18n.LOCALES)
 def test_every_message_has_the_english_placeholders_and_lines(locale: str) -> None:
-    for key, message in i18n.catalogue(locale).items():
-        assert isinstance(message, str) and message.strip(), key
-        assert i18n.placeholders(message) == i18n.placeholders(ENGLISH[key]), key
-        assert message.count("\n") == ENGLISH[key].count("\n"), key
+    for key, message in i18n.all_messages(locale).items():
+        english = ENGLISH.get(key) or ENGLISH[re.sub(r"\[\d+\]$", "[1]", key)]  # a plural form: English's "many"
+        assert i18n.placeholders(message) == i18n.placeholders(english), key
+        assert message.count("\n") == english.count("\n"), key
         message.format(**dict.fromkeys(i18n.placeholders(message), "x"))  # no stray braces
 
 
@@ -80,19 +99,56 @@ def test_german_uses_german_typography() -> None:
     assert GERMAN["mail.body"].startswith("Guten Tag,\n\n") and GERMAN["mail.body"].endswith("\n")
 
 
+def test_french_uses_french_typography() -> None:
+    for key, message in FRENCH.items():
+        assert '"' not in message and "'" not in message, f"{key}: typographic apostrophes, not typewriter ones"
+        # a space before a colon, semicolon, question or exclamation mark that ends a clause
+        assert not re.search(r"[^\s][:;?!](\s|$)", message), f"{key}: {message!r}"
+    assert "é" in FRENCH["app.name"] and FRENCH["mail.body"].startswith("Bonjour,\n\n")
+
+
 def test_a_missing_translation_falls_back_to_english(monkeypatch: pytest.MonkeyPatch) -> None:
-    partial = {"de": {"save": "Speichern"}, "en": ENGLISH}
-    monkeypatch.setattr(i18n, "catalogue", lambda locale: partial[locale])
-    t = i18n.Translator("de", ZoneInfo("UTC"))
-    assert t("save") == "Speichern"
-    assert t("sent.body", minutes=15) == ENGLISH["sent.body"].format(minutes=15)
+    partial = Catalog(locale="de")
+    partial.add("save", "Speichern")
+    real = i18n.po
+    monkeypatch.setattr(i18n, "po", lambda locale: partial if locale == "de" else real(locale))
+    i18n.translations.cache_clear()
+    try:
+        t = i18n.Translator("de", ZoneInfo("UTC"))
+        assert t("save") == "Speichern"
+        assert t("sent.body", minutes=15) == ENGLISH["sent.body[1]"].format(minutes=15)
+        assert t("nav.data") == ENGLISH["nav.data"]
+    finally:
+        i18n.translations.cache_clear()
 
 
 def test_messages_take_their_parameters() -> None:
     t = i18n.Translator("de", ZoneInfo("UTC"))
-    assert t("sent.body", minutes=15) == GERMAN["sent.body"].replace("{minutes}", "15")
+    assert t("sent.body", minutes=15) == GERMAN["sent.body[1]"].replace("{minutes}", "15")
     assert "15 Minuten" in t("sent.body", minutes=15)
     assert t("confirm.from_app", org="Chapter & Verse").count("Chapter & Verse") == 2
+
+
+@pytest.mark.parametrize(
+    ("locale", "minutes", "said"),
+    [
+        ("en", 1, "in 1 minute."),
+        ("en", 0, "in 0 minutes."),
+        ("en", 2, "in 2 minutes."),
+        ("de", 1, "in 1 Minute noch"),
+        ("de", 5, "in 5 Minuten noch"),
+        ("de", 1500, "in 1.500 Minuten noch"),
+        ("fr", 0, "dans 0 minute."),  # French counts 0 and 1 as one
+        ("fr", 1, "dans 1 minute."),
+        ("fr", 2, "dans 2 minutes."),
+    ],
+)
+def test_plurals_follow_each_languages_rule(locale: str, minutes: int, said: str) -> None:
+    assert said in i18n.Translator(locale, ZoneInfo("UTC"))("limit.body", minutes=minutes)
+
+
+def test_a_value_a_message_lacks_shows_as_nothing_rather_than_failing() -> None:
+    assert i18n.Translator("en", ZoneInfo("UTC"))("invalid.too_long") == "Too long: at most  characters."
 
 
 # ---- every key a page uses exists -------------------------------------------------------------------
@@ -148,8 +204,8 @@ def test_the_scanners_find_keys() -> None:
 def test_every_key_a_page_uses_is_in_english() -> None:
     template_keys, _ = used_in_templates()
     web_keys, _ = used_in_web()
-    assert template_keys - set(ENGLISH) == set(), "templates"
-    assert web_keys - set(ENGLISH) == set(), "web.py"
+    assert template_keys - KEYS == set(), "templates"
+    assert web_keys - KEYS == set(), "web.py"
 
 
 def test_every_prefix_a_page_builds_keys_from_is_known() -> None:
@@ -158,7 +214,7 @@ def test_every_prefix_a_page_builds_keys_from_is_known() -> None:
     _, web_prefixes = used_in_web()
     assert (template_prefixes | web_prefixes) - set(DYNAMIC) - PREFIXES_NOT_TRANSLATED == set()
     for prefix in template_prefixes | web_prefixes:
-        assert any(key.startswith(prefix) for key in ENGLISH), prefix
+        assert any(key.startswith(prefix) for key in KEYS), prefix
 
 
 def test_every_english_key_is_used() -> None:
@@ -168,7 +224,7 @@ def test_every_english_key_is_used() -> None:
     prefixes = template_prefixes | web_prefixes
     unused = {
         key
-        for key in ENGLISH
+        for key in KEYS
         if key not in template_keys | web_keys and not any(key.startswith(p) for p in prefixes)
     }
     assert unused == set()
@@ -177,7 +233,7 @@ def test_every_english_key_is_used() -> None:
 @pytest.mark.parametrize("prefix", sorted(DYNAMIC))
 def test_every_value_of_a_dynamic_key_is_translated(prefix: str) -> None:
     assert DYNAMIC[prefix]
-    assert {f"{prefix}{value}" for value in DYNAMIC[prefix]} - set(ENGLISH) == set()
+    assert {f"{prefix}{value}" for value in DYNAMIC[prefix]} - KEYS == set()
 
 
 def test_statuses_include_every_current_status_and_none() -> None:
@@ -196,7 +252,9 @@ def test_statuses_include_every_current_status_and_none() -> None:
         ("de, en", ["de", "en"]),
         ("en, de", ["en", "de"]),
         ("de-DE;q=0.9,en;q=0.5", ["de", "en"]),
-        ("fr-FR, fr;q=0.9, de;q=0.8, en;q=0.1", ["de", "en"]),
+        ("fr-FR, fr;q=0.9, de;q=0.8, en;q=0.1", ["fr", "de", "en"]),
+        ("it-IT, it;q=0.9, de;q=0.8, en;q=0.1", ["de", "en"]),
+        ("fr-CA", ["fr"]),
         ("de-CH", ["de"]),
         ("DE-at", ["de"]),
         ("de_AT", ["de"]),
@@ -205,7 +263,8 @@ def test_statuses_include_every_current_status_and_none() -> None:
         ("de;q=0.0, en;q=0.000", []),
         ("de;q=abc, en;q=0.2", ["en"]),
         ("*", []),
-        ("fr, it, es", []),
+        ("fr, it, es", ["fr"]),
+        ("it, es, ja", []),
         ("", []),
         (None, []),
         (";;;, ,q=1,;q=", []),
@@ -221,13 +280,17 @@ def test_accepted(header: str | None, expected: list[str]) -> None:
         (None, None, None, "en"),
         (None, None, "", "en"),
         (None, None, "complete garbage ;;; q=?", "en"),
-        (None, None, "fr-FR, ja", "en"),
+        (None, None, "fr-FR, ja", "fr"),
+        (None, None, "it-IT, ja", "en"),
         (None, None, "de;q=0", "en"),
         (None, None, "de-CH", "de"),
-        (None, None, "fr, de;q=0.5, en;q=0.3", "de"),
+        (None, None, "fr, de;q=0.5, en;q=0.3", "fr"),
+        (None, None, "it, de;q=0.5, en;q=0.3", "de"),
         (None, "de-DE", "en-GB,en;q=0.9", "de"),
         (None, "de_AT", None, "de"),
-        (None, "fr-FR", "de", "de"),
+        (None, "fr-FR", "de", "fr"),
+        (None, "it-IT", "de", "de"),
+        ("fr", "de-DE", "de", "fr"),
         ("en", "de-DE", "de", "en"),
         ("de", "en-CA", "en", "de"),
         ("de", None, None, "de"),
@@ -253,6 +316,12 @@ def test_german_dates_on_the_customers_clock() -> None:
     assert shown.startswith("24. "), shown  # German writes the day with a full stop
     assert "19:30" in t.when(datetime(2026, 7, 24, 17, 30, tzinfo=UTC))  # summer time
     assert "März" in t.when(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+def test_french_dates_on_the_customers_clock() -> None:
+    t = i18n.Translator("fr", ZoneInfo("Europe/Paris"))
+    assert t.when(datetime(2026, 11, 24, 17, 30, tzinfo=UTC)) == "24 nov. 2026, 18:30"
+    assert "févr." in t.when(datetime(2026, 2, 2, 9, 0, tzinfo=UTC))
 
 
 def test_english_dates_on_the_customers_clock() -> None:
@@ -281,8 +350,10 @@ def test_sign_in_page_follows_the_browser(visitor: Callable[..., Visitor]) -> No
     assert _english(english) and ENGLISH["sign_in.intro"] in english
     assert GERMAN["sign_in.intro"] not in english
 
-    swiss = visitor(**{"Accept-Language": "fr-CH, de-CH;q=0.8"}).get("/centre/sign-in").text
+    swiss = visitor(**{"Accept-Language": "it-CH, de-CH;q=0.8"}).get("/centre/sign-in").text
     assert _german(swiss)
+    romand = visitor(**{"Accept-Language": "fr-CH, de-CH;q=0.8"}).get("/centre/sign-in").text
+    assert '<html lang="fr">' in romand and FRENCH["sign_in.intro"] in romand
 
 
 def test_a_chosen_language_is_kept_in_a_cookie(visitor: Callable[..., Visitor]) -> None:

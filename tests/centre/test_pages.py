@@ -5,6 +5,7 @@ receipts and the export."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -215,39 +216,45 @@ def test_preferences_save_and_bad_input_names_the_field_and_changes_nothing(
     assert codes(sms) == ["channel.not_allowed"]
 
     before = me.get("/centre/data/export").json()["data"]
-    for action, data, field in (
-        ("/centre/preferences/quiet-hours", {"start": "22:00", "end": "22:00"}, "quiet_hours"),
+    for action, data, field, said in (
+        ("/centre/preferences/quiet-hours", {"start": "22:00", "end": "22:00"}, "end", "must differ"),
         (
             "/centre/preferences/quiet-hours",
             {"start": "22:00", "end": "07:00", "time_zone": "Mars/Olympus"},
             "time_zone",
+            "Choose a time zone from the list",
         ),
-        ("/centre/preferences/quiet-hours", {"start": "late", "end": "07:00"}, "quiet_hours.start"),
-        ("/centre/preferences/channels", {"limit-sms": "-3"}, "channels.sms.max_per_week"),
+        ("/centre/preferences/quiet-hours", {"start": "late", "end": "07:00"}, "start", "a time like 22:00"),
+        ("/centre/preferences/quiet-hours", {"start": "22:00"}, "end", "Enter both times"),
+        ("/centre/preferences/channels", {"limit-sms": "-3"}, "limit-sms", "Enter 0 or more."),
+        ("/centre/preferences/channels", {"limit-sms": "lots"}, "limit-sms", "a whole number"),
         (
             "/centre/preferences/life-events",
             {"label": "Move", "topics": "", "until": "2027-01-01"},
-            "life_events.move.topics",
+            "topics",
+            "Please fill this in.",
         ),
         (
             "/centre/preferences/life-events",
             {"label": "Move", "topics": "home", "until": "soon"},
-            "life_events.until",
+            "until",
+            "a date like 2027-03-01",
         ),
         (
             "/centre/preferences/life-events",
             {"label": "Past", "topics": "home", "until": "2020-01-01"},
-            "life_events",
+            "until",
+            "a day in the future",
         ),
-        ("/centre/preferences/interests", {"topic": "Not A Topic!", "affinity": "like"}, "interests"),
-        ("/centre/preferences/interests", {"topic": "borneo", "affinity": "adore"}, "affinity"),
-        ("/centre/preferences/surprise", {"novelty": "always"}, "novelty"),
+        ("/centre/preferences/interests", {"topic": "Not A Topic!", "affinity": "like"}, "topic", "lower-case"),
+        ("/centre/preferences/interests", {"topic": "borneo", "affinity": "adore"}, "affinity", "choose one"),
+        ("/centre/preferences/surprise", {"novelty": "always"}, "novelty", "choose one"),
     ):
         refused = me.submit("/centre/preferences", action, data, status=422)
-        assert 'class="error-summary" role="alert"' in refused.text and f"<code>{field}" in refused.text, (
-            action,
-            data,
-        )
+        error = re.search(rf'<p class="error" id="{field}-error">([^<]*)</p>', refused.text)
+        assert error and said in error[1], (action, data, error)
+        assert 'class="error-summary" role="alert"' in refused.text and error[1] in refused.text
+        assert "Input should" not in refused.text and "Value error" not in refused.text
     assert me.get("/centre/data/export").json()["data"] == before
 
 
@@ -318,7 +325,7 @@ def test_the_centre_asks_the_businesses_questions_once(
         {"question_id": "walking", "option": "maybe"},
         status=422,
     )
-    assert "<code>option" in refused.text
+    assert '<p class="error" id="option-error">Choose an answer' in refused.text
 
 
 def test_my_data_downloads_everything_and_deletion_stops_all_marketing(
@@ -365,7 +372,7 @@ def test_my_data_downloads_everything_and_deletion_stops_all_marketing(
 
     # Deleting needs the box ticked.
     refused = me.submit("/centre/data", "/centre/data/erase", {}, status=422)
-    assert "<code>confirm" in refused.text
+    assert '<p class="error" id="confirm-error">Tick the box to confirm.</p>' in refused.text
     erased = me.submit("/centre/data", "/centre/data/erase", {"confirm": "on"})
     assert erased.headers["location"] == "/centre/sign-in?done=erased"
     assert "Your data is erased" in me.get("/centre/sign-in?done=erased").text
@@ -390,9 +397,19 @@ def test_through_a_business_app_deletion_stops_that_business_marketing(
     airline.customer("p-77", email=EMAIL, grant={"marketing": ["email"], "service": ["email"]})
     me = visitor()
     me.open_from_app(airline.call("POST", "/v1/subjects/p-77/sessions")["token"])
-    assert "Asks Skyway Airlines to delete what it holds about you" in me.get("/centre/data").text
-    me.submit("/centre/data", "/centre/data/erase", {"confirm": "on"})
-    assert "You asked for your data to be deleted on 2 Nov 2026, 08:10" in me.get("/centre/data").text
+    page = me.get("/centre/data").text
+    # The words say what the button does from here: ask this business, stop its marketing; nothing
+    # is erased anywhere else (only the person, signed in with their email, can erase everywhere).
+    assert "Records your request that Skyway Airlines delete what it holds about you" in page
+    assert "Nothing is erased at other businesses" in page
+    assert ">Yes, ask Skyway Airlines to delete my data and stop its marketing now</label>" in page
+    assert '<button type="submit" class="danger">Ask Skyway Airlines to delete my data</button>' in page
+    assert "erase my data everywhere" not in page and ">Delete my data</button>" not in page
+    done = me.submit("/centre/data", "/centre/data/erase", {"confirm": "on"})
+    assert done.headers["location"] == "/centre/data?done=erasure"
+    page = me.get("/centre/data?done=erasure").text
+    assert "Your request is recorded, and that business&#39;s marketing has stopped." in page
+    assert "On 2 Nov 2026, 08:10 you asked Skyway Airlines to delete your data." in page
     airline.offer("weekend-fares", topics=["travel"])
     assert codes(airline.decide("p-77", ["weekend-fares"], ["email"])) == ["consent.withdrawn"]
     shop.call(

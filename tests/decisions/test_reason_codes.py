@@ -38,7 +38,7 @@ INTRO = f"""\
 Every decision (`POST /v1/decisions`) explains itself with reasons: a code and a sentence for the
 customer. The codes are stable, part of the API: match on them, they never change meaning. The
 messages may change wording at any time: show them, don't parse them. They are in English, or in German
-when the request's `Accept-Language` asks for it (the answer's `Content-Language` says which); the codes
+or French when the request's `Accept-Language` asks for it (the answer's `Content-Language` says which); the codes
 are the same in every language.
 
 Codes are grouped by the gate that gives them, in the order the engine checks: the customer,

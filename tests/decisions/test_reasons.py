@@ -80,8 +80,9 @@ def test_german_names_the_channels_purposes_and_moments_in_german() -> None:
 
 def test_a_language_without_sentences_falls_back_to_english() -> None:
     quiet = reason(Code.context_quiet_hours, start="22:00", end="07:00")
-    assert render(quiet, "fr") == render(quiet) == "it is inside your quiet hours (22:00 to 07:00)"
-    assert language(["fr", "de", "en"]) == "de" and language(["fr"]) == language([]) == "en"
+    assert render(quiet, "it") == render(quiet) == "it is inside your quiet hours (22:00 to 07:00)"
+    assert language(["it", "de", "en"]) == "de" and language(["it"]) == language([]) == "en"
+    assert language(["fr", "de"]) == "fr"
     assert set(LANGUAGES) == set(WORDS)
 
 
@@ -129,3 +130,22 @@ def test_an_explanation_reads_back_from_json_and_says_the_same() -> None:
         again = Explanation.from_json(explained.as_json())
         for lang in LANGUAGES:
             assert explain(again, lang) == explain(explained, lang)
+
+
+def test_french_sentences_use_french_words_and_dates() -> None:
+    assert render(reason(Code.consent_withdrawn, purpose="marketing"), "fr") == (
+        "vous avez retiré votre consentement à « Marketing »"
+    )
+    assert render(reason(Code.life_event_suppressed, topic="meubles", day="2027-03-01"), "fr") == (
+        "vous avez demandé une pause sur meubles jusqu'au 1 mars 2027"
+    )
+    quiet = Explanation(
+        because=reason(Code.context_quiet_hours, start="22:00", end="07:00"),
+        retry="2026-11-03T07:00:00+01:00",
+        zone="Europe/Paris",
+        next_day=True,
+    )
+    assert explain(quiet, "fr") == (
+        "Pas d'envoi : c'est pendant vos heures de calme (22:00 à 07:00) ; il ne reste aucun moment adapté "
+        "aujourd'hui, le prochain est mardi 07:00 (Europe/Paris)."
+    )

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from harken.authority import Forbidden
 from harken.centre import i18n, signin
 from harken.centre import service as centre
+from harken.centre.forms import FormInvalid, problems
 from harken.consent.schemas import Channel
 from harken.context.service import StoredFact
 from harken.deps import Hub, HubDep
@@ -123,23 +124,12 @@ class PageError(Exception):
         self.status, self.key = status, key
 
 
-class FormInvalid(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-
-
 def safe_next(value: str | None) -> str:
     """Where to go after signing in: a plain path inside the centre (no dots, no other host), else home."""
     path, _, query = (value or "").partition("?")
     if len(value or "") > 200 or not NEXT_PATH.fullmatch(path) or not NEXT_QUERY.fullmatch(query):
         return "/centre"
     return value or "/centre"
-
-
-def form_errors(error: ValidationError | Invalid) -> dict[str, str]:
-    if isinstance(error, Invalid):
-        return {e.field: e.message for e in error.errors or []}
-    return {".".join(str(p) for p in e["loc"]): e["msg"] for e in error.errors()}
 
 
 @dataclass
@@ -224,21 +214,22 @@ class Visit:
         try:
             target = await self.guarded(unit)
         except FormInvalid as refused:
-            errors = refused.errors
-            return await self.page(template, lambda s, v: {**build(s, v), "errors": errors}, status=422)
+            # The page again, nothing saved: each problem by its field, and what was typed kept.
+            kept = {"errors": refused.errors, "entered": form, "refused": self.request.url.path}
+            return await self.page(template, lambda s, v: {**build(s, v), **kept}, status=422)
         return RedirectResponse(target, status_code=303)
 
     async def guarded(self, unit: Callable[[Session], T]) -> T:
         try:
             return await self.hub.run(unit)
         except (ValidationError, Invalid) as error:
-            raise FormInvalid(form_errors(error)) from error
+            raise FormInvalid(problems(error)) from error
         except NotFound as error:
             raise PageError(404, "error.not_found") from error
         except Forbidden as error:
             raise PageError(403, "error.person_only") from error
         except HarkenError as error:
-            raise FormInvalid({"form": error.detail}) from error
+            raise FormInvalid({"form": ("error.refused", {})}) from error
 
     def same_origin(self) -> None:
         """Browsers name the page a form came from: a form posted from another site is refused."""
@@ -258,14 +249,21 @@ class Visit:
         context.setdefault("viewer", None)
         context.setdefault("csrf", None)
         context.setdefault("notice", None)
-        context.setdefault("errors", {})
         context.setdefault("window", None)
+        context.setdefault("entered", {})
+        context.setdefault("refused", None)
+        # Each refused field's message in the customer's language: (catalogue key, its values); one
+        # about a business's part of a form names the business.
+        context["errors"] = {
+            name: f"{values['business']}: {t(key, **values)}" if "business" in values else t(key, **values)
+            for name, (key, values) in context.get("errors", {}).items()
+        }
         html = templates.get_template(template).render(
             t=t,
             lang=t.locale,
             locales=i18n.NAMES,
             nav=NAV,
-            current=self.request.url.path,
+            current=self._page_path(),
             **context,
         )
         response = HTMLResponse(html, status_code=status, headers=HEADERS)
@@ -273,6 +271,14 @@ class Visit:
         if chosen in i18n.LOCALES:
             self._cookie(response, LANG_COOKIE, chosen, max_age=365 * 86400)
         return response
+
+    def _page_path(self) -> str:
+        """The page shown: a form refused at /centre/preferences/quiet-hours shows Preferences again, so
+        the navigation marks it and the language links go to it rather than to the form's action."""
+        path = self.request.url.path
+        if self.request.method == "GET":
+            return path
+        return max((p for p, _ in NAV if path == p or path.startswith(f"{p}/")), key=len, default=path)
 
     # ---- before sign-in: CSRF bound to the browser's own cookie ----
 

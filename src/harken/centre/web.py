@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -123,7 +124,7 @@ def _next_context(
     elif field == "dnd":
         kept["do_not_disturb_until"] = _dnd_until(value, now, zone)
     else:
-        raise Invalid("field", "choose something to change")
+        raise Invalid("field", "invalid.choose")
     return ContextPut.model_validate(kept)
 
 
@@ -135,7 +136,7 @@ def _dnd_until(choice: str, now: datetime, zone: ZoneInfo) -> datetime | None:
     if choice == "tomorrow":
         local = now.astimezone(zone)
         return datetime.combine(local.date() + timedelta(days=1), time(8, 0), tzinfo=zone)
-    raise Invalid("value", "choose how long")
+    raise Invalid("value", "invalid.choose")
 
 
 @router.post("/personas")
@@ -245,7 +246,7 @@ async def answer_question(org_id: str, visit: VisitDep) -> Response:
     def work(session: Session, viewer: Viewer) -> str:
         found = centre.business(session, viewer, org)
         if option is None and not form.get("decline"):
-            raise Invalid("option", "choose an answer, or decline")
+            raise Invalid("option", "invalid.answer")
         outcome, _ = profiling_service.answer(
             session,
             org=found.org,
@@ -291,10 +292,10 @@ async def decide_consent(org_id: str, purpose: str, visit: VisitDep) -> Response
 
     def work(session: Session, viewer: Viewer) -> str:
         if decision not in ("grant", "withdraw"):
-            raise Invalid("decision", "grant or withdraw")
+            raise Invalid("decision", "invalid.choose")
         channels = [Channel(c) for c in picked if c in CHANNELS]
         if decision == "grant" and not channels and purpose != "analytics":
-            raise Invalid("channels", "choose at least one way to be contacted")
+            raise Invalid("channels", "invalid.channels")
         centre.decide_consent(
             session,
             viewer,
@@ -322,6 +323,17 @@ async def download_receipt(record_id: str, visit: VisitDep) -> Response:
     return download(body, f"receipt-{record_id}.json")
 
 
+FAVICON = (Path(__file__).parent / "static" / "favicon.svg").read_bytes()
+icon = APIRouter(include_in_schema=False)
+
+
+@icon.get("/favicon.ico")
+async def favicon() -> Response:
+    """Public, no credential: the hub's icon, for browsers that ask for it at the root whatever the
+    page links (the centre's pages link /centre/static/favicon.svg)."""
+    return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
 fallback = APIRouter(prefix="/centre", include_in_schema=False)  # included last: unknown paths
 
 
@@ -334,6 +346,7 @@ def install(app: FastAPI) -> None:
     """Mount the centre: its static files, its pages, and its errors as pages rather than JSON."""
     app.mount("/centre/static", static, name="centre-static")
     for pages in (
+        icon,
         web_sign_in.router,
         router,
         web_shares.router,

@@ -6,19 +6,21 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from harken.authority import Power, Tier
 from harken.centre import export, signin
 from harken.centre import service as centre
+from harken.centre.forms import FormInvalid, problems
 from harken.centre.visit import PageError, Visit, VisitDep, customer_zone, download, text_field
 from harken.consent.schemas import Channel
 from harken.context import service as context_service
 from harken.context.schemas import PreferencesPatch, time_zones
+from harken.context.service import StoredFact
 from harken.errors import Invalid
 from harken.subjects import service as subject_service
 from harken.subjects import tokens
@@ -63,8 +65,22 @@ async def preferences_page(visit: VisitDep) -> Response:
     return await visit.page("preferences.html", _preferences(visit))
 
 
+def _form_field(location: tuple[Any, ...]) -> str:
+    """The Preferences form field a problem is about: `channels.sms.max_per_week` is `limit-sms`."""
+    head, *rest = (str(part) for part in location)
+    if head == "quiet_hours":
+        return rest[0] if rest and rest[0] in ("start", "end") else "end"  # "start and end must differ"
+    if head == "channels" and rest:
+        return f"limit-{rest[0]}"
+    if head == "life_events":
+        return rest[1] if len(rest) > 1 and rest[1] in ("label", "topics", "until") else "label"
+    if head == "interests":
+        return "topic"
+    return head
+
+
 def _preference_form(
-    visit: Visit, patch: Callable[[Mapping[str, Any], ZoneInfo], dict[str, Any]]
+    visit: Visit, patch: Callable[[Mapping[str, Any], Mapping[str, StoredFact]], dict[str, Any]]
 ) -> Callable[[], Awaitable[Response]]:
     async def handle() -> Response:
         form = await visit.request.form()
@@ -72,10 +88,12 @@ def _preference_form(
 
         def work(session: Session, viewer: Viewer) -> str:
             mine = centre.declared(centre.facts(session, viewer, now))
-            body = PreferencesPatch.model_validate(patch(form, customer_zone(mine)))
-            centre.declare(
-                session, viewer, context_service.preference_changes(body, now), visit.hub.notary, now
-            )
+            try:
+                body = PreferencesPatch.model_validate(patch(form, mine))
+                changes = context_service.preference_changes(body, now)
+            except (ValidationError, Invalid) as refused:
+                raise FormInvalid(problems(refused, _form_field)) from refused
+            centre.declare(session, viewer, changes, visit.hub.notary, now)
             return "/centre/preferences?done=saved"
 
         return await visit.act(work, template="preferences.html", build=_preferences(visit))
@@ -85,11 +103,11 @@ def _preference_form(
 
 @router.post("/preferences/interests")
 async def set_interest(visit: VisitDep) -> Response:
-    def patch(form: Mapping[str, Any], _zone: ZoneInfo) -> dict[str, Any]:
+    def patch(form: Mapping[str, Any], _mine: Mapping[str, StoredFact]) -> dict[str, Any]:
         topic = (text_field(form.get("topic")) or "").strip().lower()
         choice = text_field(form.get("affinity"))
         if choice not in (*AFFINITY, "remove"):
-            raise Invalid("affinity", "choose like, dislike, never or remove")
+            raise Invalid("affinity", "invalid.choose")
         return {"interests": {topic: AFFINITY.get(choice or "")}}
 
     return await _preference_form(visit, patch)()
@@ -97,7 +115,7 @@ async def set_interest(visit: VisitDep) -> Response:
 
 @router.post("/preferences/channels")
 async def set_channels(visit: VisitDep) -> Response:
-    def patch(form: Mapping[str, Any], _zone: ZoneInfo) -> dict[str, Any]:
+    def patch(form: Mapping[str, Any], _mine: Mapping[str, StoredFact]) -> dict[str, Any]:
         channels = {}
         for channel in Channel:
             limit = (text_field(form.get(f"limit-{channel.value}")) or "").strip()
@@ -112,28 +130,36 @@ async def set_channels(visit: VisitDep) -> Response:
 
 @router.post("/preferences/quiet-hours")
 async def set_quiet_hours(visit: VisitDep) -> Response:
-    def patch(form: Mapping[str, Any], _zone: ZoneInfo) -> dict[str, Any]:
+    """Quiet hours and the time zone: both times, or neither (no quiet hours); the zone on its own too."""
+
+    def patch(form: Mapping[str, Any], mine: Mapping[str, StoredFact]) -> dict[str, Any]:
         if form.get("clear"):
             return {"quiet_hours": None}
-        zone = (text_field(form.get("time_zone")) or "").strip()
-        return {
-            "quiet_hours": {"start": text_field(form.get("start")), "end": text_field(form.get("end"))},
-            **({"time_zone": zone} if zone else {}),
-        }
+        start, end, zone = ((text_field(form.get(name)) or "").strip() for name in ("start", "end", "time_zone"))
+        if bool(start) != bool(end):
+            raise Invalid("end" if start else "start", "invalid.both_times")
+        hours: dict[str, Any] = {}
+        if start:
+            hours = {"quiet_hours": {"start": start, "end": end}}
+        elif "quiet_hours" in mine:  # both emptied: no quiet hours any more
+            hours = {"quiet_hours": None}
+        if not hours and not zone:
+            raise Invalid("start", "invalid.quiet_hours_or_zone")
+        return {**hours, **({"time_zone": zone} if zone else {})}
 
     return await _preference_form(visit, patch)()
 
 
 @router.post("/preferences/life-events")
 async def add_life_event(visit: VisitDep) -> Response:
-    def patch(form: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    def patch(form: Mapping[str, Any], mine: Mapping[str, StoredFact]) -> dict[str, Any]:
         label = (text_field(form.get("label")) or "").strip()
         key = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:64] or "event"
-        until = text_field(form.get("until")) or ""
+        until, zone = text_field(form.get("until")) or "", customer_zone(mine)
         try:
             day = datetime.fromisoformat(until).date()
         except ValueError:
-            raise Invalid("life_events.until", "a date, e.g. 2027-03-01") from None
+            raise Invalid("until", "invalid.date") from None
         return {
             "life_events": {
                 key: {
@@ -153,15 +179,15 @@ async def add_life_event(visit: VisitDep) -> Response:
 
 @router.post("/preferences/life-events/{key}/remove")
 async def remove_life_event(key: str, visit: VisitDep) -> Response:
-    return await _preference_form(visit, lambda form, zone: {"life_events": {key: None}})()
+    return await _preference_form(visit, lambda form, mine: {"life_events": {key: None}})()
 
 
 @router.post("/preferences/surprise")
 async def set_surprise(visit: VisitDep) -> Response:
-    def patch(form: Mapping[str, Any], _zone: ZoneInfo) -> dict[str, Any]:
+    def patch(form: Mapping[str, Any], _mine: Mapping[str, StoredFact]) -> dict[str, Any]:
         choice = text_field(form.get("novelty")) or ""
         if choice not in NOVELTY:
-            raise Invalid("novelty", "choose never, sometimes or often")
+            raise Invalid("novelty", "invalid.choose")
         return {"novelty": NOVELTY[choice]}
 
     return await _preference_form(visit, patch)()
@@ -227,7 +253,7 @@ async def request_erasure(visit: VisitDep) -> Response:
 
     def work(session: Session, viewer: Viewer) -> str:
         if form.get("confirm") != "on":
-            raise Invalid("confirm", "tick the box to confirm")
+            raise Invalid("confirm", "invalid.confirm")
         centre.request_erasure(session, viewer, notary=visit.hub.notary, now=visit.now)
         # Erased, the customer's sessions are gone with everything else; through an org's window, not.
         return "/centre/data?done=erasure" if viewer.org_id else "/centre/sign-in?done=erased"

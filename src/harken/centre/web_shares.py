@@ -19,7 +19,8 @@ from starlette.datastructures import FormData
 
 from harken.authority import Power
 from harken.centre import service as centre
-from harken.centre.visit import FormInvalid, Visit, VisitDep, customer_zone, form_errors, path_id, text_field
+from harken.centre.forms import FormInvalid, Problem, dotted, problems
+from harken.centre.visit import Visit, VisitDep, customer_zone, path_id, text_field
 from harken.consent.purposes import CATALOGUE
 from harken.errors import Invalid
 from harken.shares import service as shares_service
@@ -110,7 +111,7 @@ async def make_share(visit: VisitDep) -> Response:
             )
         except (ValidationError, Invalid) as refused:
             names = {str(org): name for org, name in centre.directory(session)}
-            raise FormInvalid(_named(form_errors(refused), orgs, names)) from refused
+            raise FormInvalid(_named(problems(refused, dotted), orgs, names)) from refused
         return "/centre/shares?done=shared"
 
     return await visit.act(work, template="shares.html", build=_shares(visit, form))
@@ -118,7 +119,7 @@ async def make_share(visit: VisitDep) -> Response:
 
 def _lasts(choice: str | None) -> timedelta:
     if choice not in LASTS:
-        raise Invalid("expires", "choose how long it lasts")
+        raise Invalid("expires", "invalid.choose")
     return LASTS[choice]
 
 
@@ -133,25 +134,25 @@ def _trip(form: FormData, zone: ZoneInfo) -> dict[str, Any] | None:
         try:
             trip["arrives_at"] = datetime.fromisoformat(trip["arrives_at"]).replace(tzinfo=zone)
         except ValueError:
-            raise Invalid("trip.arrives_at", "a date and time, e.g. 2026-11-02 21:40") from None
+            raise Invalid("trip.arrives_at", "invalid.date_time") from None
     return trip or None
 
 
-def _named(errors: dict[str, str], orgs: list[str], names: dict[str, str]) -> dict[str, str]:
+def _named(errors: dict[str, Problem], orgs: list[str], names: dict[str, str]) -> dict[str, Problem]:
     """Errors under the form's own field names: a grant's (`grants[1].fields`) as its business's
     (`fields-<org id>`, the message naming the business); nothing ticked for anyone as `businesses`."""
     named = {}
-    for name, message in errors.items():
+    for name, (key, values) in errors.items():
         found = GRANT_ERROR.fullmatch(name)
         if found and int(found[1]) < len(orgs):
             org = orgs[int(found[1])]
-            named[f"{found[2]}-{org}"] = f"{names[org]}: {message}" if org in names else message
+            named[f"{found[2]}-{org}"] = (key, {**values, "business": names[org]} if org in names else values)
         elif name == "grants":
-            named["businesses"] = "tick what at least one business gets"
+            named["businesses"] = ("invalid.businesses", {})
         elif name == "expires_at":
-            named["expires"] = message
+            named["expires"] = (key, values)
         else:
-            named[name] = message
+            named[name] = (key, values)
     return named
 
 

@@ -80,7 +80,7 @@ async def post_decision(
     """May I contact this customer now, on which channel, with which of these offers? The answer comes
     with reasons, a sentence you may show, the data it used, and when to ask again. An unknown ref is
     "don't send" (`subject.unknown`), never an error. Sentences are in the language of Accept-Language
-    (English, German), English by default."""
+    (English, German, French), English by default."""
     said = _language(accept_language, response)
     return await _decide(call, body, now, said)
 

@@ -201,7 +201,50 @@ GERMAN: dict[Code, str] = {
     Code.relevance_none: "Nichts im Angebot ist für Sie relevant genug",
     Code.allowed: "Alle Prüfungen sind bestanden",
 }
-SENTENCES: dict[str, dict[Code, str]] = {"en": ENGLISH, "de": GERMAN}
+FRENCH: dict[Code, str] = {
+    Code.subject_unknown: "cette entreprise ne vous connaît pas",
+    Code.subject_erased: "vous avez demandé l'effacement de vos données",
+    Code.consent_not_required: "c'est un message de service sur quelque chose que vous avez convenu",
+    Code.consent_missing: "vous n'avez pas accepté « {purpose} » de la part de cette entreprise",
+    Code.consent_denied: "vous avez refusé « {purpose} » de la part de cette entreprise",
+    Code.consent_withdrawn: "vous avez retiré votre consentement à « {purpose} »",
+    Code.consent_expired: "votre consentement à « {purpose} » a expiré",
+    Code.consent_gpc: "le signal Global Privacy Control de votre navigateur refuse « {purpose} »",
+    Code.consent_channel_not_granted: "vous n'avez pas accepté d'être contacté par {channels}",
+    Code.consent_offer_purpose: "vous n'avez pas accepté « {purpose} »",
+    Code.channel_not_allowed: "vous avez désactivé {channels}",
+    Code.channel_not_offered: "cette offre ne peut pas être envoyée par {channels}",
+    Code.context_do_not_disturb: "vous avez demandé à ne pas être dérangé jusqu'à {until}",
+    Code.context_quiet_hours: "c'est pendant vos heures de calme ({start} à {end})",
+    Code.context_in_transit: "vous êtes {situation} en ce moment, ce qui ne convient pas à {channels}",
+    Code.context_situation: "vous êtes {situation} en ce moment, ce qui ne convient pas à {channels}",
+    Code.context_in_a_rush: "vous avez dit être pressé",
+    Code.context_needs_help: "vous avez dit avoir besoin d'aide en ce moment, pas d'offres",
+    Code.context_no_moment_today: "il ne reste aucun moment adapté aujourd'hui",
+    Code.frequency_cap: "vous autorisez au plus {limit} messages par semaine par {channel}, et ils ont été envoyés",
+    Code.topic_disliked: "vous nous avez dit ne pas aimer {topic}",
+    Code.life_event_suppressed: "vous avez demandé une pause sur {topic} jusqu'au {day}",
+    Code.purchase_already_bought: "vous avez déjà acheté {item}",
+    Code.purchase_recent_topic: "vous venez d'acheter quelque chose sur le thème {topic}",
+    Code.feedback_suppressed: "vous avez récemment mis cette offre de côté",
+    Code.sensitive_no_explicit_consent: "cela touche un sujet sensible et vous n'avez pas expressément accepté "
+    "« {purpose} »",
+    Code.sensitive_declared_only: "cela touche un sujet sensible, donc seul ce que vous nous avez dit compte",
+    Code.country_mismatch: "c'est destiné à un autre pays que le vôtre ({country})",
+    Code.country_unknown: "c'est destiné à certains pays et nous ne connaissons pas le vôtre",
+    Code.locale_mismatch: "ce n'est pas dans votre langue ({locale})",
+    Code.relevance_context: "cela concerne {topics}, et vous {intent}",
+    Code.relevance_persona: "cela vous convient en tant que {persona} en ce moment",
+    Code.relevance_other_persona: "c'est destiné à vous dans un autre rôle que {persona}",
+    Code.relevance_interest: "vous nous avez dit aimer {topic}",
+    Code.relevance_inferred: "cela concerne {topic}, et l'entreprise a remarqué que vous en achetez ou en "
+    "regardez",
+    Code.relevance_novelty: "vous avez demandé à être surpris de temps en temps",
+    Code.relevance_below_floor: "ce n'est pas assez pertinent pour vous",
+    Code.relevance_none: "rien de ce qui est proposé n'est assez pertinent pour vous",
+    Code.allowed: "toutes les vérifications sont passées",
+}
+SENTENCES: dict[str, dict[Code, str]] = {"en": ENGLISH, "de": GERMAN, "fr": FRENCH}
 DEFAULT = "en"
 LANGUAGES = tuple(SENTENCES)
 MESSAGES = ENGLISH  # the API's default language
@@ -255,6 +298,39 @@ WORDS: dict[str, dict[str, str]] = {
         "situation.commuting": "auf dem Arbeitsweg",
         "situation.travelling": "auf Reisen",
         "situation.out": "unterwegs",
+    },
+    "fr": {
+        "sending": "Envoi de « {title} » par {channel} : {because}.",
+        "refusing": "Pas d'envoi : {because}{when}.",
+        "better_moment": " ; un meilleur moment est {at} ({zone})",
+        "next_moment": " ; il ne reste aucun moment adapté aujourd'hui, le prochain est {at} ({zone})",
+        "unshared_topic": "l'un de ses thèmes",
+        "chosen_day": "une date que vous avez choisie",
+        "this_offer": "cette offre",
+        "intent.browsing": "regardez en ce moment",
+        "intent.buying": "cherchez à acheter",
+        "intent.researching": "vous renseignez",
+        "intent.in-a-rush": "êtes pressé",
+        "intent.need-help": "avez besoin d'aide",
+        "intent.": "vous y intéressez en ce moment",
+        "channel.email": "e-mail",
+        "channel.sms": "SMS",
+        "channel.push": "notification d'application",
+        "channel.phone": "appel",
+        "channel.post": "courrier",
+        "channel.in-app": "message dans l'application",
+        "purpose.service": "Messages de service",
+        "purpose.marketing": "Marketing",
+        "purpose.personalised-offers": "Offres personnalisées",
+        "purpose.partner-sharing": "Partage avec des partenaires",
+        "purpose.analytics": "Statistiques",
+        "purpose.health-offers": "Offres santé",
+        "purpose.financial-offers": "Offres financières",
+        "situation.home": "à la maison",
+        "situation.work": "au travail",
+        "situation.commuting": "en trajet",
+        "situation.travelling": "en voyage",
+        "situation.out": "dehors",
     },
 }
 
@@ -380,9 +456,14 @@ def _moment(moment: datetime, language: str, *, weekday: bool, day: bool = False
             if weekday
             else f"{moment:%H:%M}"
         )
-    pattern = "EEEE, d. MMMM, HH:mm" if weekday and day else "EEEE HH:mm" if weekday else "HH:mm"
+    with_day, _ = PATTERNS[language]
+    pattern = with_day if weekday and day else "EEEE HH:mm" if weekday else "HH:mm"
     return format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=language)
 
 
 def _day(day: date, language: str) -> str:
-    return f"{day:%d %B %Y}" if language == DEFAULT else format_date(day, "d. MMMM y", locale=language)
+    return f"{day:%d %B %Y}" if language == DEFAULT else format_date(day, PATTERNS[language][1], locale=language)
+
+
+# Babel's patterns for a weekday with its date and time, and for a date, in each language but English.
+PATTERNS = {"de": ("EEEE, d. MMMM, HH:mm", "d. MMMM y"), "fr": ("EEEE d MMMM, HH:mm", "d MMMM y")}
