@@ -48,11 +48,20 @@ def decode(cursor: str | None, name: str, *shape: type) -> list[Any] | None:
         or len(decoded) != len(shape) + 1
         or decoded[0] != name
         or not all(type(value) is kind for value, kind in zip(decoded[1:], shape, strict=True))
+        or not all(_storable(value) for value in decoded[1:])
     ):
         raise Invalid(
             "cursor", f"not a cursor of this list ({name}): pass the previous page's `next_cursor` unchanged"
         )
     return decoded[1:]
+
+
+def _storable(value: object) -> bool:
+    """A key value a database can compare: no NUL (PostgreSQL's text refuses it), no key longer than any
+    id, an integer within BIGINT."""
+    if isinstance(value, str):
+        return "\x00" not in value and len(value) <= 128
+    return isinstance(value, int) and -(2**63) <= value < 2**63
 
 
 def link_next(request: Request, response: Response, cursor: str | None) -> None:

@@ -121,6 +121,12 @@ def _cursor(payload: str) -> str:
         ("/v1/notices", {"cursor": _cursor('["notices","marketing","2"]')}, "cursor"),  # altered
         ("/v1/subjects", {"cursor": _cursor('{"ref": "x"}')}, "cursor"),
         ("/v1/subjects", {"cursor": "x" * 513}, "cursor"),
+        (
+            "/v1/subjects",
+            {"cursor": _cursor('["subjects","a\\u0000b"]')},
+            "cursor",
+        ),  # NUL: no database takes it
+        ("/v1/notices", {"cursor": _cursor('["notices","marketing",99999999999999999999]')}, "cursor"),
         ("/v1/subjects", {"limit": 0}, "limit"),
         ("/v1/offers", {"limit": 501}, "limit"),
         ("/v1/notices", {"limit": "ten"}, "limit"),
