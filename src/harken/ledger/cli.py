@@ -171,8 +171,7 @@ def verify_export(
     bad entry and exits 1 if anything is wrong."""
     try:
         public = signing.keys_from_jwks(json.loads(jwks.read_text()))
-        with file.open(encoding="utf-8") as text:
-            report = export.verify(text, public)
+        report = export.verify(lambda: _read_lines(file), public)
     except export.ExportProblem as exc:
         fail(f"{file} is not a ledger export: {exc}")
     except (ValueError, KeyError, TypeError) as exc:
@@ -183,6 +182,11 @@ def verify_export(
         f"[bold green]The export verifies[/]: {report.chain}, {report.entries} entries through entry"
         f" {report.head_seq}, {report.checkpoints} signed checkpoints."
     )
+
+
+def _read_lines(file: Path) -> Iterator[str]:
+    with file.open(encoding="utf-8") as text:
+        yield from text
 
 
 def _since(value: str) -> int | datetime:
