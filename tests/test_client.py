@@ -262,6 +262,50 @@ def test_webhook_endpoints_and_deliveries(harken: Harken) -> None:
     assert harken.webhooks()[0].disabled_at is not None
 
 
+def test_lists_are_iterated_a_page_at_a_time(client: TestClient, api_key: str, waits: list[float]) -> None:
+    asked: list[str] = []
+
+    def counted(request: httpx.Request, app: Handler) -> httpx.Response:
+        if request.method == "GET":
+            asked.append(request.url.path)
+        return app(request)
+
+    with scripted(client, api_key, waits, counted) as harken:
+        for n in (3, 1, 2, 5, 4):
+            harken.put_offer(f"offer-{n}", f"Offer {n}")
+            harken.register(f"cust-{n}")
+        for text in ("one", "two", "three"):
+            harken.put_notice("marketing", text)
+        harken.put_notice("analytics", "counted")
+
+        offers = harken.offers(page_size=2)
+        assert asked == []  # nothing is asked before the iteration starts
+        assert [o.id for o in offers] == [f"offer-{n}" for n in range(1, 6)]
+        assert asked == ["/v1/offers"] * 3
+        assert [c.ref for c in harken.customers(page_size=4)] == [f"cust-{n}" for n in range(1, 6)]
+        assert [(n.purpose, n.version) for n in harken.notices()] == [
+            ("analytics", 1),
+            ("marketing", 1),
+            ("marketing", 2),
+            ("marketing", 3),
+        ]
+        assert [n.text for n in harken.notices("marketing", page_size=1)] == ["one", "two", "three"]
+
+
+def test_erasure_ends_the_relationship_for_good(harken: Harken) -> None:
+    harken.register("priya")
+    harken.record_consent("priya", "marketing", "granted", ["email"])
+    erased = harken.erase("priya")
+    assert (erased.scope, erased.businesses) == ("this-business", ["Chapter & Verse"])
+    [listed] = harken.customers()
+    assert (listed.ref, listed.erased) == ("priya", True)
+    assert harken.erase("priya") == erased  # again: nothing more to erase
+    with pytest.raises(HarkenError) as again:
+        harken.register("priya")
+    assert again.value.status == 410
+    assert again.value.problem["status"] == 410 and again.value.problem["type"] == again.value.type
+
+
 # ---- problems -------------------------------------------------------------------------------------
 
 
@@ -274,6 +318,7 @@ def test_problems_are_raised_with_their_fields(harken: Harken) -> None:
         harken.register("priya", email="not an email")
     assert invalid.value.status == 422 and invalid.value.title == "Invalid request"
     assert list(invalid.value.fields) == ["body.email"]
+    assert invalid.value.problem["errors"] == [{"field": "body.email", "message": invalid.value.fields["body.email"]}]
 
     harken.register("priya")
     with pytest.raises(HarkenError) as purpose:

@@ -47,6 +47,7 @@ ROUTES = [
     Route("DELETE", "/v1/keys/{key_id}", "org"),
     Route("POST", "/v1/keys/{key_id}/rotate", "org", {"grace_seconds": 0}),
     Route("PUT", "/v1/subjects/{ref}", "org", {}, foreign=None),
+    Route("GET", "/v1/subjects", "org", foreign=None),
     Route("GET", "/v1/subjects/{ref}", "org"),
     Route("GET", "/v1/subjects/{ref}/export", "org"),
     Route("POST", "/v1/subjects/{ref}/sessions", "org", {}),
@@ -66,10 +67,12 @@ ROUTES = [
     Route("POST", "/v1/subjects/{ref}/answers", "org", {"question_id": "q", "declined": True}),
     Route("DELETE", "/v1/subjects/{ref}", "org"),
     Route("PUT", "/v1/notices/{purpose}", "org", {"text": "May we?"}, foreign=None),
+    Route("GET", "/v1/notices", "org", foreign=None),
     Route("GET", "/v1/notices/{purpose}", "org"),
     Route("GET", "/v1/receipts/{receipt_id}", "org"),
     Route("GET", "/v1/receipts/{receipt_id}/proof", "org"),
     Route("PUT", "/v1/offers/{offer_id}", "org", {"title": "Lounge", "topics": ["travel"]}, foreign=None),
+    Route("GET", "/v1/offers", "org", foreign=None),
     Route("GET", "/v1/offers/{offer_id}", "org"),
     Route(
         "POST",
@@ -258,6 +261,17 @@ def test_a_business_cannot_erase_another_business_s_customer(world: World) -> No
         world.a, "PUT", "/v1/subjects/alice/consents/marketing", {"status": "granted", "channels": ["email"]}
     )
     assert "subject.erased" not in [r["code"] for r in world.decide()["reasons"]]
+
+
+def test_a_business_s_lists_hold_only_its_own(world: World) -> None:
+    """B lists its customers, offers and notices: none of A's, though both know alice's address."""
+    assert [s["ref"] for s in world.call(world.b, "GET", "/v1/subjects")["items"]] == ["victim"]
+    assert world.call(world.b, "GET", "/v1/offers")["items"] == []
+    assert world.call(world.b, "GET", "/v1/notices")["items"] == []
+    assert [s["ref"] for s in world.call(world.a, "GET", "/v1/subjects")["items"]] == ["alice"]
+    assert [o["id"] for o in world.call(world.a, "GET", "/v1/offers")["items"]] == ["lounge"]
+    for path in ("/v1/subjects", "/v1/offers", "/v1/notices"):  # a customer's token lists nothing
+        assert world.client.get(path, headers=world.tok_a).status_code == 401
 
 
 def test_an_erased_ref_cannot_poison_an_email(world: World) -> None:

@@ -9,6 +9,9 @@
         if decision.allowed:
             send(decision.channel, decision.offer)          # then tell Harken how it went:
             harken.feedback(decision.decision_id, "accepted")
+        for customer in harken.customers():                 # every list is iterated a page at a time
+            print(customer.ref, customer.last_change_at, customer.erased)
+        harken.erase("cust-1042")                            # they asked you to forget them
         try:
             harken.record_consent("cust-1042", "newsletters", "granted")
         except HarkenError as problem:                      # RFC 9457: status, title, detail, errors
@@ -18,7 +21,9 @@
     event = verify_webhook(secret, request_body, request_headers)  # raises WebhookVerificationError
 
 Every method returns the server's own response model (pydantic), so responses are typed and in step
-with the server. Each POST and PUT carries a fresh `Idempotency-Key`, the same on each of its retries:
+with the server (tests/test_client_contract.py checks each call against the served /openapi.json);
+the client needs nothing else of the server (an import-linter contract): its errors are its own,
+`HarkenError` carrying the hub's whole RFC 9457 document as `problem`. Each POST and PUT carries a fresh `Idempotency-Key`, the same on each of its retries:
 a write retried after a lost response is done once. A call is tried up to `max_attempts` times (3) on
 connection errors, timeouts, 409 (the same key still in flight), 429 and 5xx, with exponential backoff
 and jitter, waiting `Retry-After` when the server sends one; any other 4xx is raised at once as a
@@ -37,7 +42,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from harken.client.customers import CustomerCalls
+from harken.client.catalogue import CatalogueCalls
+from harken.client.customers import CustomerCalls, Erasure
 from harken.client.wire import (
     DOCUMENT,
     UNSET,
@@ -45,6 +51,7 @@ from harken.client.wire import (
     DeliveryStatusName,
     EventTypeName,
     FeedbackName,
+    FieldProblem,
     HarkenError,
     MethodName,
     OrgProvenanceName,
@@ -68,10 +75,9 @@ from harken.consent.schemas import (
 from harken.context.schemas import Datum, EventRead, EventType, Provenance, SubjectView
 from harken.credentials.schemas import NonceRead, PresentationVerified
 from harken.decisions.schemas import Candidate, DecisionRead, FeedbackKind, OfferRead
-from harken.errors import FieldProblem
 from harken.profiling.schemas import AnswerRead, NextQuestion, Option, QuestionRead
 from harken.shares.schemas import SharedWithYou
-from harken.subjects.schemas import SessionRead, SubjectRead
+from harken.subjects.schemas import SessionRead, SubjectListed, SubjectRead
 from harken.webhooks.schemas import AttemptRead, DeliveryRead, EndpointCreated, EndpointRead, Replayed
 from harken.webhooks.signing import WebhookVerificationError
 from harken.webhooks.signing import verify as verify_webhook
@@ -91,6 +97,7 @@ __all__ = [
     "DeliveryStatusName",
     "EndpointCreated",
     "EndpointRead",
+    "Erasure",
     "EventRead",
     "EventType",
     "EventTypeName",
@@ -114,6 +121,7 @@ __all__ = [
     "SharedWithYou",
     "SignedReceipt",
     "StatusName",
+    "SubjectListed",
     "SubjectRead",
     "SubjectView",
     "WebhookEventName",
@@ -130,7 +138,7 @@ _DELIVERIES = TypeAdapter(list[DeliveryRead])
 # ---- the client -----------------------------------------------------------------------------------
 
 
-class Harken(CustomerCalls):
+class Harken(CustomerCalls, CatalogueCalls):
     """The org API of one Harken hub, with one org's API key (`hk_...`).
 
     `http`: an httpx.Client of your own (its transport, proxies, headers and timeouts), which
@@ -151,17 +159,6 @@ class Harken(CustomerCalls):
     def purposes(self) -> list[PurposeRead]:
         """The purpose catalogue, with legal bases and W3C DPV identifiers."""
         return _PURPOSES.validate_json(self._send("GET", "/v1/purposes").content)
-
-    def put_notice(self, purpose: str, text: str, locale: str = "en") -> NoticeRead:
-        """Store the notice text shown for a purpose as its next version (the latest text again: no change)."""
-        return self._model(
-            NoticeRead, "PUT", f"/v1/notices/{segment(purpose)}", {"text": text, "locale": locale}
-        )
-
-    def notice(self, purpose: str, version: int | None = None) -> NoticeRead:
-        """The latest notice for a purpose, or the given version."""
-        params = {"version": version} if version is not None else None
-        return self._model(NoticeRead, "GET", f"/v1/notices/{segment(purpose)}", params=params)
 
     def record_consent(
         self,
@@ -235,44 +232,7 @@ class Harken(CustomerCalls):
         body = {"presentation": presentation, "nonce": nonce}
         return self._model(PresentationVerified, "POST", "/v1/credentials/verify", body)
 
-    # ---- offers and decisions -----------------------------------------------------------------
-
-    def put_offer(
-        self,
-        offer_id: str,
-        title: str,
-        *,
-        topics: Sequence[str] = (),
-        personas: Sequence[str] = (),
-        channels: Sequence[Channel | ChannelName] = (),
-        purpose: str | None = None,
-        sensitive: bool = False,
-        item: str | None = None,
-        situations: Sequence[str] = (),
-        countries: Sequence[str] = (),
-        locales: Sequence[str] = (),
-        suppress_days: int = 30,
-    ) -> OfferRead:
-        """Create or replace an offer in your catalogue (an empty list means any)."""
-        body = given(
-            {
-                "title": title,
-                "topics": list(topics),
-                "personas": list(personas),
-                "channels": list(channels),
-                "purpose": purpose,
-                "sensitive": sensitive,
-                "item": item,
-                "situations": list(situations),
-                "countries": list(countries),
-                "locales": list(locales),
-                "suppress_days": suppress_days,
-            }
-        )
-        return self._model(OfferRead, "PUT", f"/v1/offers/{segment(offer_id)}", body)
-
-    def offer(self, offer_id: str) -> OfferRead:
-        return self._model(OfferRead, "GET", f"/v1/offers/{segment(offer_id)}")
+    # ---- decisions ---------------------------------------------------------------------------
 
     def decide(
         self,

@@ -3,11 +3,11 @@ inferred (only the customer declares), and what happened."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from harken.client.wire import (
     DOCUMENT,
@@ -22,9 +22,17 @@ from harken.client.wire import (
 )
 from harken.consent.schemas import Channel
 from harken.context.schemas import Datum, EventRead, EventType, Provenance, SubjectView
-from harken.subjects.schemas import SessionRead, SubjectRead
+from harken.subjects.schemas import SessionRead, SubjectListed, SubjectPage, SubjectRead
 
 _DATA = TypeAdapter(list[Datum])
+
+
+class Erasure(BaseModel):
+    """What an erasure erased: `scope` "this-business" (yours; the person's data elsewhere is theirs to
+    erase) and the businesses whose records of them were erased."""
+
+    scope: Literal["this-business", "everywhere"]
+    businesses: list[str]
 
 
 class CustomerCalls(Wire):
@@ -39,6 +47,18 @@ class CustomerCalls(Wire):
     def customer(self, ref: str) -> SubjectView:
         """What you may see of your customer: their consents and the data your purposes need."""
         return self._model(SubjectView, "GET", f"/v1/subjects/{segment(ref)}")
+
+    def customers(self, *, page_size: int = 100) -> Iterator[SubjectListed]:
+        """Every customer you registered, in ref order: when, when they last changed through you, and
+        whether they were erased (then nothing more); pages of `page_size` are fetched as the iteration
+        reaches them."""
+        return self._pages(SubjectPage, "/v1/subjects", {"limit": page_size})
+
+    def erase(self, ref: str) -> Erasure:
+        """Your customer asked you to erase them: everything you hold of them is erased, for good (their
+        ref answers 410 from now on, and you are told with `subject.erased`). What they keep with other
+        businesses is theirs to erase. Erasing them again changes nothing."""
+        return self._model(Erasure, "DELETE", f"/v1/subjects/{segment(ref)}")
 
     def customer_token(self, ref: str, ttl_seconds: int = 900) -> SessionRead:
         """A short-lived customer token (`hc_...`, 60 to 3600 s) for your app to embed their own controls."""

@@ -9,7 +9,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -21,19 +21,28 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
 import harken
-from harken.errors import FieldProblem
 
 log = logging.getLogger("harken.client")
 M = TypeVar("M", bound=BaseModel)
-_FIELD_PROBLEMS = TypeAdapter(list[FieldProblem])
 DOCUMENT = TypeAdapter(dict[str, Any])
 
 
-# ---- errors ---------------------------------------------------------------------------------------
+# ---- errors: the client's own, so that it needs nothing of the server --------------------------------
+
+
+class FieldProblem(BaseModel):
+    """One wrong field of a request, as the hub's problem names it."""
+
+    field: str
+    message: str
+
+
+_FIELD_PROBLEMS = TypeAdapter(list[FieldProblem])
 
 
 class HarkenError(Exception):
-    """An answer other than 2xx, as the server's RFC 9457 problem: `errors` names each wrong field."""
+    """An answer other than 2xx, as the server's RFC 9457 problem: `errors` names each wrong field, and
+    `problem` is the whole document the hub sent (empty when the answer was not one of the hub's)."""
 
     def __init__(
         self,
@@ -44,10 +53,12 @@ class HarkenError(Exception):
         type: str = "about:blank",
         errors: Sequence[FieldProblem] = (),
         retry_after: float | None = None,
+        problem: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{status} {title}: {detail}" if detail else f"{status} {title}")
         self.status, self.title, self.detail, self.type = status, title, detail, type
         self.errors = list(errors)
+        self.problem: dict[str, Any] = dict(problem or {})
         self.retry_after = retry_after
         """Seconds the server asked to wait before trying again (`Retry-After`), if it said."""
 
@@ -79,6 +90,7 @@ class HarkenError(Exception):
             type=str(problem.get("type", "about:blank")),
             errors=errors,
             retry_after=retry_after,
+            problem=problem,
         )
 
 
@@ -154,6 +166,17 @@ class Wire:
         params: Mapping[str, Any] | None = None,
     ) -> M:
         return model.model_validate_json(self._send(method, path, body, params=params).content)
+
+    def _pages(self, page: type[BaseModel], path: str, params: Mapping[str, Any]) -> Iterator[Any]:
+        """Every item of a list, a page at a time: the next page is asked for only when the items so far
+        have been taken (each page's `next_cursor`, as the hub gave it)."""
+        cursor = None
+        while True:
+            found = self._model(page, "GET", path, params=given({**params, "cursor": cursor}))
+            yield from found.items  # type: ignore[attr-defined]
+            cursor = found.next_cursor  # type: ignore[attr-defined]
+            if cursor is None:
+                return
 
     def _send(
         self,

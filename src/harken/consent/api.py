@@ -4,13 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 from starlette.types import Scope
 
-from harken import fastpath
+from harken import fastpath, paging
 from harken.consent import proof
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord, Notice
@@ -22,6 +22,7 @@ from harken.consent.schemas import (
     ConsentState,
     ConsentStates,
     LedgerPosition,
+    NoticePage,
     NoticePut,
     NoticeRead,
     NoticeRef,
@@ -74,6 +75,33 @@ async def put_notice(
     notice, created = await call(work)
     response.status_code = 201 if created else 200
     return notice
+
+
+@router.get("/v1/notices", response_model=NoticePage)
+async def list_notices(
+    call: Call,
+    request: Request,
+    response: Response,
+    purpose: PurposeKey | None = None,
+    limit: paging.Limit = 100,
+    cursor: paging.Cursor = None,
+) -> NoticePage:
+    """Every version of your notices (or of one purpose's), in (purpose, version) order, a page at a time
+    (`next_cursor`, and a `Link: rel="next"` header)."""
+    after = paging.decode(cursor, "notices", str, int)
+
+    def work(session: Session, org: Org) -> NoticePage:
+        key = (after[0], after[1]) if after else None
+        found = consent_service.notices(session, org=org, purpose=purpose, after=key, limit=limit)
+        items = [_notice(n) for n in found[:limit]]
+        last = items[-1] if len(found) > limit else None
+        return NoticePage(
+            items=items, next_cursor=paging.encode("notices", last.purpose, last.version) if last else None
+        )
+
+    page = await call(work)
+    paging.link_next(request, response, page.next_cursor)
+    return page
 
 
 @router.get("/v1/notices/{purpose}", response_model=NoticeRead)

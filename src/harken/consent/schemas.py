@@ -205,3 +205,10 @@ class ReceiptProof(BaseModel):
         description="sha256 of the bodies of the entries after this one, up to the checkpoint."
     )
     checkpoint: SignedCheckpoint
+
+
+class NoticePage(BaseModel):
+    """A page of your notices, every version, in (purpose, version) order."""
+
+    items: list[NoticeRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")

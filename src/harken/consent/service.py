@@ -369,3 +369,18 @@ def ledger_hashes(session: Session, records: list[ConsentRecord]) -> dict[tuple[
         )
     )
     return {(c, s): h for c, s, h in rows}
+
+
+def notices(
+    session: Session, *, org: Org, purpose: str | None, after: tuple[str, int] | None, limit: int
+) -> list[Notice]:
+    """Every version of the org's notices in (purpose, version) order after `after`: up to `limit`, and
+    one more if there is a next page."""
+    query = select(Notice).where(Notice.org_id == org.id)
+    if purpose is not None:
+        query = query.where(Notice.purpose == purpose)
+    if after is not None:
+        query = query.where(
+            (Notice.purpose > after[0]) | ((Notice.purpose == after[0]) & (Notice.version > after[1]))
+        )
+    return list(session.execute(query.order_by(Notice.purpose, Notice.version).limit(limit + 1)).scalars())

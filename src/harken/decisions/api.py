@@ -6,13 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
-from harken import fastpath
+from harken import fastpath, paging
 from harken.centre.i18n import accepted
 from harken.context.schemas import AccessEntry, Item
 from harken.decisions import service as decision_service
@@ -23,6 +23,7 @@ from harken.decisions.schemas import (
     DecisionPost,
     DecisionRead,
     FeedbackPost,
+    OfferPage,
     OfferPut,
     OfferRead,
     RankedRead,
@@ -60,6 +61,24 @@ async def put_offer(offer_id: Item, body: OfferPut, call: Call, now: Now, respon
     offer, created = await call(work)
     response.status_code = 201 if created else 200
     return offer
+
+
+@router.get("/v1/offers", response_model=OfferPage)
+async def list_offers(
+    call: Call, request: Request, response: Response, limit: paging.Limit = 100, cursor: paging.Cursor = None
+) -> OfferPage:
+    """Your offers in id order, a page at a time (`next_cursor`, and a `Link: rel="next"` header)."""
+    after = paging.decode(cursor, "offers", str)
+
+    def work(session: Session, org: Org) -> OfferPage:
+        found = decision_service.offers(session, org=org, after=after[0] if after else None, limit=limit)
+        more = len(found) > limit
+        items = [_offer(o) for o in found[:limit]]
+        return OfferPage(items=items, next_cursor=paging.encode("offers", items[-1].id) if more else None)
+
+    page = await call(work)
+    paging.link_next(request, response, page.next_cursor)
+    return page
 
 
 @router.get("/v1/offers/{offer_id}", response_model=OfferRead)

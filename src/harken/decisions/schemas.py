@@ -123,3 +123,10 @@ class FeedbackPost(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: FeedbackKind
+
+
+class OfferPage(BaseModel):
+    """A page of your offers, in id order."""
+
+    items: list[OfferRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")

@@ -359,3 +359,8 @@ def access_log(
     if org_id is not None:
         query = query.where(DecisionLog.org_id == org_id)
     return [(log, name) for log, name in session.execute(query)]
+
+
+def offers(session: Session, *, org: Org, after: str | None, limit: int) -> list[Offer]:
+    """The org's offers in id order after `after`: up to `limit`, and one more if there is a next page."""
+    return catalogue.page(session, Offer, org=org, after=after, limit=limit)

@@ -232,8 +232,12 @@ def verify_chain(
     head: tuple[int, str] | None = None,
     every: int | None = None,
     kept: Iterable[Checkpoint] = (),
+    after: tuple[int, str] = (0, GENESIS),
 ) -> ChainReport:
     """Walk `entries` (in stored order) and name the first thing that is wrong.
+
+    `after` is the (seq, hash) the entries follow: the genesis for a whole chain, or the entry before
+    an exported stretch of it (`ledger.export`), whose seqs then run from after[0] + 1.
 
     Checks that seqs run 1, 2, 3… without gaps or repeats, that each entry links to the one
     before, that each body still hashes to its stored hash and states the chain, seq and type
@@ -268,8 +272,8 @@ def verify_chain(
         return ChainReport(chain, count, seq, prev, len(signed), problem, bad, len(witnessed))
 
     states, sha256 = Framing(chain).states, hashlib.sha256
-    seq, prev, count = 0, GENESIS, 0
-    prev_digest = bytes(32)  # `prev` as bytes: the digest computed for it (GENESIS before the first entry)
+    (seq, prev), count = after, 0
+    prev_digest = bytes.fromhex(prev)  # `prev` as bytes: the digest computed for it (32 zero bytes: genesis)
     for entry in entries:
         expected = seq + 1
         if entry.seq != expected:

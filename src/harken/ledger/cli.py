@@ -1,26 +1,34 @@
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import multiprocessing
+import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
+from datetime import UTC, datetime
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from harken.clock import system_clock
+from harken.clock import rfc3339, system_clock
 from harken.consent import proof
-from harken.console import console, fail, open_store
+from harken.console import console, errors, fail, open_store
 from harken.db import readonly, session_scope
-from harken.ledger import chain, keys, signing, witness
+from harken.ledger import chain, export, keys, signing, witness
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
 from harken.ledger.receipts import ReceiptProblem, verify_proof, verify_receipt
 from harken.ledger.service import Notary
+from harken.orgs import service as org_service
+from harken.orgs.models import Org
 from harken.subjects import tokens, vault
 
 app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
@@ -107,6 +115,112 @@ def checkpoint() -> None:
         console.print("every chain's head is already checkpointed")
 
 
+@app.command("export")
+def export_chain(
+    org_name: str = typer.Option(..., "--org", help="The org: its name or its id."),
+    since: str = typer.Option(
+        "1",
+        "--since",
+        help="Where to start: an entry's sequence number (1: the whole chain), or an ISO date or time"
+        " (the first entry at or after it; a date is midnight UTC).",
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", dir_okay=False, help="Write to this file rather than to standard output."
+    ),
+) -> None:
+    """Export an org's chain, from --since through its last signed checkpoint, as JSON Lines for an
+    auditor: each entry as stored, each signed checkpoint after the entry it signs. `harken ledger
+    verify-export FILE --jwks JWKS` checks it with nothing but the hub's public keys. Entries past the
+    last checkpoint are left out: nothing signed covers them yet (`harken ledger checkpoint`)."""
+    start = _since(since)
+    with (
+        open_store() as store,
+        session_scope(sessionmaker(readonly(store.engine))) as session,
+        _progress(errors) as progress,
+    ):
+        org = _org(session, org_name)
+        signed = {cp.seq: cp for cp in ledger_service.checkpoints(session, org.chain)}
+        through = max(signed, default=0)
+        first = start if isinstance(start, int) else _first_at(session, org.chain, start, through)
+        if first is None or first > through:
+            fail(
+                f"no entry of {org.name}'s chain from {since} is under a signed checkpoint"
+                f" (the last is at entry {through}): run `harken ledger checkpoint` first"
+            )
+        before = session.get(LedgerEntry, (org.chain, first - 1)) if first > 1 else None
+        if first > 1 and before is None:
+            fail(f"entry {first - 1} of {org.name}'s chain is missing: run `harken ledger verify`")
+        after = (first - 1, before.hash if before else chain.GENESIS)
+        task = progress.add_task("exporting", total=through - after[0])
+        with output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout) as out:
+            out.write(export.header(chain_id=org.chain, after=after, through=through, exported_at=rfc3339(system_clock())))
+            stretch = ledger_service.entries(session, org.chain, after=after[0], through=through)
+            out.writelines(export.lines(_counted(stretch, progress, task), signed))
+        said = f"exported entries {first} to {through} of {org.name}'s chain ({org.chain})"
+    errors.print(said)
+
+
+@app.command("verify-export")
+def verify_export(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A file `harken ledger export` wrote."),
+    jwks: Path = typer.Option(
+        ..., exists=True, dir_okay=False, help="The hub's public keys, as GET /.well-known/jwks.json gave them."
+    ),
+) -> None:
+    """Verify an exported stretch of a chain offline, with only the hub's public keys; names the first
+    bad entry and exits 1 if anything is wrong."""
+    try:
+        public = signing.keys_from_jwks(json.loads(jwks.read_text()))
+        report = export.verify(lambda: _read_lines(file), public)
+    except export.ExportProblem as exc:
+        fail(f"{file} is not a ledger export: {exc}")
+    except (ValueError, KeyError, TypeError) as exc:
+        fail(f"not a JWKS as the hub gives it: {exc}")
+    if not report.ok:
+        fail(f"{report.chain}: first bad entry {report.bad_seq}: {report.problem}")
+    console.print(
+        f"[bold green]The export verifies[/]: {report.chain}, {report.entries} entries through entry"
+        f" {report.head_seq}, {report.checkpoints} signed checkpoints."
+    )
+
+
+def _read_lines(file: Path) -> Iterator[str]:
+    with file.open(encoding="utf-8") as text:
+        yield from text
+
+
+def _since(value: str) -> int | datetime:
+    if value.isdigit():
+        if int(value) < 1:
+            raise typer.BadParameter("a sequence number starts at 1", param_hint="--since")
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is neither a sequence number nor an ISO date or time", param_hint="--since"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _first_at(session: Session, chain_id: str, since: datetime, through: int) -> int | None:
+    """The seq of the chain's first entry stated at or after `since` (an entry's body opens with its `at`)."""
+    for entry in ledger_service.entries(session, chain_id, through=through):
+        if datetime.fromisoformat(entry.body[7 : entry.body.index(b'"', 7)].decode()) >= since:
+            return entry.seq
+    return None
+
+
+def _org(session: Session, name_or_id: str) -> Org:
+    found = org_service.by_name(session, name_or_id)
+    if found is None:
+        with contextlib.suppress(ValueError):
+            found = session.get(Org, uuid.UUID(name_or_id))
+    if found is None:
+        fail(f"no org named {name_or_id!r} (see `harken org list`)")
+    return found
+
+
 @receipt_app.command("verify")
 def verify_receipt_file(
     file: Path = typer.Argument(
@@ -163,13 +277,13 @@ def _processes() -> BaseContext:
     )
 
 
-def _progress() -> Progress:
+def _progress(on: Console = console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=on,
         transient=True,
     )
 

@@ -171,11 +171,16 @@ def heads(session: Session, *, chain_id: str | None = None) -> list[dict[str, An
     return [chain.signed_head(chain.Checkpoint(r.chain, r.seq, r.hash, r.jws)) for r in rows]
 
 
-def entries(session: Session, chain_id: str, *, batch: int = 20_000) -> Iterator[chain.Entry]:
-    """The stored entries of a chain in seq order, streamed."""
+def entries(
+    session: Session, chain_id: str, *, batch: int = 20_000, after: int = 0, through: int | None = None
+) -> Iterator[chain.Entry]:
+    """The stored entries of a chain in seq order (those past seq `after`, up to `through`), streamed."""
+    stretch = [LedgerEntry.chain == chain_id, LedgerEntry.seq > after]
+    if through is not None:
+        stretch.append(LedgerEntry.seq <= through)
     rows = session.connection().execute(  # plain Core rows: verification reads millions of them
         select(LedgerEntry.seq, LedgerEntry.prev_hash, LedgerEntry.hash, LedgerEntry.body, LedgerEntry.type)
-        .where(LedgerEntry.chain == chain_id)
+        .where(*stretch)
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=batch)
     )

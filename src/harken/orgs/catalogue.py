@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from harken.db import JSONType
@@ -52,3 +52,12 @@ def get(session: Session, model: type[E], *, org: Org, entry_id: str, noun: str)
     if found is None:
         raise NotFound(f"no {noun} {entry_id!r}")
     return found
+
+
+def page(session: Session, model: type[E], *, org: Org, after: str | None, limit: int) -> list[E]:
+    """Up to `limit` + 1 of the org's entries in id order, after id `after` (the one past `limit` says
+    there is a next page)."""
+    query = select(model).where(model.org_id == org.id)
+    if after is not None:
+        query = query.where(model.id > after)
+    return list(session.execute(query.order_by(model.id).limit(limit + 1)).scalars())

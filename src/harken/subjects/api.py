@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from harken import paging
 from harken.authority import PERSON_ONLY, Authority, Power, Tier, holder
 from harken.consent import service as consent_service
 from harken.consent.schemas import ConsentPut, Method, Status
@@ -21,13 +22,41 @@ from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
 from harken.subjects import tokens
-from harken.subjects.schemas import Ref, SessionPost, SessionRead, SubjectPut, SubjectRead
+from harken.subjects.schemas import (
+    Ref,
+    SessionPost,
+    SessionRead,
+    SubjectListed,
+    SubjectPage,
+    SubjectPut,
+    SubjectRead,
+)
 from harken.subjects.viewer import Viewer, viewer
 
 T = TypeVar("T")
 router = APIRouter(tags=["subjects"], responses=PROBLEM_RESPONSES)
 # Global Privacy Control: a customer's "do not sell or share" signal, recorded as their decision.
 GPC_PURPOSES = ("partner-sharing", "personalised-offers")
+
+
+@router.get("/v1/subjects", response_model=SubjectPage)
+async def list_subjects(
+    call: Call, request: Request, response: Response, limit: paging.Limit = 100, cursor: paging.Cursor = None
+) -> SubjectPage:
+    """Your customers in ref order, a page at a time (`next_cursor`, and a `Link: rel="next"` header):
+    each ref, when you registered it and when it last changed through you. An erased customer is listed
+    as erased, with when, and nothing else."""
+    after = paging.decode(cursor, "subjects", str)
+
+    def work(session: Session, org: Org) -> SubjectPage:
+        found = subject_service.listed(session, org=org, after=after[0] if after else None, limit=limit)
+        items = [SubjectListed(**row._asdict()) for row in found[:limit]]
+        more = len(found) > limit
+        return SubjectPage(items=items, next_cursor=paging.encode("subjects", items[-1].ref) if more else None)
+
+    page = await call(work)
+    paging.link_next(request, response, page.next_cursor)
+    return page
 
 
 @router.put(

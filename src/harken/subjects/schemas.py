@@ -45,3 +45,20 @@ class SessionPost(BaseModel):
 class SessionRead(BaseModel):
     token: str = Field(description="A customer token (`hc_…`): send it as `Authorization: Bearer` to /v1/me.")
     expires_at: datetime
+
+
+class SubjectListed(BaseModel):
+    ref: str
+    created_at: datetime = Field(description="When you registered this ref.")
+    last_change_at: datetime = Field(
+        description="The latest of: registered, a consent you recorded, an event you sent, context or "
+        "preferences you wrote; for an erased customer, when they were erased."
+    )
+    erased: bool = Field(description="Erased: the ref answers 410 and nothing else of them is kept.")
+
+
+class SubjectPage(BaseModel):
+    """A page of your customers, in ref order."""
+
+    items: list[SubjectListed]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")

@@ -10,13 +10,17 @@ to them (`person`), each keeping its own records and data key.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from harken.consent.models import ConsentRecord
+from harken.context.models import Event, Fact
 from harken.db import insert_ignore
 from harken.errors import Gone, NotFound
 from harken.orgs.models import Org
@@ -260,3 +264,60 @@ def revoke_tokens(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID,
         count += 1
     session.flush()
     return count
+
+
+class Listed(NamedTuple):
+    ref: str
+    created_at: datetime
+    last_change_at: datetime
+    erased: bool
+
+
+def listed(session: Session, *, org: Org, after: str | None, limit: int) -> list[Listed]:
+    """The org's refs in ref order after `after` (up to `limit`, and one more if there is a next page),
+    each with when it last changed through this org. Of an erased customer only the ref, when it was
+    registered and when it was erased: their consent records stay as proof, but are not theirs to list."""
+    query = (
+        select(SubjectRef.ref, SubjectRef.created_at, SubjectRef.subject_id, Subject.erased_at)
+        .join(Subject, Subject.id == SubjectRef.subject_id)
+        .where(SubjectRef.org_id == org.id)
+    )
+    if after is not None:
+        query = query.where(SubjectRef.ref > after)
+    rows = session.execute(query.order_by(SubjectRef.ref).limit(limit + 1)).all()
+    latest = _last_changes(session, org, [r.subject_id for r in rows if r.erased_at is None])
+    return [
+        Listed(
+            r.ref,
+            r.created_at,
+            r.erased_at or max(r.created_at, latest.get(r.subject_id, r.created_at)),
+            r.erased_at is not None,
+        )
+        for r in rows
+    ]
+
+
+def _last_changes(session: Session, org: Org, subject_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """The latest time each subject was written through `org`: a consent, an event, a datum."""
+    if not subject_ids:
+        return {}
+    found: dict[uuid.UUID, datetime] = {}
+    for subject, at in itertools.chain(
+        session.execute(
+            select(ConsentRecord.subject_id, func.max(ConsentRecord.recorded_at))
+            .where(ConsentRecord.org_id == org.id, ConsentRecord.subject_id.in_(subject_ids))
+            .group_by(ConsentRecord.subject_id)
+        ).all(),
+        session.execute(
+            select(Event.subject_id, func.max(Event.recorded_at))
+            .where(Event.org_id == org.id, Event.subject_id.in_(subject_ids))
+            .group_by(Event.subject_id)
+        ).all(),
+        session.execute(
+            select(Fact.subject_id, func.max(Fact.recorded_at))
+            .where(Fact.source == str(org.id), Fact.subject_id.in_(subject_ids))
+            .group_by(Fact.subject_id)
+        ).all(),
+    ):
+        found[subject] = max(found.get(subject, at), at)
+    return found
