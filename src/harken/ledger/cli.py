@@ -12,11 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from harken import jws
 from harken.clock import system_clock
 from harken.consent import proof
 from harken.console import console, fail, open_store
 from harken.db import readonly, session_scope
-from harken.ledger import chain, keys, signing, witness
+from harken.ledger import chain, keys, witness
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
 from harken.ledger.receipts import ReceiptProblem, verify_proof, verify_receipt
@@ -127,7 +128,7 @@ def verify_receipt_file(
 ) -> None:
     """Verify a receipt offline, with only the hub's public key."""
     try:
-        public = signing.keys_from_jwks(json.loads(jwks.read_text()))
+        public = jws.keys_from_jwks(json.loads(jwks.read_text()))
         text = file.read_text().strip()
         saved = text if text.count(".") == 2 and not text.startswith("{") else json.loads(text)
         receipt = verify_receipt(saved, public)
