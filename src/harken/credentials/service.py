@@ -329,6 +329,7 @@ def _invalidate(session: Session, credential: Credential) -> None:
 
 
 def _read(credential: Credential, issuer: str, now: datetime) -> CredentialRead:
+    """Not from_attributes: `active` depends on the time, and `status` on where the hub publishes its lists."""
     return CredentialRead(
         id=credential.id,
         vct=credential.vct,
