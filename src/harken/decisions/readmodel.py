@@ -63,7 +63,7 @@ def load(
     subject_id: uuid.UUID,
     stamp: tuple[uuid.UUID, int],
     since: datetime,
-    lent: lending.Lent = (),
+    grants: lending.Lent = (),
 ) -> Basis:
     """What the engine may weigh for this org about this person at any moment from `since` on, read at
     `stamp` (the person's change counter, read before this in the same transaction)."""
@@ -77,7 +77,7 @@ def load(
         context_service.facts(session, subject_id=subject_id, people=people),
         org_id=org_id,
         shared=bool(sharing and sharing.profile),
-        lent=partial(lending.lends, lent) if lent else None,
+        lends_fact=partial(lending.lends_fact, grants) if grants else None,
     )
     consents = {
         purpose: engine.ConsentState(status, frozenset(channels), expires_at, method)
@@ -100,7 +100,7 @@ def load(
         dismissed=tuple(dismissed),
         feedback=feedback,
         consents=consents,
-        lends=bool(lent) or lending.lends_any(session, org_id=org_id, subject_id=subject_id, now=since),
+        lends=bool(grants) or lending.lends_any(session, org_id=org_id, subject_id=subject_id, now=since),
     )
 
 
@@ -109,12 +109,12 @@ def engine_facts(
     *,
     org_id: uuid.UUID | None,
     shared: bool,
-    lent: Callable[[StoredFact], bool] | None = None,
+    lends_fact: Callable[[StoredFact], bool] | None = None,
 ) -> list[engine.Fact]:
     """The person's facts as the engine sees them for `org_id`: its own data, what the customer declared
     through it or to the person's own centre, and what they declared through another business's window
     when they share it; each marked shared when the org may see it (`shared`: the customer shares their
-    profile with it; `lent`: a share lends it this fact). What the centre holds and the org may not see
+    profile with it; `lends_fact`: a share lends it this fact). What the centre holds and the org may not see
     may still stop a message, never choose one. Other orgs' observed and inferred data never leave
     them, nor does what was told only to another business. `org_id` None is the customer's own view:
     everything, all shared."""
@@ -124,7 +124,7 @@ def engine_facts(
         mine = org_id is None or row.source == own
         if row.provenance != Provenance.declared and not mine:
             continue
-        seen = mine or shared or (lent is not None and lent(row))
+        seen = mine or shared or (lends_fact is not None and lends_fact(row))
         if not seen and row.source != CENTRE:
             continue
         found.append(engine.Fact(row.key, row.value, row.provenance, row.recorded_at, row.valid_until, seen))

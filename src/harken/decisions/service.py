@@ -182,14 +182,14 @@ def decide(
             )
             if memory is not None and not basis.lends:
                 memory.keep(key, basis)
-        lent: lending.Lent = ()
+        grants: lending.Lent = ()
         if basis.lends:
-            lent = lending.lent(
+            grants = lending.live_grants(
                 session, org_id=org.id, subject_id=found.subject_id, purpose=request.purpose, now=max(at, now)
             )
-            if lent:
+            if grants:
                 basis = readmodel.load(
-                    session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=at, lent=lent
+                    session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=at, grants=grants
                 )
         if basis.limited:
             # Decisions about a person with a weekly limit take turns: the person's counter row stays
@@ -199,9 +199,9 @@ def decide(
             if body.at is None and clock is not None:
                 now = at = max(now, clock())
         decision = engine.decide(basis.at(at, partial(_contacts, session, basis, at)), request, at)
-        if lent:
+        if grants:
             used = {f for name, _ in decision.data_used if (f := _share_field(name))}
-            lending.used(session, org=org, grants=lent, fields=used, notary=notary, now=now)
+            lending.record_use(session, org=org, grants=grants, fields=used, notary=notary, now=now)
     decided = Decided(uuid.uuid4(), at, decision)
     session.connection().execute(  # Core, not the ORM: this runs on every decision
         _LOG,
