@@ -33,10 +33,9 @@ from harken.client import (
 from harken.consent.schemas import Channel, Method, Status
 from harken.context.schemas import EventType
 from harken.credentials import sdjwt
-from harken.credentials.jws import jwk_of
 from harken.decisions.schemas import FeedbackKind
+from harken.jws import jwk_of, keys_from_jwks
 from harken.ledger.receipts import verify_receipt
-from harken.ledger.signing import keys_from_jwks
 from harken.webhooks import api as webhooks_api
 from harken.webhooks import signing
 from harken.webhooks.schemas import EventType as WebhookEventType

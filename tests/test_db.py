@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -62,6 +62,46 @@ def test_insert_many_stores_each_value_as_an_insert_would(session: Session, rows
     stored = session.execute(select(ConsentRecord).order_by(ConsentRecord.seq)).scalars().all()
     read = [{c.key: getattr(r, c.key) for c in ConsentRecord.__table__.columns} for r in stored]
     assert read == written
+
+
+@pytest.mark.parametrize("rows", [1, COPY_FROM + 50])
+def test_none_in_a_json_column_is_sql_null_whichever_way_the_rows_go(session: Session, rows: int) -> None:
+    """One row goes as an INSERT, 150 the bulk way (PostgreSQL's COPY, SQLite's executemany): either
+    way an empty evidence is SQL NULL, as `evidence IS NULL` (migration 0008's reader) expects, not the
+    JSON value null; and so is one the ORM adds."""
+    org, _ = make_org(session)
+    person = uuid.uuid4()
+    subject = {"id": person, "created_at": T0, "email_digest": None, "erased_at": None}
+    insert_many(session.connection(), Subject, [subject])
+    record = {
+        "org_id": org.id,
+        "subject_id": person,
+        "purpose": "marketing",
+        "status": "granted",
+        "channels": ["email"],
+        "notice_version": None,
+        "notice_sha256": None,
+        "method": "import",
+        "captured_at": T0,
+        "expires_at": None,
+        "recorded_at": T0,
+        "evidence_sha256": None,
+        "evidence_hmac": None,
+        "chain": "org:test",
+    }
+    written = [
+        {**record, "id": uuid.uuid4(), "seq": n + 1, "evidence": {"line": n} if n % 2 else None}
+        for n in range(rows)
+    ]
+    insert_many(session.connection(), ConsentRecord, written)
+    session.add(ConsentRecord(**{**record, "id": uuid.uuid4(), "seq": rows + 1, "evidence": None}))
+    session.flush()
+
+    nulls = session.execute(select(func.count()).where(ConsentRecord.evidence.is_(None))).scalar_one()
+    empty = sum(1 for row in written if row["evidence"] is None) + 1
+    assert nulls == empty
+    kept = session.execute(select(ConsentRecord.evidence).where(ConsentRecord.evidence.is_not(None)))
+    assert sorted(e["line"] for (e,) in kept) == [n for n in range(rows) if n % 2]
 
 
 def mode(path: Path) -> int:

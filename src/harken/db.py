@@ -33,6 +33,9 @@ NAMING_CONVENTION = {
 }
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# A JSON column that may be empty: None is SQL NULL (IS NULL finds it), never the JSON value null, by
+# INSERT and by insert_many's bulk ways alike (COPY writes NULL for None whatever the column).
+NullableJSON = JSON(none_as_null=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -185,9 +188,9 @@ COPY_FROM = 100  # rows: fewer go as one INSERT (a statement already prepared be
 def insert_many(db: Connection, into: type[Base] | Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT the rows (a value for every column of the table, or the model's, in this transaction). From
     COPY_FROM rows on, the bulk way: on PostgreSQL a binary COPY, some twice as fast as a multi-row
-    INSERT for the thousands of rows of an import and cheaper for the server to read than text (there
-    None is NULL, also in a JSON column, where an INSERT would store JSON null); on SQLite the driver's
-    own executemany."""
+    INSERT for the thousands of rows of an import and cheaper for the server to read than text; on SQLite
+    the driver's own executemany. None is SQL NULL either way: a JSON column that may be empty is a
+    NullableJSON, so an INSERT stores NULL too."""
     table = into if isinstance(into, Table) else cast(Table, into.__table__)
     if not rows:
         return

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from harken import jws
 from harken.consent.models import ConsentRecord
-from harken.ledger import signing
 from harken.ledger.models import LedgerEntry
 from harken.ledger.receipts import verify_receipt
 from tests.factories import FixedClock, grant, org_client
@@ -218,7 +218,7 @@ def test_a_receipt_verifies_offline_with_the_published_keys_and_fails_when_alter
     client.put("/v1/notices/marketing", headers=headers, json={"text": "May we email you offers?"})
     record = grant(client, headers, "cust-1")
     saved = client.get(record["receipt"], headers=headers).json()
-    public = signing.keys_from_jwks(client.get("/.well-known/jwks.json").json())
+    public = jws.keys_from_jwks(client.get("/.well-known/jwks.json").json())
 
     receipt = verify_receipt(saved, public)
     assert receipt["record_id"] == record["id"] and receipt["pii_principal_id"] == "cust-1"

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from harken.jws import keys_from_jwks
 from harken.ledger.receipts import verify_receipt
-from harken.ledger.signing import keys_from_jwks
 from tests.stories.conftest import Business, business  # noqa: F401
 
 

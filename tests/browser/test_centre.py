@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Browser, Page, expect
 
 from harken.credentials import sdjwt
-from harken.credentials.jws import jwk_of
+from harken.jws import jwk_of
 from tests.browser.axe import describe, run_axe, serious_violations
 from tests.browser.conftest import NewContext
 from tests.browser.harness import DESKTOP, HEIGHT, PHONE, CentreHub

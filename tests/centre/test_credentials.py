@@ -15,9 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harken.credentials import sdjwt, statuslist
-from harken.credentials.jws import jwk_of
+from harken.jws import jwk_of, keys_from_jwks
 from harken.ledger.models import LedgerEntry
-from harken.ledger.signing import keys_from_jwks
 from tests.centre_client import Visitor, csrf_of
 from tests.factories import T0, FixedClock
 from tests.stories.conftest import Business, Customer

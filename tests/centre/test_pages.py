@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from harken.jws import keys_from_jwks
 from harken.ledger.receipts import verify_receipt
-from harken.ledger.signing import keys_from_jwks
 from tests.centre_client import Visitor
 from tests.factories import FixedClock
 from tests.stories.conftest import Business, candidate, codes

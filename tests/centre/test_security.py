@@ -29,7 +29,7 @@ from harken.app import create_app
 from harken.centre.mail import MemoryMailer
 from harken.centre.visit import SESSION_COOKIE, safe_next
 from harken.config import Settings
-from harken.credentials.jws import jwk_of
+from harken.jws import jwk_of
 from tests.centre_client import Visitor, csrf_of, latest_link
 from tests.factories import FixedClock
 from tests.stories.conftest import Business

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from harken import jws
 from harken.consent import proof
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
 from harken.ledger import service as ledger_service
-from harken.ledger import signing
 from harken.ledger.models import LedgerEntry
 from harken.ledger.receipts import verify_receipt
 from harken.ledger.service import Notary
@@ -181,4 +181,4 @@ def test_nothing_new_is_recorded_about_an_erased_customer(client: TestClient, se
 
 
 def signed_keys(client: TestClient) -> dict[str, Any]:
-    return signing.keys_from_jwks(client.get("/.well-known/jwks.json").json())
+    return jws.keys_from_jwks(client.get("/.well-known/jwks.json").json())

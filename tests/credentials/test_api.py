@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from harken.credentials import jws, sdjwt, statuslist
-from harken.credentials.jws import PublicKey, jwk_of
+from harken import jws
+from harken.credentials import sdjwt, statuslist
 from harken.credentials.models import Credential, PresentationNonce, StatusEntry
+from harken.jws import PublicKey, b64url, jwk_of, keys_from_jwks
 from harken.ledger.models import LedgerEntry
-from harken.ledger.signing import b64url, keys_from_jwks
 from tests.factories import T0, FixedClock
 from tests.stories.conftest import Business, Customer
 

@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 
 from harken.cli import app as cli
 from harken.credentials import sdjwt
-from harken.credentials.jws import jwk_of
-from harken.ledger.signing import b64url
+from harken.jws import b64url, jwk_of
 from tests.factories import T0, FixedClock
 from tests.stories.conftest import Business, Customer
 

@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from harken.credentials import jws
-from harken.ledger.signing import b64url, b64url_decode
+from harken import jws
+from harken.jws import b64url, b64url_decode
 
 VECTORS = Path(__file__).parent.parent / "vectors"
 RFC9901 = json.loads((VECTORS / "sd-jwt" / "rfc9901-examples.json").read_text())

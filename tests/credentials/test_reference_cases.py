@@ -23,7 +23,8 @@ from sd_jwt.issuer import SDJWTIssuer
 from sd_jwt.utils.yaml_specification import load_yaml_specification, remove_sdobj_wrappers
 from sd_jwt.verifier import SDJWTVerifier
 
-from harken.credentials import jws, sdjwt
+from harken import jws
+from harken.credentials import sdjwt
 
 CASES_DIR = Path(__file__).parent.parent / "vectors" / "sd-jwt" / "sd-jwt-python" / "testcases"
 SETTINGS = yaml.safe_load((CASES_DIR / "settings.yml").read_text())

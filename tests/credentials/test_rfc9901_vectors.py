@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from harken.credentials import jws, sdjwt
-from harken.ledger.signing import b64url_decode
+from harken import jws
+from harken.credentials import sdjwt
+from harken.jws import b64url_decode
 
 RFC = json.loads((Path(__file__).parent.parent / "vectors" / "sd-jwt" / "rfc9901-examples.json").read_text())
 EXAMPLES: dict[str, dict[str, Any]] = RFC["examples"]

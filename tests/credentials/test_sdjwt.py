@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from harken.credentials import jws, sdjwt
-from harken.ledger.signing import b64url, b64url_decode
+from harken import jws
+from harken.credentials import sdjwt
+from harken.jws import b64url, b64url_decode
 
 T = 1_767_225_600  # 2026-01-01T00:00:00Z
 HUB = Ed25519PrivateKey.generate()

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from harken.credentials import jws, sdjwt, statuslist
-from harken.ledger.signing import b64url, b64url_decode
+from harken import jws
+from harken.credentials import sdjwt, statuslist
+from harken.jws import b64url, b64url_decode
 
 SPEC = json.loads(
     (Path(__file__).parent.parent / "vectors" / "token-status-list" / "status-list-vectors.json").read_text()

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from harken.decisions import service as decision_service
+from harken.decisions import readmodel
 from harken.decisions.models import ChangeCounter, Offer
 from harken.subjects.models import Subject, SubjectRef
 from tests.conftest import Database
@@ -125,7 +125,7 @@ def test_a_decision_reads_only_what_the_counters_watch(client: TestClient, sessi
     bind = session.get_bind()
     event.listen(bind, "before_cursor_execute", seen)
     try:
-        found = decision_service.load(
+        found = readmodel.load(
             session,
             org_id=ref.org_id,
             subject_id=ref.subject_id,

@@ -7,10 +7,11 @@ import json
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from harken.ledger import chain, signing
+from harken import jws
+from harken.ledger import chain
 
 KEY = Ed25519PrivateKey.generate()
-KID = signing.public_jwk(KEY.public_key())["kid"]
+KID = jws.public_jwk(KEY.public_key())["kid"]
 KEYS = {KID: KEY.public_key()}
 
 

@@ -211,7 +211,7 @@ def test_a_business_s_reads_are_its_own_also_of_a_share_made_in_the_centre(
         service.read(session, org=org, share_id=made_in_centre.id, notary=notary, now=clock())
 
     def readers(org: str, **window: uuid.UUID) -> list[str]:
-        reads = service.uses(session, subject_ids=(person,), org_id=ids[org], limit=10, **window)
+        reads = service.list_uses(session, subject_ids=(person,), org_id=ids[org], limit=10, **window)
         return sorted(name for _, name, _ in reads)
 
     assert readers("Hotel Main") == ["Hotel Main"]

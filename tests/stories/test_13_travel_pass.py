@@ -22,12 +22,11 @@ from sqlalchemy.orm import Session
 
 from harken.config import Settings
 from harken.credentials import sdjwt, statuslist
-from harken.credentials.jws import PublicKey, jwk_of
 from harken.credentials.sdjwt import CredentialProblem
+from harken.jws import PublicKey, b64url, jwk_of, keys_from_jwks
 from harken.ledger import keys
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
-from harken.ledger.signing import b64url, keys_from_jwks
 from harken.webhooks.models import OutboxEvent
 from tests.factories import FixedClock
 from tests.live import LiveHub

@@ -39,6 +39,13 @@ def test_the_reference_library_verifies_what_harken_signs() -> None:
         standardwebhooks.Webhook(signing.new_secret()).verify(body, headers)
 
 
+def test_a_body_that_is_not_utf8_is_refused_not_crashed_on() -> None:
+    secret = signing.new_secret()
+    headers = signing.headers(secret, "msg_1", int(datetime.now(UTC).timestamp()), b"{}")
+    with pytest.raises(signing.WebhookVerificationError, match="UTF-8"):
+        signing.verify(secret, b'{"x":"\xff"}', headers)
+
+
 def test_a_consent_change_is_delivered_signed(
     business: Callable[[str], Business], receiver: Receiver, deliver: Worker
 ) -> None:

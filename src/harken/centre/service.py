@@ -176,7 +176,7 @@ def business_views(session: Session, viewer: Viewer, now: datetime) -> list[Busi
         ]
         read = [
             use
-            for use, _, _ in shares_service.uses(
+            for use, _, _ in shares_service.list_uses(
                 session, subject_ids=viewer.subject_ids, org_id=found.org.id, limit=RECENT_ASKS
             )
         ]

@@ -53,7 +53,7 @@ def _shares(visit: Visit, form: FormData | None = None) -> Callable[[Session, Vi
             "shares": shares_service.listed(
                 session, subject_id=viewer.subject_id, window_org_id=viewer.org_id, now=visit.now
             ),
-            "reads": shares_service.uses(
+            "reads": shares_service.list_uses(
                 session, subject_ids=viewer.subject_ids, org_id=viewer.org_id, limit=RECENT_READS
             ),
             "directory": centre.directory(session),

@@ -46,18 +46,7 @@ router = APIRouter(tags=["consent"], responses=PROBLEM_RESPONSES)
 @router.get("/v1/purposes", response_model=list[PurposeRead])
 async def list_purposes() -> list[PurposeRead]:
     """The purpose catalogue, with legal bases and W3C DPV identifiers."""
-    return [
-        PurposeRead(
-            key=p.key,
-            title=p.title,
-            description=p.description,
-            dpv=p.dpv,
-            legal_basis=str(p.legal_basis),
-            legal_basis_dpv=p.legal_basis_dpv,
-            sensitive=p.sensitive,
-        )
-        for p in CATALOGUE.values()
-    ]
+    return [PurposeRead.model_validate(p, from_attributes=True) for p in CATALOGUE.values()]
 
 
 @router.put("/v1/notices/{purpose}", response_model=NoticeRead, responses={201: {"model": NoticeRead}})
@@ -262,17 +251,10 @@ async def get_receipt_proof(receipt_id: uuid.UUID, call: Call, now: Now) -> Rece
 
 
 def _notice(notice: Notice) -> NoticeRead:
-    return NoticeRead(
-        purpose=notice.purpose,
-        version=notice.version,
-        sha256=notice.sha256,
-        text=notice.text,
-        locale=notice.locale,
-        created_at=notice.created_at,
-    )
+    return NoticeRead.model_validate(notice, from_attributes=True)
 
 
-def _read(
+def _read(  # not from_attributes: the ledger position, evidence and receipt link are looked up or built
     session: Session, records: list[ConsentRecord], ref: str, hashes: dict[tuple[str, int], str] | None = None
 ) -> list[ConsentRead]:
     hashes = hashes or consent_service.ledger_hashes(session, records)

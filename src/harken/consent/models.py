@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from harken.db import Base
+from harken.db import Base, NullableJSON
 
 
 class Notice(Base):
@@ -51,7 +51,7 @@ class ConsentRecord(Base):
     # the customer said). Its digest stays for the ledger and receipts when the key is destroyed: keyed
     # with that key (evidence_hmac, since migration 0012), so that then no guess can be tested against it;
     # a plain sha256 for an import's and for evidence recorded before.
-    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     evidence_hmac: Mapped[str | None] = mapped_column(String(64))
     chain: Mapped[str] = mapped_column(String(64))

@@ -1,20 +1,16 @@
 """What happened, as a business tells it: purchases (a gift says nothing of the buyer) and offers shown,
-accepted or dismissed, and the history a decision weighs."""
+accepted or dismissed. What a decision remembers of them is read by harken.decisions.readmodel."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
 from harken.context.models import Event
 from harken.context.schemas import EventPost
-from harken.decisions import engine
-from harken.decisions.basis import PURCHASE_MEMORY
 from harken.errors import Invalid
 from harken.ledger import chain
 from harken.ledger import service as ledger_service
@@ -75,35 +71,3 @@ def record_event(
         },
     )
     return event
-
-
-def history(
-    session: Session, *, subject_ids: Sequence[uuid.UUID], org_id: uuid.UUID, shared: bool, now: datetime
-) -> tuple[list[engine.Purchase], list[engine.Feedback]]:
-    """What the engine remembers of events: purchases the org recorded (and, when the customer shares
-    purchases with it, those other orgs recorded about the same verified person), and the offers the
-    customer dismissed at this org."""
-    found = session.connection().execute(
-        _SHARED_HISTORY if shared else _HISTORY,
-        {"people": list(subject_ids), "org_id": org_id, "since": now - PURCHASE_MEMORY},
-    )
-    purchases, dismissed = [], []
-    for org, kind, item, topics, gift, offer_id, at in found:
-        if kind == "purchase":
-            purchases.append(engine.Purchase(item, frozenset(topics), gift, at))
-        elif org == org_id:
-            dismissed.append(engine.Feedback(str(offer_id), "dismissed", at))
-    return purchases, dismissed
-
-
-# Built once: every decision that reads runs one of them.
-_SHARED_HISTORY = select(
-    Event.org_id, Event.type, Event.item, Event.topics, Event.gift, Event.offer_id, Event.occurred_at
-).where(
-    Event.subject_id.in_(
-        bindparam("people", expanding=True)
-    ),  # the person's subjects (`subjects.service.person`)
-    Event.type.in_(("purchase", "offer.dismissed")),
-    Event.occurred_at > bindparam("since"),
-)
-_HISTORY = _SHARED_HISTORY.where(Event.org_id == bindparam("org_id"))

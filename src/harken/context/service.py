@@ -1,10 +1,10 @@
 """The rules for what customers and orgs tell Harken: writing facts (each change in the ledger),
-sharing, events, and what each org may see of it."""
+sharing, and what each org may see of it (what the engine makes of it: harken.decisions.readmodel)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
 from harken.consent import service as consent_service
-from harken.context.models import CENTRE, Fact, Sharing
+from harken.context.models import Fact, Sharing
 from harken.context.schemas import ContextPut, PersonaPut, PreferencesPatch, Provenance
 from harken.db import DIALECT_INSERT
-from harken.decisions import engine
 from harken.errors import Invalid
 from harken.ledger import chain
 from harken.ledger import service as ledger_service
@@ -289,33 +288,6 @@ def facts(
 def _sealed_as(key: str, provenance: str, source: str) -> str:
     """What a sealed value is bound to: moved to another row, it will not open."""
     return f"fact:{key}:{provenance}:{source}"
-
-
-def engine_facts(
-    rows: Iterable[StoredFact],
-    *,
-    org_id: uuid.UUID | None,
-    shared: bool,
-    lent: Callable[[StoredFact], bool] | None = None,
-) -> list[engine.Fact]:
-    """The person's facts as the engine sees them for `org_id`: its own data, what the customer declared
-    through it or to the person's own centre, and what they declared through another business's window
-    when they share it; each marked shared when the org may see it (`shared`: the customer shares their
-    profile with it; `lent`: a share lends it this fact). What the centre holds and the org may not see
-    may still stop a message, never choose one. Other orgs' observed and inferred data never leave
-    them, nor does what was told only to another business. `org_id` None is the customer's own view:
-    everything, all shared."""
-    own = str(org_id) if org_id else None
-    found = []
-    for row in rows:
-        mine = org_id is None or row.source == own
-        if row.provenance != Provenance.declared and not mine:
-            continue
-        seen = mine or shared or (lent is not None and lent(row))
-        if not seen and row.source != CENTRE:
-            continue
-        found.append(engine.Fact(row.key, row.value, row.provenance, row.recorded_at, row.valid_until, seen))
-    return found
 
 
 def visible(

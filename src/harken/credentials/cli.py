@@ -21,10 +21,9 @@ from rich.table import Table
 
 from harken.console import console, fail
 from harken.credentials import sdjwt, statuslist
-from harken.credentials.jws import PublicKey, jwk_of
 from harken.credentials.problems import PROBLEMS
 from harken.credentials.sdjwt import CredentialProblem
-from harken.ledger.signing import SignatureProblem, keys_from_jwks
+from harken.jws import JWSProblem, PublicKey, jwk_of, keys_from_jwks
 
 app = typer.Typer(help="Portable credentials (SD-JWT VCs): verify offline, or present as the holder.")
 
@@ -55,7 +54,7 @@ def verify(
     moment = int((now.astimezone(UTC) if now else datetime.now(UTC)).timestamp())
     try:
         keys: dict[str | None, PublicKey] = dict(keys_from_jwks(json.loads(jwks.read_text())).items())
-    except (ValueError, KeyError, TypeError, RecursionError, SignatureProblem) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError, JWSProblem) as exc:
         fail(f"not a JWKS as the hub gives it: {exc}")
     try:
         verified = sdjwt.verify(

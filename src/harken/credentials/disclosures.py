@@ -12,9 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from harken.credentials import jws
-from harken.credentials.jws import JWSProblem
-from harken.ledger.signing import b64url, b64url_decode
+from harken import jws
+from harken.jws import JWSProblem, b64url, b64url_decode
 
 Code = Literal[
     "malformed",

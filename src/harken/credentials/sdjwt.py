@@ -24,7 +24,7 @@ from typing import Any, TypeGuard
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from harken.credentials import jws
+from harken import jws
 from harken.credentials.disclosures import (
     SD_ALG,
     Code,
@@ -36,8 +36,7 @@ from harken.credentials.disclosures import (
     split,
     unverified,
 )
-from harken.credentials.jws import JWSProblem, PublicKey
-from harken.ledger.signing import b64url
+from harken.jws import JWSProblem, PublicKey, b64url
 
 __all__ = [  # what callers use; the disclosures' own rules live in harken.credentials.disclosures
     "ALWAYS_VISIBLE",

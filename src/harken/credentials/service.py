@@ -14,7 +14,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from harken.credentials import sdjwt, statuslist
-from harken.credentials.jws import JWSProblem, PublicKey, jwk_of, public_key_from_jwk
 from harken.credentials.models import Credential, PresentationNonce, StatusEntry, StatusList
 from harken.credentials.problems import PROBLEMS
 from harken.credentials.schemas import (
@@ -29,6 +28,7 @@ from harken.credentials.schemas import (
 from harken.credentials.sdjwt import CredentialProblem
 from harken.db import DIALECT_INSERT
 from harken.errors import HarkenError, Invalid, NotFound
+from harken.jws import JWSProblem, PublicKey, jwk_of, public_key_from_jwk
 from harken.ledger import service as ledger_service
 from harken.ledger.keys import KeyRing
 from harken.ledger.service import Notary
@@ -329,6 +329,7 @@ def _invalidate(session: Session, credential: Credential) -> None:
 
 
 def _read(credential: Credential, issuer: str, now: datetime) -> CredentialRead:
+    """Not from_attributes: `active` depends on the time, and `status` on where the hub publishes its lists."""
     return CredentialRead(
         id=credential.id,
         vct=credential.vct,

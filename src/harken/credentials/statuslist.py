@@ -16,10 +16,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from harken.credentials import jws
-from harken.credentials.jws import PublicKey
+from harken import jws
 from harken.credentials.sdjwt import CredentialProblem, verify_jwt
-from harken.ledger.signing import b64url, b64url_decode
+from harken.jws import PublicKey, b64url, b64url_decode
 
 VALID = 0
 INVALID = 1  # revoked for good

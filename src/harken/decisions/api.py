@@ -216,7 +216,7 @@ async def get_access_log(
                 fields=use.fields,
                 explanation=f"{name} read {', '.join(use.fields) or 'nothing'} of your share, for {purpose}.",
             )
-            for use, name, purpose in share_service.uses(
+            for use, name, purpose in share_service.list_uses(
                 session, subject_ids=subject_ids, org_id=org_id, window_org_id=org_id, limit=limit
             )
         ]

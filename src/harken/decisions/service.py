@@ -13,12 +13,9 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from harken.consent import service as consent_service
-from harken.consent.models import ConsentRecord, CurrentConsent
 from harken.consent.schemas import ConsentPut, Method, Status
-from harken.context import events as context_events
-from harken.context import service as context_service
-from harken.decisions import engine
-from harken.decisions.basis import FEEDBACK_MEMORY, Basis
+from harken.decisions import engine, readmodel
+from harken.decisions.basis import Basis
 from harken.decisions.gates import WEEK
 from harken.decisions.memory import Memory
 from harken.decisions.models import ChangeCounter, DecisionFeedback, DecisionLog, Offer
@@ -29,7 +26,7 @@ from harken.orgs import catalogue
 from harken.orgs.models import Org
 from harken.shares import lending
 from harken.subjects.models import Subject, SubjectRef
-from harken.subjects.service import alive, person
+from harken.subjects.service import alive
 
 LOOK_AHEAD = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -89,69 +86,10 @@ def _candidates(
     return tuple(offers[i] for i in body.offer_ids)
 
 
-_CONSENTS = (
-    select(
-        ConsentRecord.purpose,
-        ConsentRecord.status,
-        ConsentRecord.channels,
-        ConsentRecord.expires_at,
-        ConsentRecord.method,
-    )
-    .join(CurrentConsent, CurrentConsent.record_id == ConsentRecord.id)
-    .where(CurrentConsent.org_id == bindparam("org_id"), CurrentConsent.subject_id == bindparam("subject_id"))
-)
 _OFFERS = select(Offer.id, Offer.spec).where(
     Offer.org_id == bindparam("org_id"), Offer.id.in_(bindparam("ids", expanding=True))
 )
 _VERSION = select(ChangeCounter.version).where(ChangeCounter.id == bindparam("id"))
-
-
-def load(
-    session: Session,
-    *,
-    org_id: uuid.UUID,
-    subject_id: uuid.UUID,
-    stamp: tuple[uuid.UUID, int],
-    since: datetime,
-    lent: lending.Lent = (),
-) -> Basis:
-    """What the engine may weigh for this org about this person at any moment from `since` on, read at
-    `stamp` (the person's change counter, read before this in the same transaction)."""
-    sharing = context_service.sharing(session, subject_id=subject_id, org_id=org_id)
-    # The person's subjects, read once: as a subquery in each statement SQLite scans every event.
-    people = person(session, subject_id)
-    purchases, dismissed = context_events.history(
-        session, subject_ids=people, org_id=org_id, shared=bool(sharing and sharing.purchases), now=since
-    )
-    facts = context_service.engine_facts(
-        context_service.facts(session, subject_id=subject_id, people=people),
-        org_id=org_id,
-        shared=bool(sharing and sharing.profile),
-        lent=partial(lending.lends, lent) if lent else None,
-    )
-    consents = {
-        purpose: engine.ConsentState(status, frozenset(channels), expires_at, method)
-        for purpose, status, channels, expires_at, method in session.connection().execute(
-            _CONSENTS, {"org_id": org_id, "subject_id": subject_id}
-        )
-    }
-    feedback = tuple(
-        engine.Feedback(str(offer_id), kind, when)
-        for offer_id, kind, when in session.execute(
-            _FEEDBACK, {"subject_id": subject_id, "org_id": org_id, "since": since - FEEDBACK_MEMORY}
-        )
-    )
-    return Basis(
-        stamp=stamp,
-        people=people,
-        since=since,
-        facts=tuple(facts),
-        purchases=tuple(purchases),
-        dismissed=tuple(dismissed),
-        feedback=feedback,
-        consents=consents,
-        lends=bool(lent) or lending.lends_any(session, org_id=org_id, subject_id=subject_id, now=since),
-    )
 
 
 def _share_field(used: str) -> str | None:
@@ -198,12 +136,6 @@ _CONTACTS = (
     .order_by(DecisionLog.at.desc())
     .limit(bindparam("limit"))
 )
-_FEEDBACK = select(DecisionFeedback.offer_id, DecisionFeedback.kind, DecisionFeedback.at).where(
-    DecisionFeedback.subject_id == bindparam("subject_id"),
-    DecisionFeedback.org_id == bindparam("org_id"),
-    DecisionFeedback.at > bindparam("since"),
-    DecisionFeedback.offer_id.is_not(None),
-)
 
 
 class Decided(NamedTuple):
@@ -246,17 +178,19 @@ def decide(
         basis = memory.basis(key, stamp) if memory is not None else None
         if basis is None or not basis.serves(at):
             since = min(at, now - CLOCK_SKEW)  # the earliest moment a later decision may ask about
-            basis = load(session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=since)
+            basis = readmodel.load(
+                session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=since
+            )
             if memory is not None and not basis.lends:
                 memory.keep(key, basis)
-        lent: lending.Lent = ()
+        grants: lending.Lent = ()
         if basis.lends:
-            lent = lending.lent(
+            grants = lending.live_grants(
                 session, org_id=org.id, subject_id=found.subject_id, purpose=request.purpose, now=max(at, now)
             )
-            if lent:
-                basis = load(
-                    session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=at, lent=lent
+            if grants:
+                basis = readmodel.load(
+                    session, org_id=org.id, subject_id=found.subject_id, stamp=stamp, since=at, grants=grants
                 )
         if basis.limited:
             # Decisions about a person with a weekly limit take turns: the person's counter row stays
@@ -266,9 +200,9 @@ def decide(
             if body.at is None and clock is not None:
                 now = at = max(now, clock())
         decision = engine.decide(basis.at(at, partial(_contacts, session, basis, at)), request, at)
-        if lent:
+        if grants:
             used = {f for name, _ in decision.data_used if (f := _share_field(name))}
-            lending.used(session, org=org, grants=lent, fields=used, notary=notary, now=now)
+            lending.record_use(session, org=org, grants=grants, fields=used, notary=notary, now=now)
     decided = Decided(uuid.uuid4(), at, decision)
     session.connection().execute(  # Core, not the ORM: this runs on every decision
         _LOG,

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from harken.ledger import signing
+from harken import jws
 
 GENESIS = "0" * 64
 CHECKPOINT_TYP = "harken-checkpoint+jws"
@@ -166,7 +166,7 @@ def sign_checkpoint(
     """The hub's signed statement that `chain` had entry `seq` with `hash` at `at`, while it signed a
     checkpoint every `every` entries (which is how a verifier knows which checkpoints must exist)."""
     payload = canonical({"chain": chain, "seq": seq, "hash": hash, "at": at, "every": every})
-    return Checkpoint(chain, seq, hash, signing.sign(payload, key, kid=kid, typ=CHECKPOINT_TYP))
+    return Checkpoint(chain, seq, hash, jws.sign({"kid": kid, "typ": CHECKPOINT_TYP}, payload, key))
 
 
 def signed_head(cp: Checkpoint) -> dict[str, Any]:
@@ -178,7 +178,7 @@ def signed_head(cp: Checkpoint) -> dict[str, Any]:
 def _payload(cp: Checkpoint) -> dict[str, Any]:
     """What the checkpoint's JWS says, its signature unchecked."""
     try:
-        signed = json.loads(signing.b64url_decode(cp.jws.split(".")[1]))
+        signed = json.loads(jws.b64url_decode(cp.jws.split(".")[1]))
     except (IndexError, ValueError):
         return {}
     return signed if isinstance(signed, dict) else {}
@@ -189,8 +189,8 @@ def checkpoint_problem(
 ) -> str | None:
     """Why `cp` is not a valid signature by one of `keys` over its own chain, seq and hash; None if it is."""
     try:
-        header, payload = signing.verify(cp.jws, keys)
-    except signing.SignatureProblem as exc:
+        header, payload = jws.verify_by_kid(cp.jws, keys)
+    except jws.JWSProblem as exc:
         return f"{name} at entry {cp.seq}: {exc}"
     if header.get("typ") != CHECKPOINT_TYP:
         return f"{name} at entry {cp.seq} is not a checkpoint (typ {header.get('typ')!r})"

@@ -18,11 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from harken import jws
 from harken.clock import rfc3339, system_clock
 from harken.consent import proof
 from harken.console import console, errors, fail, open_store
 from harken.db import readonly, session_scope
-from harken.ledger import chain, export, keys, signing, witness
+from harken.ledger import chain, export, keys, witness
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
 from harken.ledger.receipts import ReceiptProblem, verify_proof, verify_receipt
@@ -170,7 +171,7 @@ def verify_export(
     """Verify an exported stretch of a chain offline, with only the hub's public keys; names the first
     bad entry and exits 1 if anything is wrong."""
     try:
-        public = signing.keys_from_jwks(json.loads(jwks.read_text()))
+        public = jws.keys_from_jwks(json.loads(jwks.read_text()))
         report = export.verify(lambda: _read_lines(file), public)
     except export.ExportProblem as exc:
         fail(f"{file} is not a ledger export: {exc}")
@@ -241,7 +242,7 @@ def verify_receipt_file(
 ) -> None:
     """Verify a receipt offline, with only the hub's public key."""
     try:
-        public = signing.keys_from_jwks(json.loads(jwks.read_text()))
+        public = jws.keys_from_jwks(json.loads(jwks.read_text()))
         text = file.read_text().strip()
         saved = text if text.count(".") == 2 and not text.startswith("{") else json.loads(text)
         receipt = verify_receipt(saved, public)

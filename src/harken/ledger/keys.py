@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from harken.ledger import signing
+from harken import jws
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,10 @@ class KeyRing:
         return {kid: key.public_key() for kid, key in self.private.items()}
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
-        return {"keys": [signing.public_jwk(key) for key in self.public.values()]}
+        return {"keys": [jws.public_jwk(key) for key in self.public.values()]}
 
     def sign(self, payload: bytes, *, typ: str) -> str:
-        return signing.sign(payload, self.active, kid=self.active_kid, typ=typ)
+        return jws.sign({"kid": self.active_kid, "typ": typ}, payload, self.active)
 
 
 def load_or_create(directory: Path) -> KeyRing:
@@ -64,7 +64,7 @@ def load(directory: Path) -> KeyRing:
         key = load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError(f"{path} is not an Ed25519 private key")
-        kid = signing.public_jwk(key.public_key())["kid"]
+        kid = jws.public_jwk(key.public_key())["kid"]
         private[kid] = key
         stamp = (path.stat().st_mtime, kid)
         newest = max(newest, stamp) if newest else stamp
@@ -76,7 +76,7 @@ def rotate(directory: Path) -> str:
     """Create a new signing key in `directory`; it signs from the next start on. Returns its kid."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    kid = signing.public_jwk(key.public_key())["kid"]
+    kid = jws.public_jwk(key.public_key())["kid"]
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     path = directory / f"{kid}.pem"
     try:

@@ -11,7 +11,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from harken.ledger import signing
+from harken import jws
 from harken.ledger.chain import Checkpoint, canonical, inclusion_problem, link
 from harken.ledger.keys import KeyRing
 
@@ -35,12 +35,12 @@ def verify_receipt(
     `saved` is what GET /v1/receipts/{id} returned ({receipt, jws}) or the bare JWS. When the
     readable `receipt` is present it must be exactly what was signed: an edited copy fails.
     """
-    jws = saved if isinstance(saved, str) else saved.get("jws")
-    if not isinstance(jws, str):
+    token = saved if isinstance(saved, str) else saved.get("jws")
+    if not isinstance(token, str):
         raise ReceiptProblem("no `jws` in the receipt")
     try:
-        header, payload = signing.verify(jws.strip(), public_keys)
-    except signing.SignatureProblem as exc:
+        header, payload = jws.verify_by_kid(token.strip(), public_keys)
+    except jws.JWSProblem as exc:
         raise ReceiptProblem(str(exc)) from exc
     if header.get("typ") != RECEIPT_TYP:
         raise ReceiptProblem(f"this JWS is not a receipt (typ {header.get('typ')!r})")

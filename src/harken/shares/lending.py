@@ -1,5 +1,6 @@
-"""What a person's shares lend an org's decisions: the live grants, the facts they lend, and each use
-recorded as a read (as GET /v1/shares/{id} records one). Read on every decision that a share lends to."""
+"""What a person's shares lend an org's decisions: the live grants (`live_grants`, `lends_any`) and the
+facts they lend (`lends_fact`), all reads; and `record_use`, the one write: each use recorded as a read,
+as GET /v1/shares/{id} records one. Read on every decision that a share lends to."""
 
 from __future__ import annotations
 
@@ -37,11 +38,13 @@ Lent = Sequence[Lend]
 _FIELD_OF_KIND = {"context": "context", "persona": "persona", "interest": "interests"}
 
 
-def lent(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID, purpose: str, now: datetime) -> Lent:
+def live_grants(
+    session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID, purpose: str, now: datetime
+) -> Lent:
     """The org's active grants of the person's live fields for `purpose`: what its decisions for that
     purpose may use. A share for another purpose lends nothing to them."""
     found = session.connection().execute(
-        _LENT, {"subject_id": subject_id, "org_id": org_id, "purpose": purpose, "now": now}
+        _LIVE_GRANTS, {"subject_id": subject_id, "org_id": org_id, "purpose": purpose, "now": now}
     )
     return [Lend(*row) for row in found if not LIVE_FIELDS_SET.isdisjoint(row.fields)]
 
@@ -54,7 +57,7 @@ _LIVE_GRANT = (
     ShareGrant.org_id == bindparam("org_id"),
     ShareGrant.revoked_at.is_(None),
 )
-_LENT = (
+_LIVE_GRANTS = (
     select(Share.id, Share.subject_id, Share.window_org_id, ShareGrant.fields)
     .join(ShareGrant, ShareGrant.share_id == Share.id)
     .where(*_LIVE_GRANT, ShareGrant.purpose == bindparam("purpose"))
@@ -70,7 +73,7 @@ def lends_any(session: Session, *, org_id: uuid.UUID, subject_id: uuid.UUID, now
 _LENDS_ANY = select(Share.id).join(ShareGrant, ShareGrant.share_id == Share.id).where(*_LIVE_GRANT).limit(1)
 
 
-def lends(grants: Lent, row: StoredFact) -> bool:
+def lends_fact(grants: Lent, row: StoredFact) -> bool:
     """Whether the grants lend this fact: declared, of a field a grant names, and declared where that
     share was made (a share made in the centre: anywhere), as GET /v1/shares/{id} reads it."""
     field = _FIELD_OF_KIND.get(row.key.partition(":")[0])
@@ -84,7 +87,7 @@ def lends(grants: Lent, row: StoredFact) -> bool:
     )
 
 
-def used(
+def record_use(
     session: Session, *, org: Org, grants: Lent, fields: set[str], notary: Notary, now: datetime
 ) -> None:
     """A decision used `fields` (share field names): a read of each share lending them, recorded as

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from harken.db import Base
+from harken.db import Base, NullableJSON
 
 
 class Share(Base):
@@ -20,8 +20,8 @@ class Share(Base):
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
     # The business whose app it was made in (its window bounds the live data shared); None: the centre.
     window_org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orgs.id"))
-    label: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    trip: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    label: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    trip: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]

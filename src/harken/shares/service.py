@@ -194,7 +194,7 @@ def read(session: Session, *, org: Org, share_id: uuid.UUID, notary: Notary, now
     )
 
 
-def uses(
+def list_uses(
     session: Session,
     *,
     subject_ids: Sequence[uuid.UUID],

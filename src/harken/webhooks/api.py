@@ -28,17 +28,11 @@ router = APIRouter(tags=["webhooks"], responses=PROBLEM_RESPONSES)
 
 
 def _endpoint(found: Endpoint) -> EndpointRead:
-    return EndpointRead(
-        id=found.id,
-        url=found.url,
-        events=found.events,
-        created_at=found.created_at,
-        disabled_at=found.disabled_at,
-        disabled_reason=found.disabled_reason,
-    )
+    return EndpointRead.model_validate(found, from_attributes=True)
 
 
 def _delivery(delivery: Delivery, event: OutboxEvent, attempts: list[Attempt]) -> DeliveryRead:
+    """Not from_attributes: a delivery is read from two rows, and its next attempt only while pending."""
     return DeliveryRead(
         id=delivery.id,
         webhook_id=event.id,
@@ -48,15 +42,7 @@ def _delivery(delivery: Delivery, event: OutboxEvent, attempts: list[Attempt]) -
         created_at=delivery.created_at,
         next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
         delivered_at=delivery.delivered_at,
-        attempts=[
-            AttemptRead(
-                attempted_at=a.attempted_at,
-                status_code=a.status_code,
-                error=a.error,
-                duration_ms=a.duration_ms,
-            )
-            for a in attempts
-        ],
+        attempts=[AttemptRead.model_validate(a, from_attributes=True) for a in attempts],
     )
 
 

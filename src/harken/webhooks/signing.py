@@ -1,21 +1,24 @@
-"""Standard Webhooks signatures (https://www.standardwebhooks.com), made and checked: pure functions,
-no I/O (the Python client verifies with `verify`).
+"""Standard Webhooks signatures (https://www.standardwebhooks.com): made by the specification's own
+library, `standardwebhooks`, and checked here (the Python client verifies with `verify`). No I/O.
 
 The signed content is `{webhook-id}.{webhook-timestamp}.{body}`; the signature is base64 HMAC-SHA256
-under the endpoint's secret, sent as `v1,<signature>` in `webhook-signature`.
+under the endpoint's secret, sent as `v1,<signature>` in `webhook-signature`. `verify` reads the
+headers itself rather than through `Webhook.verify`, which takes no clock or tolerance and fails with
+ValueError on a malformed signature list; the signature it compares against is the library's.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from standardwebhooks.webhooks import Webhook
 
 SECRET_PREFIX = "whsec_"
 
@@ -25,9 +28,8 @@ def new_secret() -> str:
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    content = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+    """`v1,<signature>` over a UTF-8 body (Harken's are JSON); UnicodeDecodeError for any other."""
+    return Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, UTC), body.decode("utf-8"))
 
 
 def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -80,7 +82,10 @@ def verify(
         raise WebhookVerificationError("webhook-timestamp is too old")
     if sent > moment + tolerance:
         raise WebhookVerificationError("webhook-timestamp is in the future")
-    expected = sign(secret, msg_id, timestamp, body).encode()
+    try:
+        expected = sign(secret, msg_id, timestamp, body).encode()
+    except UnicodeDecodeError as exc:
+        raise WebhookVerificationError("the body is not UTF-8, so no body Harken signed") from exc
     if not any(hmac.compare_digest(given.encode(), expected) for given in signatures.split(" ")):
         raise WebhookVerificationError("no matching signature")
     try:
