@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
-from sqlalchemy import ForeignKey, String, UniqueConstraint, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from harken.db import Base, JSONType, insert_ignore
+from harken.db import insert_ignore
+from harken.edge.models import KEY_MAX, PATH_MAX, IdempotencyKey
 from harken.errors import HarkenError, Invalid, Unauthenticated
 from harken.orgs import service as org_service
 from harken.problems import problem_response
@@ -50,28 +51,7 @@ if TYPE_CHECKING:
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)
 TAKEOVER = timedelta(seconds=60)
-KEY_MAX = 255
-# No route's path is longer (a ref has at most 128 characters): a longer one is a 404 whatever its key.
-PATH_MAX = 255
 REPLAYED_HEADERS = ("content-type", "content-language", "location")
-
-
-class IdempotencyKey(Base):
-    """A key an org sent: reserved while its request runs (`status_code` None), then its response."""
-
-    __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("org_id", "key", "method", "path"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"))
-    key: Mapped[str] = mapped_column(String(KEY_MAX))
-    method: Mapped[str] = mapped_column(String(8))
-    path: Mapped[str] = mapped_column(String(PATH_MAX))
-    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the request body
-    created_at: Mapped[datetime] = mapped_column(index=True)
-    status_code: Mapped[int | None]
-    headers: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    body: Mapped[bytes]
 
 
 class KeyInFlight(HarkenError):

@@ -6,8 +6,7 @@ from harken.context.models import Event, Fact, Sharing
 from harken.credentials.models import Credential, PresentationNonce, StatusEntry, StatusList
 from harken.db import Base
 from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
-from harken.edge.counters import RateCount
-from harken.idempotency import IdempotencyKey
+from harken.edge.models import IdempotencyKey, RateCount
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
 from harken.profiling.models import Question, QuestionAsk

@@ -18,7 +18,7 @@ from harken.consent.models import ConsentRecord
 from harken.context import events as context_events
 from harken.context.models import Event
 from harken.decisions.models import DecisionFeedback, DecisionLog
-from harken.idempotency import IdempotencyKey
+from harken.edge.models import IdempotencyKey
 from harken.ledger.models import LedgerEntry
 from tests.factories import FixedClock, auth, make_org, org_client
 

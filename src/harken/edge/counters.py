@@ -22,22 +22,11 @@ from pathlib import Path
 from typing import Protocol
 
 import psycopg
-from sqlalchemy import BigInteger, Engine, String
-from sqlalchemy.orm import Mapped, mapped_column
-from starlette.concurrency import run_in_threadpool
+from anyio import to_thread
+from sqlalchemy import Engine
 
 from harken.config import Settings
-from harken.db import Base, create_owner_only
-
-BUCKET_CHARS = 32  # a 16-byte digest in hex
-
-
-class RateCount(Base):
-    __tablename__ = "rate_counts"  # UNLOGGED on PostgreSQL: see the migration
-
-    bucket: Mapped[str] = mapped_column(String(BUCKET_CHARS), primary_key=True)
-    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    hits: Mapped[int]
+from harken.db import create_owner_only
 
 
 class Counters(Protocol):
@@ -119,7 +108,7 @@ class PostgresCounters:
 
     async def add(self, window_start: int, increments: Mapping[str, int]) -> dict[str, int]:
         if self.connection is None:
-            return await run_in_threadpool(self._add, window_start, increments)
+            return await to_thread.run_sync(self._add, window_start, increments)
         if self.connection.broken:  # the server restarted or the network dropped: reconnect once
             await self.open()
         assert self.connection is not None
