@@ -111,7 +111,9 @@ def test_withdrawal_then_erasure_in_the_centre(
     secret = tokens.load_or_create_secret(settings.data_dir / "secret")
     allowed = Destinations(allowed=tuple(settings.webhook_allowed_networks))
     assert Worker(sessions, clock, secret, allowed).run() == 2
-    for org, ref, hooks, hook_secret in zip((coffee, airline), ("c-9", "sam"), receivers, secrets, strict=True):
+    for org, ref, hooks, hook_secret in zip(
+        (coffee, airline), ("c-9", "sam"), receivers, secrets, strict=True
+    ):
         [(_, told)] = hooks.events(hook_secret)
         assert (told["type"], told["data"]["ref"]) == ("subject.erased", ref)
         [delivery] = [d for d in org.call("GET", "/v1/webhooks/deliveries") if d["type"] == "subject.erased"]
