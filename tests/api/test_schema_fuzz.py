@@ -7,6 +7,7 @@ import itertools
 import os
 from collections.abc import Callable
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 from tests.centre_client import Visitor
 from tests.factories import make_org
 from tests.subjects.test_isolation import ROUTES
+
+pytestmark = pytest.mark.slow  # fuzzing every operation
 
 CONFIG = schemathesis.Config.from_dict(
     {
