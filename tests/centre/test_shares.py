@@ -45,8 +45,9 @@ class Trip:
             data[f"fields-{self.ids[name]}"] = fields
         done = self.me.submit("/centre/shares", "/centre/shares", data)
         assert done.headers["location"] == "/centre/shares?done=shared"
-        [made] = set(SHARE_ID.findall(self.me.get("/centre/shares").text)) - before
-        return made
+        made: set[str] = set(SHARE_ID.findall(self.me.get("/centre/shares").text)) - before
+        [share_id] = made
+        return share_id
 
 
 TRIP = {

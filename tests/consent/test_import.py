@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from harken.cli import app as cli
 from harken.clock import rfc3339
-from harken.consent import batches, importer, proof
+from harken.consent import batches, hashers, importer, proof
 from harken.consent import service as consent_service
 from harken.consent.cli import SOME_BAD
 from harken.consent.importer import BadRow, ImportProblem, ImportSummary, import_consents
@@ -349,7 +349,7 @@ def test_a_failure_inside_a_batch_leaves_none_of_it_and_the_next_run_continues_a
 ) -> None:
     sessions, org, notary = committed
     path = legacy(tmp_path, *(f"c{n},marketing,granted,email,2021-01-01T00:00:00Z,," for n in range(25)))
-    made = batches.bodies
+    made = hashers.bodies  # what batches calls as `bodies`
     calls: list[int] = []
 
     def fail_third(*args: Any) -> Any:  # after the batch's customers, records and current states are written
