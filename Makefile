@@ -4,7 +4,14 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_LINK_MODE := copy
 
-.PHONY: help setup browser run test lint bench screenshots clean
+.PHONY: help setup browser run lint test test-fast bench screenshots clean
+
+# pytest-xdist workers for the tests that run in parallel (`make test TEST_WORKERS=0` runs them in-process).
+TEST_WORKERS ?= auto
+# pytest exits 5 when a selection holds no test (e.g. PYTEST_ARGS=tests/browser leaves the parallel part
+# empty): that is no failure here.
+PYTEST = $(UV) run --frozen pytest
+NONE_SELECTED_IS_FINE = || [ $$? -eq 5 ]
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,11 +41,22 @@ run: setup  ## Set up, migrate ./harken.db, load demo data, serve on http://127.
 	@echo "Preference Centre: http://127.0.0.1:8000/centre  (sign in as lena@example.com: the link is printed below)"
 	$(UV) run --frozen harken serve
 
-test: setup browser  ## Run every test (PostgreSQL too when HARKEN_TEST_POSTGRES_URL is set)
+lint: setup  ## ruff (lint and format), mypy over src and tests, the import contracts
 	$(UV) run --frozen ruff check src tests bench
+	$(UV) run --frozen ruff format --check src tests bench
 	$(UV) run --frozen mypy
 	$(UV) run --frozen lint-imports
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+# The serial part runs even when the parallel part failed, so one run reports every failure.
+test: lint browser  ## Lint, then every test (PostgreSQL too when HARKEN_TEST_POSTGRES_URL is set)
+	@failed=0; \
+	set -x; \
+	$(PYTEST) -n $(TEST_WORKERS) -m "not serial" $(PYTEST_ARGS) $(NONE_SELECTED_IS_FINE) || failed=1; \
+	$(PYTEST) -m serial $(PYTEST_ARGS) $(NONE_SELECTED_IS_FINE) || failed=1; \
+	exit $$failed
+
+test-fast: setup  ## The quick tests only, in parallel: SQLite, no browser, fuzzing or server processes
+	$(PYTEST) -n $(TEST_WORKERS) -m "not slow" --sqlite-only $(PYTEST_ARGS)
 
 screenshots: setup browser  ## Refresh the Preference Centre screenshots in docs/screenshots
 	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_centre.py -k every_page -q

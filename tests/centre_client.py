@@ -9,8 +9,9 @@ from html import unescape
 from typing import Any, Protocol
 
 import httpx
-from fastapi import FastAPI
+import httpx2
 from fastapi.testclient import TestClient
+from starlette.types import ASGIApp
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LINK = re.compile(r"https?://\S+/centre/link/\S+")
@@ -43,21 +44,27 @@ def latest_link(mailer: Sent, to: str) -> str:
     raise AssertionError(f"no mail to {to}")
 
 
+# A Visitor speaks to the app in-process through a TestClient (an httpx2 client), or to a real server
+# through httpx.
+Http = httpx.Client | httpx2.Client
+Response = httpx.Response | httpx2.Response
+
+
 class Visitor:
     """One browser: its own cookies, following no redirects unless asked."""
 
-    def __init__(self, app: FastAPI, mailer: Sent, **headers: str) -> None:
-        self.http: httpx.Client = TestClient(app, follow_redirects=False, headers=headers)
+    def __init__(self, app: ASGIApp, mailer: Sent, **headers: str) -> None:
+        self.http: Http = TestClient(app, follow_redirects=False, headers=headers)
         self.mailer = mailer
 
     @classmethod
-    def over(cls, http: httpx.Client, mailer: Sent) -> Visitor:
+    def over(cls, http: Http, mailer: Sent) -> Visitor:
         """A browser speaking to a real server through `http` (following no redirects)."""
         visitor = cls.__new__(cls)
         visitor.http, visitor.mailer = http, mailer
         return visitor
 
-    def get(self, path: str, status: int = 200) -> httpx.Response:
+    def get(self, path: str, status: int = 200) -> Response:
         response = self.http.get(path)
         assert response.status_code == status, (response.status_code, response.text[:2000])
         return response
@@ -88,7 +95,7 @@ class Visitor:
 
     def confirm_claims(self) -> list[str]:
         """Say "yes, that's me" to every business that claims this address; returns their names."""
-        confirmed = []
+        confirmed: list[str] = []
         while True:
             page = self.get("/centre/businesses").text
             found = re.search(r'action="(/centre/links/[^"]+/confirm)"[^<]*(?:<[^>]*>)*?', page)
@@ -119,7 +126,7 @@ class Visitor:
 
     def submit(
         self, page: str, action: str, data: dict[str, Any] | None = None, status: int = 303
-    ) -> httpx.Response:
+    ) -> Response:
         """Post a form of `page` to `action` with the page's CSRF token, as a browser would."""
         html = self.get(page).text
         assert f'action="{action}"' in html, f"{page} has no form posting to {action}"

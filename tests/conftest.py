@@ -1,7 +1,11 @@
-"""Fixtures: every storage test runs on SQLite and, when HARKEN_TEST_POSTGRES_URL is set, on PostgreSQL.
+"""Fixtures: every storage test runs on SQLite and, when HARKEN_TEST_POSTGRES_URL is set, on PostgreSQL
+(`--sqlite-only` leaves the PostgreSQL cases out, as `make test-fast` does).
 
 Each test runs inside a transaction that is rolled back; end-to-end tests get a real server process
-on a database of their own.
+on a database of their own. Under pytest-xdist each worker process has its own session: its own
+SQLite files and PostgreSQL schemas, data directory and keys, so tests share no state across workers.
+The browser tests are marked `serial` here, wherever they are: `make test` runs them alone, after
+the parallel part.
 """
 
 from __future__ import annotations
@@ -33,6 +37,32 @@ POSTGRES_URL = os.environ.get("HARKEN_TEST_POSTGRES_URL")
 NO_POSTGRES = (
     "PostgreSQL tests need HARKEN_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sqlite-only", action="store_true", help="leave out the PostgreSQL cases (not even skipped)"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser = Path(__file__).parent / "browser"
+    for item in items:
+        if item.path.is_relative_to(browser):
+            # One Chromium per test process, pages waited on with timeouts: alone, not beside others.
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.serial)
+    if config.getoption("--sqlite-only"):
+        postgresql = [item for item in items if _backend(item) == "postgresql"]
+        if postgresql:
+            config.hook.pytest_deselected(items=postgresql)
+            items[:] = [item for item in items if _backend(item) != "postgresql"]
+
+
+def _backend(item: pytest.Item) -> object:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("backend") if callspec else None
 
 
 class Database:

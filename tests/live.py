@@ -14,13 +14,29 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 
 from tests.centre_client import Visitor
 
+# Seconds for a server to answer /healthz: some 2 s alone, but tests run beside each other (pytest-xdist)
+# on a 2-core machine, and 30 s was seen to run out there.
+STARTS_WITHIN = 90
+
+
+class Limits(TypedDict):
+    rate_limit_per_key: int
+    rate_limit_per_address: int
+    rate_limit_failed_auth: int
+
+
 # Rate limits high enough that no test trips one by accident; tests/test_limits.py tests them low.
-UNLIMITED = {"rate_limit_per_key": 10**9, "rate_limit_per_address": 10**9, "rate_limit_failed_auth": 10**9}
+UNLIMITED: Limits = {
+    "rate_limit_per_key": 10**9,
+    "rate_limit_per_address": 10**9,
+    "rate_limit_failed_auth": 10**9,
+}
 
 
 @dataclass(frozen=True)
@@ -118,7 +134,7 @@ def serve(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTS_WITHIN
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"harken serve exited: {process.stdout.read() if process.stdout else ''}")
@@ -128,7 +144,7 @@ def serve(
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("harken serve did not answer within 30 s")
+                raise RuntimeError(f"harken serve did not answer within {STARTS_WITHIN} s")
             time.sleep(0.1)
         live = LiveHub(url, env, pid=process.pid)
         yield live

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from harken.cli import app as cli
@@ -18,6 +19,7 @@ def run(env: dict[str, str], *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.slow  # real server processes
 def test_org_create_prints_a_working_key_once_and_list_shows_no_secret(
     fresh_database: Database, tmp_path: Path
 ) -> None:
@@ -37,6 +39,7 @@ def test_org_create_prints_a_working_key_once_and_list_shows_no_secret(
         )
 
 
+@pytest.mark.slow  # real server processes
 def test_demo_loads_once_and_issues_keys_that_read_the_demo_consents(
     fresh_database: Database, tmp_path: Path
 ) -> None:
@@ -69,6 +72,7 @@ def test_receipt_verify_rejects_what_is_not_a_receipt(tmp_path: Path) -> None:
     assert code == 1 and "not a receipt" in output
 
 
+@pytest.mark.slow  # real server processes
 def test_a_receipt_from_another_hub_does_not_verify(
     hub_pair: tuple[LiveHub, LiveHub], tmp_path: Path
 ) -> None:
@@ -91,6 +95,7 @@ def test_ledger_verify_without_the_hubs_keys_fails_and_creates_none(
     assert not any((tmp_path / "elsewhere").rglob("*.pem"))
 
 
+@pytest.mark.slow  # real server processes
 def test_org_keys_rotate_and_revoke_take_effect_on_a_running_hubs_next_call(
     fresh_database: Database, tmp_path: Path
 ) -> None:

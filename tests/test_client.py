@@ -126,7 +126,10 @@ def test_register_consent_decide_receipt_and_export(harken: Harken) -> None:
     assert isinstance(decision, DecisionRead)
     assert (decision.allowed, decision.channel, decision.offer) == (True, "email", "tea-sampler"), decision
     harken.feedback(decision.decision_id, "accepted")
-    inline = [Candidate(id="tea-tin", title="Tea tin", topics=["tea"]), {"id": "mug", "title": "Mug"}]
+    inline: list[Candidate | dict[str, typing.Any]] = [
+        Candidate(id="tea-tin", title="Tea tin", topics=["tea"]),
+        {"id": "mug", "title": "Mug"},
+    ]
     ranked = harken.decide("priya", "marketing", ["email"], candidates=inline, at=T0 + timedelta(days=1))
     assert {r.offer_id for r in ranked.ranking} == {"tea-tin", "mug"}
 
@@ -317,7 +320,9 @@ def test_problems_are_raised_with_their_fields(harken: Harken) -> None:
         harken.register("priya", email="not an email")
     assert invalid.value.status == 422 and invalid.value.title == "Invalid request"
     assert list(invalid.value.fields) == ["body.email"]
-    assert invalid.value.problem["errors"] == [{"field": "body.email", "message": invalid.value.fields["body.email"]}]
+    assert invalid.value.problem["errors"] == [
+        {"field": "body.email", "message": invalid.value.fields["body.email"]}
+    ]
 
     harken.register("priya")
     with pytest.raises(HarkenError) as purpose:

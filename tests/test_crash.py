@@ -16,6 +16,7 @@ from tests.conftest import Database
 from tests.live import serve
 
 WRITERS = 8
+ACKNOWLEDGED_WITHIN = 60  # seconds; some 2 s on an idle laptop
 
 
 @pytest.mark.slow
@@ -46,11 +47,20 @@ def test_acknowledged_consents_survive_kill_9(fresh_database: Database, tmp_path
         threads = [threading.Thread(target=write, args=(n,)) for n in range(WRITERS)]
         for thread in threads:
             thread.start()
+        deadline = time.monotonic() + ACKNOWLEDGED_WITHIN
         while len(acknowledged) < 100:
+            if time.monotonic() > deadline:
+                os.kill(hub.pid, signal.SIGKILL)  # let the writers go before failing
+                pytest.fail(
+                    f"only {len(acknowledged)} of 100 writes acknowledged within {ACKNOWLEDGED_WITHIN} s "
+                    "before the kill: the server is too slow or refusing writes"
+                )
             time.sleep(0.05)
         os.kill(hub.pid, signal.SIGKILL)
         for thread in threads:
             thread.join(timeout=30)
+        stuck = [thread.name for thread in threads if thread.is_alive()]
+        assert stuck == [], f"writers {stuck} still waiting 30 s after the kill -9"
 
     with serve(fresh_database.url, tmp_path / "data") as again:
         with httpx.Client(base_url=again.url, headers=headers, timeout=10) as client:

@@ -108,6 +108,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.slow  # a real server process
 def test_the_database_its_wal_and_the_hubs_keys_are_readable_by_the_hubs_user_alone(tmp_path: Path) -> None:
     """`harken db upgrade` creates the SQLite file (and its directory) owner-only; the -wal and -shm
     files a serving hub's writes create get the same mode; the signing keys and the secret are 0600."""

@@ -100,7 +100,8 @@ def parse_shape(shown: str) -> Any:
 
 def documents(output: str) -> list[Any]:
     """Every JSON document printed, in order (curl prints one after another, without newlines)."""
-    decoder, found, at = json.JSONDecoder(), [], 0
+    decoder, at = json.JSONDecoder(), 0
+    found: list[Any] = []
     while True:
         start = min((i for i in (output.find("{", at), output.find("[", at)) if i >= 0), default=-1)
         if start < 0:

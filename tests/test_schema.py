@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from harken import schema
@@ -27,6 +28,7 @@ def harken(*args: str, url: str, data: Path) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow  # `harken` processes
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     done = harken("serve", "--port", "1", url=f"sqlite:///{tmp_path}/new.db", data=tmp_path)
     assert done.returncode == 1
@@ -34,6 +36,7 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert "is not migrated: run `harken db upgrade`" in done.stderr
 
 
+@pytest.mark.slow  # `harken` processes
 def test_serve_refuses_a_database_from_a_newer_harken(fresh_database: Database, tmp_path: Path) -> None:
     with fresh_database.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
@@ -42,6 +45,7 @@ def test_serve_refuses_a_database_from_a_newer_harken(fresh_database: Database, 
     assert "has schema 9999, newer than this Harken knows" in done.stderr and "upgrade Harken" in done.stderr
 
 
+@pytest.mark.slow  # `harken` processes
 def test_db_upgrade_migrates_and_is_idempotent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/fresh.db"
     first = harken("db", "upgrade", url=url, data=tmp_path)

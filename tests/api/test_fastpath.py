@@ -17,7 +17,7 @@ from tests.factories import grant, org_client
 
 SNAPSHOT = Path(__file__).with_name("openapi_hot_routes.json")
 HOT = {"/v1/decisions": ("post",)}
-CANDIDATES = [
+CANDIDATES: list[dict[str, Any]] = [
     {"id": "tea", "title": "Tea sampler", "topics": ["tea"], "channels": ["email"]},
     {"id": "book", "title": "A novel", "topics": ["books", "fiction"], "suppress_days": 7},
 ]
@@ -59,9 +59,14 @@ def headers(client: TestClient, session: Session) -> dict[str, str]:
 def test_a_valid_decision_takes_the_fast_path(
     client: TestClient, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken = []
+    taken: list[Any] = []
     of = OrgCall.of
-    monkeypatch.setattr(OrgCall, "of", staticmethod(lambda scope: taken.append(scope) or of(scope)))
+
+    def spied(scope: Any) -> Any:
+        taken.append(scope)
+        return of(scope)
+
+    monkeypatch.setattr(OrgCall, "of", staticmethod(spied))
     answer = client.post("/v1/decisions", headers=headers, json=DECISION)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
     assert len(taken) == 1 and [r["offer_id"] for r in answer.json()["ranking"]] == ["tea", "book"]
@@ -162,9 +167,14 @@ CONSENT = {"status": "granted", "channels": ["email"], "evidence": {"form": "sig
 def test_a_consent_write_takes_the_fast_path_and_answers_as_its_twin(
     client: TestClient, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken = []
+    taken: list[Any] = []
     of = OrgCall.of
-    monkeypatch.setattr(OrgCall, "of", staticmethod(lambda scope: taken.append(scope) or of(scope)))
+
+    def spied(scope: Any) -> Any:
+        taken.append(scope)
+        return of(scope)
+
+    monkeypatch.setattr(OrgCall, "of", staticmethod(spied))
     client.put("/v1/subjects/c-2", headers=headers).raise_for_status()
     body = json.dumps(CONSENT).encode()
     fast = client.put(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response  # what the TestClient answers with
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -173,7 +173,8 @@ def test_a_malformed_key_is_refused_with_a_problem_naming_the_header(
     client: TestClient, session: Session, value: str | bytes
 ) -> None:
     headers = registered(client, session)
-    refused = client.post(EVENTS, headers={**headers, "Idempotency-Key": value}, json=PURCHASE)
+    sent: dict[str, Any] = {**headers, "Idempotency-Key": value}  # str or bytes values, as httpx sends them
+    refused = client.post(EVENTS, headers=sent, json=PURCHASE)
 
     assert_problem(refused, 422, "Idempotency-Key")
     assert count(session, Event) == count(session, IdempotencyKey) == 0

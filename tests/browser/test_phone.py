@@ -85,7 +85,7 @@ def test_every_page_fits_a_phone_in_every_language(
     )
     fill_in(me, orgs, centre_hub)
     page = new_context(width=PHONE).new_page()
-    url, problems = centre_hub.url, []
+    url, problems = centre_hub.url, list[str]()
     for path, name in (
         (f"/centre/sign-in?lang={language}", "sign-in"),
         ("/centre/no-such-page", "not-found"),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harken.credentials import sdjwt, statuslist
-from harken.jws import jwk_of, keys_from_jwks
+from harken.jws import PublicKey, jwk_of, keys_from_jwks
 from harken.ledger.models import LedgerEntry
 from tests.centre_client import Visitor, csrf_of
 from tests.factories import T0, FixedClock
@@ -76,7 +76,9 @@ class Wallet:
         uri, idx = issued["status"]["uri"], issued["status"]["idx"]
         token = self.hotel.client.get(uri.removeprefix(ISSUER))
         assert token.status_code == 200, token.text
-        keys = dict(keys_from_jwks(self.hotel.call("GET", "/.well-known/jwks.json")).items())
+        keys: dict[str | None, PublicKey] = dict(
+            keys_from_jwks(self.hotel.call("GET", "/.well-known/jwks.json")).items()
+        )
         bits, lst = statuslist.read_token(token.text, keys=keys, uri=uri, now=int(T0.timestamp()))
         return statuslist.status_at(lst, bits, idx)
 

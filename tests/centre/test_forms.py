@@ -57,8 +57,7 @@ def test_a_refusal_speaks_german_next_to_the_field_and_keeps_what_was_typed(
     me = _me(business, visitor, **{"Accept-Language": "de-DE,de;q=0.9"})
     before = me.get("/centre/data/export").json()["data"]
     typed = {"start": "late", "end": "07:00", "time_zone": "Europe/Berlin"}
-    refused = me.submit("/centre/preferences", "/centre/preferences/quiet-hours", typed, status=422)
-    page = refused.text
+    page = me.submit("/centre/preferences", "/centre/preferences/quiet-hours", typed, status=422).text
     assert '<html lang="de">' in page
     assert _error(page, "start") == GERMAN["invalid.time"]
     assert (

@@ -72,7 +72,9 @@ def test_every_locale_has_exactly_the_english_keys_each_translated(locale: str) 
             continue
         assert not message.fuzzy, message.id
         forms = message.string if isinstance(message.string, tuple | list) else [message.string]
-        assert all(isinstance(form, str) and form.strip() for form in forms), f"{locale}: {message.id} untranslated"
+        assert all(isinstance(form, str) and form.strip() for form in forms), (
+            f"{locale}: {message.id} untranslated"
+        )
         if isinstance(message.id, tuple):
             assert len(forms) == plurals, f"{locale}: {message.id[0]} needs {plurals} plural forms"
         else:
@@ -86,7 +88,9 @@ def test_the_catalogues_plural_rules_are_the_languages_own() -> None:
 @pytest.mark.parametrize("locale", i18n.LOCALES)
 def test_every_message_has_the_english_placeholders_and_lines(locale: str) -> None:
     for key, message in i18n.all_messages(locale).items():
-        english = ENGLISH.get(key) or ENGLISH[re.sub(r"\[\d+\]$", "[1]", key)]  # a plural form: English's "many"
+        english = (
+            ENGLISH.get(key) or ENGLISH[re.sub(r"\[\d+\]$", "[1]", key)]
+        )  # a plural form: English's "many"
         assert i18n.placeholders(message) == i18n.placeholders(english), key
         assert message.count("\n") == english.count("\n"), key
         message.format(**dict.fromkeys(i18n.placeholders(message), "x"))  # no stray braces
@@ -101,7 +105,9 @@ def test_german_uses_german_typography() -> None:
 
 def test_french_uses_french_typography() -> None:
     for key, message in FRENCH.items():
-        assert '"' not in message and "'" not in message, f"{key}: typographic apostrophes, not typewriter ones"
+        assert '"' not in message and "'" not in message, (
+            f"{key}: typographic apostrophes, not typewriter ones"
+        )
         # a space before a colon, semicolon, question or exclamation mark that ends a clause
         assert not re.search(r"[^\s][:;?!](\s|$)", message), f"{key}: {message!r}"
     assert "é" in FRENCH["app.name"] and FRENCH["mail.body"].startswith("Bonjour,\n\n")

@@ -246,7 +246,12 @@ def test_preferences_save_and_bad_input_names_the_field_and_changes_nothing(
             "until",
             "a day in the future",
         ),
-        ("/centre/preferences/interests", {"topic": "Not A Topic!", "affinity": "like"}, "topic", "lower-case"),
+        (
+            "/centre/preferences/interests",
+            {"topic": "Not A Topic!", "affinity": "like"},
+            "topic",
+            "lower-case",
+        ),
         ("/centre/preferences/interests", {"topic": "borneo", "affinity": "adore"}, "affinity", "choose one"),
         ("/centre/preferences/surprise", {"novelty": "always"}, "novelty", "choose one"),
     ):

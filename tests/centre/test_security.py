@@ -17,7 +17,6 @@ from html import unescape
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
@@ -30,7 +29,7 @@ from harken.centre.mail import MemoryMailer
 from harken.centre.visit import SESSION_COOKIE, safe_next
 from harken.config import Settings
 from harken.jws import jwk_of
-from tests.centre_client import Visitor, csrf_of, latest_link
+from tests.centre_client import Response, Visitor, csrf_of, latest_link
 from tests.factories import FixedClock
 from tests.stories.conftest import Business
 
@@ -89,13 +88,13 @@ def anonymous_csrf(visitor: Visitor) -> str:
     return csrf_of(visitor.get("/centre/sign-in").text)
 
 
-def ask_link(visitor: Visitor, email: str, next_path: str = "/centre", **headers: str) -> httpx.Response:
+def ask_link(visitor: Visitor, email: str, next_path: str = "/centre", **headers: str) -> Response:
     """Fill in the sign-in form and send it, as the customer's browser would."""
     data = {"email": email, "csrf": anonymous_csrf(visitor), "next": next_path}
     return visitor.http.post("/centre/sign-in", data=data, headers=headers)
 
 
-def press_link(visitor: Visitor, link: str) -> httpx.Response:
+def press_link(visitor: Visitor, link: str) -> Response:
     """Open a mailed link and press its Continue button."""
     page = visitor.get(link).text
     found = TOKEN.search(page)
@@ -103,7 +102,7 @@ def press_link(visitor: Visitor, link: str) -> httpx.Response:
     return visitor.http.post("/centre/link", data={"csrf": csrf_of(page), "token": unescape(found.group(1))})
 
 
-def sign_in(visitor: Visitor, email: str, next_path: str = "/centre") -> httpx.Response:
+def sign_in(visitor: Visitor, email: str, next_path: str = "/centre") -> Response:
     """The whole sign-in; returns the answer to pressing the link's button."""
     asked = ask_link(visitor, email, next_path)
     assert asked.status_code == 303, asked.text
@@ -141,7 +140,7 @@ def stays_in_centre(location: str) -> bool:
     return (target.scheme, target.netloc) == ("http", "testserver") and target.path.startswith("/centre")
 
 
-def no_raw(response: httpx.Response, *payloads: str) -> None:
+def no_raw(response: Response, *payloads: str) -> None:
     """None of the payloads appears as markup in the answer (headers or body)."""
     for payload in payloads:
         assert payload not in response.text, f"{payload!r} reflected raw"
@@ -687,6 +686,7 @@ def test_signing_in_never_redirects_off_the_centre(world: World, visitor: Visito
     """Open redirect through the magic link: a crafted sign-in form (or link to it) with a hostile
     `next` still lands the customer in the centre on this host, and the Location header is whole."""
     browser = visitor()
+    assert isinstance(browser.http, TestClient)  # in-process: its app, served with other options
     browser.http = TestClient(browser.http.app, follow_redirects=False, raise_server_exceptions=False)
     opened = sign_in(browser, BOB, next_path=value)
     assert opened.status_code == 303, opened.text[:500]
@@ -711,6 +711,7 @@ def test_a_next_beyond_latin_1_is_not_a_server_error(world: World, visitor: Visi
     """A `next` with a character a header cannot hold raw (sent in a crafted link) is encoded, not a
     500 after the link was already used up."""
     browser = visitor()
+    assert isinstance(browser.http, TestClient)  # in-process: its app, served with other options
     browser.http = TestClient(browser.http.app, follow_redirects=False, raise_server_exceptions=False)
     opened = sign_in(browser, BOB, next_path="/centre/preferences?topic=\u20ac")
     assert opened.status_code == 303, opened.text[:300]
@@ -824,7 +825,7 @@ def test_markup_in_a_path_is_escaped(world: World, visitor: VisitorFactory, payl
             no_raw(answer, payload)
 
 
-def csp(response: httpx.Response) -> dict[str, str]:
+def csp(response: Response) -> dict[str, str]:
     policy = response.headers["content-security-policy"]
     return {d.split()[0]: " ".join(d.split()[1:]) for d in (p.strip() for p in policy.split(";")) if d}
 
@@ -871,7 +872,7 @@ def test_every_centre_page_forbids_scripts(world: World, visitor: VisitorFactory
 # ---- another customer's things -------------------------------------------------------------------
 
 
-def _same_page(first: httpx.Response, second: httpx.Response, first_id: str, second_id: str) -> None:
+def _same_page(first: Response, second: Response, first_id: str, second_id: str) -> None:
     """Two answers are the same page, but for the id in the address (shown in the language links)."""
     assert first.status_code == second.status_code
     assert first.text.replace(first_id, "ID") == second.text.replace(second_id, "ID")
@@ -1010,6 +1011,7 @@ def test_a_session_from_an_app_sees_only_that_org(world: World, visitor: Visitor
 def test_an_unknown_centre_path_is_an_html_404(world: World, method: str, path: str) -> None:
     """Probing: an address that names nothing is a plain 404 page in the centre's look, signed in or not,
     never a server error or a framework's JSON."""
+    assert isinstance(world.alice.http, TestClient)  # in-process: a second visitor of its app
     for browser in (world.alice, Visitor(world.alice.http.app, world.alice.mailer)):
         csrf = csrf_of(browser.get("/centre/sign-in").text)
         answer = browser.http.request(method, path, data={"csrf": csrf} if method == "POST" else None)

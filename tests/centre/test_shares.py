@@ -45,8 +45,9 @@ class Trip:
             data[f"fields-{self.ids[name]}"] = fields
         done = self.me.submit("/centre/shares", "/centre/shares", data)
         assert done.headers["location"] == "/centre/shares?done=shared"
-        [made] = set(SHARE_ID.findall(self.me.get("/centre/shares").text)) - before
-        return made
+        made: set[str] = set(SHARE_ID.findall(self.me.get("/centre/shares").text)) - before
+        [share_id] = made
+        return share_id
 
 
 TRIP = {
@@ -160,7 +161,9 @@ def test_bad_input_names_the_field_keeps_what_was_typed_and_writes_nothing(
     assert 'class="error-summary" role="alert"' in refused.text
     named = field.format(hotel=hotel, nobody=nobody).replace(".", "-")
     assert f'<p class="error" id="{named}-error">' in refused.text or field.startswith("org-")  # by its field
-    assert "Input should" not in refused.text and "Value error" not in refused.text  # in words, not pydantic's
+    assert (
+        "Input should" not in refused.text and "Value error" not in refused.text
+    )  # in words, not pydantic's
     if field == "fields-{hotel}":
         assert "Harbour Hotel: " in refused.text  # the message names the business
     assert 'value="Frankfurt"' in refused.text or field == "label"  # the form as typed, to correct

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from harken.centre import signin
 from tests.centre_client import csrf_of
 from tests.conftest import Database
 from tests.live import serve
+
+pytestmark = pytest.mark.slow  # a real server process
 
 
 def test_a_new_x_forwarded_for_per_request_does_not_lift_the_limit_per_address(

@@ -7,12 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from harken.consent.models import ConsentRecord
 from harken.orgs.models import Org
 from tests.conftest import Database
 from tests.live import serve
+
+pytestmark = pytest.mark.slow  # a real server, two workers, many writers
 
 WRITERS, WRITES = 8, 15
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import rfc8785
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.orm import Session
 
 from harken import jws
@@ -25,6 +25,10 @@ from harken.subjects import service as subject_service
 from harken.subjects import vault
 from harken.subjects.models import SubjectKey
 from tests.factories import T0, grant, make_org, org_client
+
+RECORDS = cast(
+    Table, ConsentRecord.__table__
+)  # updated as a table: past the ORM, as someone with the database would
 
 EVIDENCE = {"form": "checkout-v2", "signed_by": "Priya Natarajan", "ip": "203.0.113.7"}
 PLAIN = hashlib.sha256(rfc8785.dumps(EVIDENCE)).hexdigest()  # what anyone guessing the evidence can compute
@@ -68,18 +72,14 @@ def test_the_audit_opens_each_record_s_evidence_in_its_own_place(
     # Someone with the database moves Priya's sealed evidence onto another of her records.
     first_id, second_id = uuid.UUID(first["id"]), uuid.UUID(second["id"])
     moved = session.execute(select(ConsentRecord.evidence).where(ConsentRecord.id == first_id)).scalar()
-    session.execute(
-        update(ConsentRecord.__table__).where(ConsentRecord.id == second_id).values(evidence=moved)
-    )
+    session.execute(update(RECORDS).where(ConsentRecord.id == second_id).values(evidence=moved))
     problems = [f.problem for f in proof.audit(session)]
     assert problems == [
         f"consent record {second_id}: its evidence does not open (changed, or moved from another record)"
     ]
 
     # ... or removes it.
-    session.execute(
-        update(ConsentRecord.__table__).where(ConsentRecord.id == second_id).values(evidence=None)
-    )
+    session.execute(update(RECORDS).where(ConsentRecord.id == second_id).values(evidence=None))
     assert [f.problem for f in proof.audit(session)] == [
         f"consent record {second['id']}: its evidence is missing"
     ]
@@ -110,9 +110,7 @@ def test_evidence_that_is_not_what_its_keyed_digest_says_is_named(
     data_key = vault.data_key(session, session.execute(select(ConsentRecord.subject_id)).scalar_one())
     # Someone with the database and the hub's secret seals other evidence into the record's own place.
     other = vault.seal(data_key, {**EVIDENCE, "ip": "198.51.100.9"}, f"consent-evidence:{record_id}")
-    session.execute(
-        update(ConsentRecord.__table__).where(ConsentRecord.id == record_id).values(evidence=other)
-    )
+    session.execute(update(RECORDS).where(ConsentRecord.id == record_id).values(evidence=other))
     assert [f.problem for f in proof.audit(session)] == [
         f"consent record {record_id}: its evidence differs from its digest"
     ]
@@ -151,9 +149,7 @@ def test_evidence_recorded_before_keyed_digests_keeps_its_plain_digest_and_verif
     assert list(proof.audit(session)) == []
 
     other = vault.seal(data_key, {"form": "forged"}, f"consent-evidence:{record_id}")
-    session.execute(
-        update(ConsentRecord.__table__).where(ConsentRecord.id == record_id).values(evidence=other)
-    )
+    session.execute(update(RECORDS).where(ConsentRecord.id == record_id).values(evidence=other))
     session.expire_all()
     assert [f.problem for f in proof.audit(session)] == [
         f"consent record {record_id}: its evidence differs from its digest"

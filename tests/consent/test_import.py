@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from harken.cli import app as cli
 from harken.clock import rfc3339
-from harken.consent import batches, importer, proof
+from harken.consent import batches, hashers, importer, proof
 from harken.consent import service as consent_service
 from harken.consent.cli import SOME_BAD
 from harken.consent.importer import BadRow, ImportProblem, ImportSummary, import_consents
@@ -349,7 +349,7 @@ def test_a_failure_inside_a_batch_leaves_none_of_it_and_the_next_run_continues_a
 ) -> None:
     sessions, org, notary = committed
     path = legacy(tmp_path, *(f"c{n},marketing,granted,email,2021-01-01T00:00:00Z,," for n in range(25)))
-    made = batches.bodies
+    made = hashers.bodies  # what batches calls as `bodies`
     calls: list[int] = []
 
     def fail_third(*args: Any) -> Any:  # after the batch's customers, records and current states are written
@@ -420,8 +420,8 @@ def test_the_command_shows_bad_rows_writes_them_to_a_report_and_a_rerun_imports_
     code, output = invoke(env, "import", "consents", str(path), "--org", "skyway airlines", "--workers", "0")
     assert code == SOME_BAD, output
     assert "2 consent records imported into Skyway Airlines" in output and "status 'maybe'" in output
-    with open(tmp_path / "legacy.csv.errors.csv", newline="") as report:
-        assert list(csv.reader(report)) == [
+    with open(tmp_path / "legacy.csv.errors.csv", newline="") as first_report:
+        assert list(csv.reader(first_report)) == [
             ["line", "reason", *HEADER.split(",")],
             [
                 "3",
@@ -437,7 +437,9 @@ def test_the_command_shows_bad_rows_writes_them_to_a_report_and_a_rerun_imports_
     report = tmp_path / "legacy.csv.errors.csv"
     bad_again = report.read_text().replace(",maybe,", ",perhaps,")
     report.write_text(bad_again)
-    code, output = invoke(env, "import", "consents", str(report), "--org", "Skyway Airlines", "--workers", "0")
+    code, output = invoke(
+        env, "import", "consents", str(report), "--org", "Skyway Airlines", "--workers", "0"
+    )
     assert code == SOME_BAD and "status 'perhaps'" in output, output
     with open(tmp_path / "legacy.csv.errors.csv.errors.csv", newline="") as again:
         assert list(csv.reader(again)) == [
@@ -449,7 +451,9 @@ def test_the_command_shows_bad_rows_writes_them_to_a_report_and_a_rerun_imports_
             ],
         ]
     report.write_text(bad_again.replace(",perhaps,", ",granted,"))
-    code, output = invoke(env, "import", "consents", str(report), "--org", "Skyway Airlines", "--workers", "0")
+    code, output = invoke(
+        env, "import", "consents", str(report), "--org", "Skyway Airlines", "--workers", "0"
+    )
     assert code == 0 and "1 consent records imported" in output, output
 
     clean = legacy(tmp_path, "c4,marketing,granted,email,2021-01-01T00:00:00Z,,", name="clean.csv")

@@ -191,10 +191,11 @@ def visible_paths(claims: Any, chosen: Any, prefix: str = "") -> list[str]:
     return paths
 
 
-@pytest.mark.parametrize("name", CASES)
+# Compact cases only: Harken issues the compact serialization alone (RFC 9901 §8 makes JSON optional), so
+# the JSON cases have nothing of Harken's to show the reference verifier; their claims are key_binding's,
+# which runs here.
+@pytest.mark.parametrize("name", COMPACT_CASES)
 def test_a_harken_presentation_verifies_with_the_reference_verifier(name: str) -> None:
-    if name in JSON_CASES:
-        pytest.skip("Harken issues the compact serialization only; this case's claims are key_binding's")
     case = load(name)
     hub, holder = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     with_kb = bool(case.get("key_binding"))

@@ -149,10 +149,11 @@ def test_an_expired_token_is_refused() -> None:
 
 
 def test_a_token_by_an_unknown_key_or_of_another_type_is_refused() -> None:
-    other = {"12": Ed25519PrivateKey.generate().public_key()}
+    other: dict[str | None, jws.PublicKey] = {"12": Ed25519PrivateKey.generate().public_key()}
     credential = sdjwt.issue({"vct": "v"}, key=HUB, kid="hub-1").split("~")[0]
     codes = []
-    for token, keys in ((TOKEN["compact_8_2"], {"13": TOKEN_KEYS["12"]}), (TOKEN["compact_8_2"], other)):
+    unknown: dict[str | None, jws.PublicKey] = {"13": TOKEN_KEYS["12"]}
+    for token, keys in ((TOKEN["compact_8_2"], unknown), (TOKEN["compact_8_2"], other)):
         with pytest.raises(sdjwt.CredentialProblem) as caught:
             statuslist.read_token(token, keys=keys, uri=TOKEN_URI, now=TOKEN_IAT)
         codes.append(caught.value.code)

@@ -157,6 +157,7 @@ def two_servers(fresh_database: Database, tmp_path: Path) -> Iterator[tuple[Live
         yield first, second
 
 
+@pytest.mark.slow  # two real servers, two workers each
 def test_a_withdrawal_through_one_server_applies_to_the_next_decision_through_the_other(
     two_servers: tuple[LiveHub, LiveHub],
 ) -> None:
@@ -178,6 +179,7 @@ def test_a_withdrawal_through_one_server_applies_to_the_next_decision_through_th
     assert stale == 0
 
 
+@pytest.mark.slow  # two real servers, two workers each
 def test_decisions_at_once_never_pass_the_customers_weekly_limit(
     two_servers: tuple[LiveHub, LiveHub],
 ) -> None:

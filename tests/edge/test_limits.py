@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -139,6 +140,7 @@ def test_every_api_operation_documents_429(client: TestClient) -> None:
                 )
 
 
+@pytest.mark.slow  # a real server, two workers
 def test_two_server_workers_hold_one_quota(fresh_database: Database, tmp_path: Path) -> None:
     """`harken serve --workers 2`, each request on a connection of its own, many at once, so both
     workers serve them: counted apart, each worker would let QUOTA through; counted together, QUOTA

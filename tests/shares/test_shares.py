@@ -138,7 +138,10 @@ def test_a_decision_weighs_what_a_share_lends_for_its_purpose_only(
     restaurant.offer("brunch", topics=["brunch"], channels=["email"])
 
     def asks(purpose: str) -> dict[str, Any]:
-        return restaurant.decide("table-4", ["late-dinner", "brunch"], ["email"], purpose=purpose)
+        decision: dict[str, Any] = restaurant.decide(
+            "table-4", ["late-dinner", "brunch"], ["email"], purpose=purpose
+        )
+        return decision
 
     before = asks("personalised-offers")
     assert not before["allowed"] and "context.topics" not in {d["field"] for d in before["data_used"]}

@@ -10,20 +10,25 @@ Here the customer does both in the Preference Centre, signed in as themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from harken.config import Settings
 from harken.consent import proof
 from harken.ledger import keys
 from harken.ledger import service as ledger_service
 from harken.models import Base
+from harken.subjects import tokens
+from harken.webhooks.destinations import Destinations
 from harken.webhooks.models import OutboxEvent
 from tests.centre_client import Visitor
 from tests.factories import FixedClock
+from tests.receiver import Receiver, receiving
 from tests.stories.conftest import Business, codes
+from tests.webhooks.conftest import Worker
 
 EMAIL, NAME = "sam.rivera@example.com", "Sam Rivera"
 
@@ -36,18 +41,27 @@ def everything_stored(session: Session) -> str:
     return "\n".join(rows)
 
 
+@pytest.fixture
+def receivers(clock: FixedClock) -> Iterator[tuple[Receiver, Receiver]]:
+    """Each org's own webhook endpoint, a real HTTP server on this machine."""
+    with receiving(clock) as coffee, receiving(clock) as airline:
+        yield coffee, airline
+
+
 def test_withdrawal_then_erasure_in_the_centre(
     business: Callable[[str], Business],
     visitor: Callable[..., Visitor],
     clock: FixedClock,
     session: Session,
+    sessions: sessionmaker[Session],
     settings: Settings,
+    receivers: tuple[Receiver, Receiver],
 ) -> None:
     coffee, airline = business("Bean There"), business("Skyway Airlines")
-    for org in (coffee, airline):
-        org.call(
-            "POST", "/v1/webhooks", {"url": "https://hooks.example.com/harken", "events": ["subject.erased"]}
-        )
+    secrets = [
+        org.call("POST", "/v1/webhooks", {"url": hooks.url, "events": ["subject.erased"]})["secret"]
+        for org, hooks in zip((coffee, airline), receivers, strict=True)
+    ]
     coffee.call("PUT", "/v1/notices/marketing", {"text": "Coupons by text message.", "locale": "en"})
     app = coffee.customer("c-9", email=EMAIL, grant={"marketing": ["sms"]})
     airline.customer("sam", email=EMAIL, grant={"marketing": ["email"]})
@@ -89,14 +103,21 @@ def test_withdrawal_then_erasure_in_the_centre(
     clock.advance(minutes=8)
     sam.submit("/centre/data", "/centre/data/erase", {"confirm": "on"})
 
-    # Every org is told, under its own ref.
-    for org in (coffee, airline):
-        [told] = [d for d in org.call("GET", "/v1/webhooks/deliveries") if d["type"] == "subject.erased"]
-        assert told["status"] == "pending"  # `harken worker` sends it (tests/webhooks)
+    # Every org is told, under its own ref: queued with the erasure, then sent by the worker, signed.
     payloads = session.execute(
         select(OutboxEvent.payload).where(OutboxEvent.type == "subject.erased")
     ).scalars()
     assert sorted(p["data"]["ref"] for p in payloads) == ["c-9", "sam"]
+    secret = tokens.load_or_create_secret(settings.data_dir / "secret")
+    allowed = Destinations(allowed=tuple(settings.webhook_allowed_networks))
+    assert Worker(sessions, clock, secret, allowed).run() == 2
+    for org, ref, hooks, hook_secret in zip(
+        (coffee, airline), ("c-9", "sam"), receivers, secrets, strict=True
+    ):
+        [(_, told)] = hooks.events(hook_secret)
+        assert (told["type"], told["data"]["ref"]) == ("subject.erased", ref)
+        [delivery] = [d for d in org.call("GET", "/v1/webhooks/deliveries") if d["type"] == "subject.erased"]
+        assert delivery["status"] == "delivered"
     # Every later decision is "don't send", service messages included.
     for org, ref, offer, channel, purpose in (
         (coffee, "c-9", "latte-coupon", "sms", "marketing"),

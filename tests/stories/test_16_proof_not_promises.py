@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -20,6 +21,8 @@ from tests.centre_client import Visitor
 from tests.conftest import Database
 from tests.live import LiveHub
 from tests.stories.conftest import Business
+
+pytestmark = pytest.mark.slow  # a real server, and receipts verified by a process of their own
 
 
 def offline_verify(

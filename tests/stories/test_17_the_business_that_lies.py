@@ -27,6 +27,8 @@ from tests.conftest import Database
 from tests.ledger.test_tamper import apply, rewrite
 from tests.live import LiveHub, serve
 
+pytestmark = pytest.mark.slow  # a real server and `harken ledger` processes
+
 EMAIL = "maya@example.com"
 
 

@@ -204,9 +204,10 @@ def test_payloads_carry_only_what_the_org_may_see(
     )  # the airline's ref only
 
 
-def test_two_workers_never_claim_the_same_delivery(
+def test_a_claim_is_one_workers_until_it_lapses(
     business: Callable[[str], Business], receiver: Receiver, deliver: Worker
 ) -> None:
+    """Claims in turn (test_claim_race.py races two processes)."""
     shop = business("Chapter & Verse")
     subscribe(shop, receiver.url, ["consent.updated"])
     for n in range(6):

@@ -135,7 +135,9 @@ async def set_quiet_hours(visit: VisitDep) -> Response:
     def patch(form: Mapping[str, Any], mine: Mapping[str, StoredFact]) -> dict[str, Any]:
         if form.get("clear"):
             return {"quiet_hours": None}
-        start, end, zone = ((text_field(form.get(name)) or "").strip() for name in ("start", "end", "time_zone"))
+        start, end, zone = (
+            (text_field(form.get(name)) or "").strip() for name in ("start", "end", "time_zone")
+        )
         if bool(start) != bool(end):
             raise Invalid("end" if start else "start", "invalid.both_times")
         hours: dict[str, Any] = {}

@@ -47,7 +47,11 @@ async def request_link(visit: VisitDep, background: BackgroundTasks) -> Response
     next_path = safe_next(text_field(form.get("next")))
     if len(email) > 254 or not EMAIL.match(email):
         return visit.anonymous(
-            "sign_in.html", status=422, next=next_path, email=email, errors={"email": ("sign_in.email_invalid", {})}
+            "sign_in.html",
+            status=422,
+            next=next_path,
+            email=email,
+            errors={"email": ("sign_in.email_invalid", {})},
         )
     ip = client_address(visit.request, visit.hub.settings)  # X-Forwarded-For only from named proxies
     hub, t = visit.hub, visit.translator()

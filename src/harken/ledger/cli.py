@@ -154,7 +154,11 @@ def export_chain(
         after = (first - 1, before.hash if before else chain.GENESIS)
         task = progress.add_task("exporting", total=through - after[0])
         with output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout) as out:
-            out.write(export.header(chain_id=org.chain, after=after, through=through, exported_at=rfc3339(system_clock())))
+            out.write(
+                export.header(
+                    chain_id=org.chain, after=after, through=through, exported_at=rfc3339(system_clock())
+                )
+            )
             stretch = ledger_service.entries(session, org.chain, after=after[0], through=through)
             out.writelines(export.lines(_counted(stretch, progress, task), signed))
         said = f"exported entries {first} to {through} of {org.name}'s chain ({org.chain})"
@@ -163,9 +167,14 @@ def export_chain(
 
 @app.command("verify-export")
 def verify_export(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A file `harken ledger export` wrote."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="A file `harken ledger export` wrote."
+    ),
     jwks: Path = typer.Option(
-        ..., exists=True, dir_okay=False, help="The hub's public keys, as GET /.well-known/jwks.json gave them."
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="The hub's public keys, as GET /.well-known/jwks.json gave them.",
     ),
 ) -> None:
     """Verify an exported stretch of a chain offline, with only the hub's public keys; names the first

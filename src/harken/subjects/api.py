@@ -52,7 +52,9 @@ async def list_subjects(
         found = subject_service.listed(session, org=org, after=after[0] if after else None, limit=limit)
         items = [SubjectListed(**row._asdict()) for row in found[:limit]]
         more = len(found) > limit
-        return SubjectPage(items=items, next_cursor=paging.encode("subjects", items[-1].ref) if more else None)
+        return SubjectPage(
+            items=items, next_cursor=paging.encode("subjects", items[-1].ref) if more else None
+        )
 
     page = await call(work)
     paging.link_next(request, response, page.next_cursor)

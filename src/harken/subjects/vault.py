@@ -64,7 +64,9 @@ def data_key(session: Session, subject_id: uuid.UUID, *, now: datetime | None = 
             select(SubjectKey.wrapped).where(SubjectKey.subject_id == subject_id)
         ).scalar()
     if wrapped is None:
-        raise Erased("this customer was erased: nothing is kept about them any more, and nothing new is recorded")
+        raise Erased(
+            "this customer was erased: nothing is kept about them any more, and nothing new is recorded"
+        )
     cache[subject_id] = kek.decrypt(wrapped[:12], wrapped[12:], subject_id.bytes)
     return cache[subject_id]
 
