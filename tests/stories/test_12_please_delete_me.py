@@ -131,7 +131,8 @@ def test_withdrawal_then_erasure_in_the_centre(
     stored = everything_stored(session)
     for personal in (EMAIL, NAME, "Sam", "wedding", "suits", "runner"):
         assert personal not in stored, personal
-    assert coffee.call("GET", "/v1/subjects/c-9/export")["data"] == []
+    gone = coffee.call("GET", "/v1/subjects/c-9/export", status=410)
+    assert gone["type"] == "/problems/subject-erased" and "c-9" not in gone["detail"]
 
     # The proof stays: the ledger verifies, and every consent record still matches its entry.
     reports = list(ledger_service.verify(session, keys=keys.load(settings.keys_dir)))
