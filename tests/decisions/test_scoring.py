@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harken.decisions.scoring import DONT_SEND, Action, choose
+from harken.decisions.scoring import DONT_SEND, Action, Choice, choose
 
 scores = st.lists(st.floats(-5, 5, allow_nan=False), min_size=1, max_size=8)
 
@@ -49,6 +50,14 @@ def test_exploring_draws_uniformly_beyond_the_best() -> None:
         choose("rules", {}, actions(3), [1.0, 0.5, 0.0], explore=0.3, draw=d / 100).chosen for d in range(100)
     ]
     assert chosen.count(0) == 80 and chosen.count(1) == 10 and chosen.count(2) == 10  # 0.7 + 0.1, 0.1, 0.1
+
+
+def test_a_choice_keeps_as_plain_json() -> None:
+    choice = choose(
+        "rules", {"situation=commuting": 1.0}, actions(3), [0.2, 0.9, 0.0], explore=0.5, draw=0.99
+    )
+    record = json.loads(json.dumps(choice.as_record()))
+    assert Choice.from_record(record) == choice and choice.chosen == 2 and choice.propensity == 0.5 / 3
 
 
 def test_bad_input_is_refused() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 Features = Mapping[str, float]  # a namespaced feature ("situation=commuting", "topic=coffee") → its value
 
@@ -59,6 +59,32 @@ class Choice:
     @property
     def propensity(self) -> float:
         return self.probabilities[self.chosen]
+
+    def as_record(self) -> dict[str, Any]:
+        """Plain JSON, as the decision log keeps it (`decisions.choice`)."""
+        return {
+            "scorer": self.scorer,
+            "shared": dict(self.shared),
+            "actions": [
+                {"offer": a.offer_id, "channel": a.channel, "features": dict(a.features)}
+                for a in self.actions
+            ],
+            "scores": list(self.scores),
+            "chosen": self.chosen,
+            "probabilities": list(self.probabilities),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Choice:
+        actions = tuple(Action(a["offer"], a["channel"], a["features"]) for a in record["actions"])
+        return cls(
+            scorer=record["scorer"],
+            shared=record["shared"],
+            actions=actions,
+            scores=tuple(record["scores"]),
+            chosen=record["chosen"],
+            probabilities=tuple(record["probabilities"]),
+        )
 
 
 def choose(
