@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from harken.db import Base, JSONType
+from harken.db import Base, JSONType, NullableJSON
 from harken.decisions.engine import Decision
 from harken.decisions.reasons import Explanation, explain
 from harken.orgs.catalogue import CatalogueEntry
@@ -46,6 +46,9 @@ class DecisionLog(Base):
     retry_after: Mapped[datetime | None]
     at: Mapped[datetime]
     decided_at: Mapped[datetime]
+    # scoring.Choice.as_record(): the actions, their features and scores, the one taken and its propensity
+    # (None: a decision refused before any action was scored, or logged before choices were kept)
+    choice: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
 
     @staticmethod
     def codes_of(decision: Decision) -> dict[str, Any]:

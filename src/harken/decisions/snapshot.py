@@ -75,6 +75,9 @@ class Profile:
     country: str | None = None
     life_events: tuple[LifeEvent, ...] = ()
     novelty: float = 0.0
+    # the customer's own word on which channels suit which situation ("commuting" → {"push"}); a situation
+    # they said nothing about falls back on the hub's default table (gates.py), which evidence may revise
+    situation_channels: Mapping[str, frozenset[str]] = field(default_factory=dict)
     provenance: Mapping[str, str] = field(default_factory=dict)  # field → provenance, for data_used
 
 
