@@ -138,17 +138,12 @@ def _world(seed: int) -> tuple[list[list[float]], list[list[float]], list[list[f
 TARGET_EXPLORE = 0.1
 
 
-def _target(target_scores: list[list[float]]) -> Callable[[Choice], Sequence[float]]:
-    def policy(choice: Choice) -> Sequence[float]:
-        context = int(choice.shared["context"])
-        return choose(
-            "target", choice.shared, choice.actions, target_scores[context], explore=TARGET_EXPLORE, draw=0.0
-        ).probabilities
-
-    return policy
+def _target_probabilities(scores: Sequence[float], actions: Sequence[Action]) -> tuple[float, ...]:
+    return choose("target", {}, actions, scores, explore=TARGET_EXPLORE, draw=0.0).probabilities
 
 
 def _replication(world: int, seed: int, n: int) -> tuple[float, dict[str, Estimate]]:
+    """The target's true value in `world`, and each estimator's estimate of it from `n` logged rounds."""
     truth, logging_scores, target_scores = _world(world)
     rng = random.Random(seed)
     actions = tuple(Action(f"offer-{a}", "email", {}) for a in range(ACTIONS))
@@ -165,13 +160,15 @@ def _replication(world: int, seed: int, n: int) -> tuple[float, dict[str, Estima
         )
         choice = Choice.from_record(choice.as_record())  # as the decision log keeps it
         logged.append((choice, float(rng.random() < truth[context][choice.chosen])))
-    target = _target(target_scores)
-    value = statistics.fmean(
-        math.fsum(p * q for p, q in zip(target(c), truth[int(c.shared["context"])], strict=True))
-        for c in (
-            choose("rules", {"context": float(x)}, actions, logging_scores[x], explore=0.6, draw=0.0)
-            for x in range(CONTEXTS)
+
+    def target(choice: Choice) -> Sequence[float]:
+        return _target_probabilities(target_scores[int(choice.shared["context"])], choice.actions)
+
+    value = statistics.fmean(  # contexts are equally likely
+        math.fsum(
+            p * q for p, q in zip(_target_probabilities(target_scores[x], actions), truth[x], strict=True)
         )
+        for x in range(CONTEXTS)
     )
 
     def fit(seen: list[tuple[Choice, float]]) -> Callable[[tuple[Choice, float]], Sequence[float]]:
