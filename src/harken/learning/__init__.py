@@ -1,0 +1,1 @@
+"""Learning from what customers do: the learned scorer, its training and its offline evaluation."""
