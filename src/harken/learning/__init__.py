@@ -1,0 +1,2 @@
+"""Learning to listen: a contextual bandit per org over what customers declared and the moment, trained
+from the decision log and its feedback, served beside the rules only once an operator promotes it."""
