@@ -4,11 +4,17 @@ continued incrementally, and never serving another org."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from harken.cli import app as cli
+from harken.db import session_scope
 from harken.decisions.models import DecisionFeedback, DecisionLog
 from harken.decisions.scoring import Choice
 from harken.errors import Invalid, NotFound
@@ -16,10 +22,12 @@ from harken.learning import service
 from harken.learning.models import LearningModel
 from harken.orgs.models import Org
 from harken.subjects.models import Subject
+from tests.conftest import Database
 from tests.factories import T0, FixedClock, make_org
 from tests.learning.world import ACTIONS, AT_HOME, BEST, COMMUTING, logged
 
 NOW = T0 + timedelta(days=30)
+T = TypeVar("T")
 
 
 def log(
@@ -194,3 +202,69 @@ def test_an_opt_out_costs_what_the_org_says(session: Session) -> None:
         )
     ]
     assert len(rows) == 3 and rewards == [-3.0, -3.0, -3.0]
+
+
+def test_a_worker_round_trains_each_org_with_something_new_and_reports_a_failure(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session:
+        a, _ = make_org(session, "Org A")
+        b, _ = make_org(session, "Org B")
+        make_org(session, "Org C")  # nothing logged: nothing to train
+        log(session, a, logged(50), start=T0)
+        rows = log(session, b, logged(50), start=T0)
+        rows[7].choice = {"scorer": "rules"}  # a record that is not a choice
+        session.commit()
+
+    def unit(work: Callable[[Session], T]) -> T:
+        with session_scope(sessions) as session:
+            return work(session)
+
+    round_one = service.train_each(unit, clock=FixedClock(NOW))
+    assert round_one[0] == service.Trained("Org A", 1, 50)
+    assert (
+        round_one[1].org == "Org B" and round_one[1].version is None and "KeyError" in str(round_one[1].error)
+    )
+    assert len(round_one) == 2
+    with sessions() as session:
+        log(session, a, logged(20, seed=5), start=T0 + timedelta(days=1))
+        session.commit()
+    assert service.train_each(unit, clock=FixedClock(NOW), limit=10)[0] == service.Trained("Org A", 2, 10)
+
+
+@pytest.mark.slow  # CLI processes in-process, on a database of their own
+def test_the_cli_trains_lists_and_promotes(fresh_database: Database, tmp_path: Path) -> None:
+    sessions = sessionmaker(bind=fresh_database.engine, expire_on_commit=False)
+    with sessions() as session:
+        org, _ = make_org(session, "Skyway Airlines")
+        log(session, org, logged(500), start=T0)
+        session.commit()
+    env = {"HARKEN_DATABASE_URL": fresh_database.url, "HARKEN_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, ["learn", *args], env=env)
+        return result.exit_code, result.output
+
+    code, output = run("train", "--org", "Skyway Airlines")
+    assert code == 0, output
+    assert "version 1 learned from 500 decisions" in output and "events/s" in output
+    assert run("train", "--org", "Skyway Airlines")[1].strip().endswith("nothing new to learn from.")
+    code, output = run("promote", "--org", "Skyway Airlines", "--version", "1")
+    assert code == 1 and "no evaluation" in output
+    code, output = run("promote", "--org", "Skyway Airlines", "--version", "1", "--force")
+    assert code == 0 and f"vw:{org.id}:1 is live" in output
+    code, output = run("models", "--org", "Skyway Airlines")
+    assert code == 0 and "live" in output and "500" in output and f"In force: vw:{org.id}:1" in output
+    assert (
+        run("penalty", "--org", "Skyway Airlines", "--opted-out-reward", "-2.5")[1].strip().endswith("-2.5.")
+    )
+    assert run("models", "--org", "Nobody")[0] == 1
+    # `harken worker` trains each org with new decisions when HARKEN_LEARNING_INTERVAL is set
+    with sessions() as session:
+        log(session, org, logged(30, seed=2), start=T0 + timedelta(days=1))
+        session.commit()
+    worker = CliRunner().invoke(cli, ["worker", "--once"], env=env)
+    assert worker.exit_code == 0 and "model version" not in worker.output  # off unless set
+    worker = CliRunner().invoke(cli, ["worker", "--once"], env=env | {"HARKEN_LEARNING_INTERVAL": "60"})
+    assert worker.exit_code == 0, worker.output
+    assert "Skyway Airlines: model version 2, 30 decision(s) learned" in worker.output

@@ -17,6 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, func, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -33,6 +35,14 @@ SETTLED = timedelta(hours=24)  # how long a decision's feedback has to arrive be
 BATCH = 1000  # decisions read at a time
 REWARDS = {"accepted": 1.0, "dismissed": 0.0, "not-relevant": 0.0}  # and "opted-out": the org's penalty
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
+T = TypeVar("T")
+
+
+class Unit(Protocol):
+    """Runs `work` in a unit of work of its own (committed when it returns), as the worker's do."""
+
+    def __call__(self, work: Callable[[Session], T]) -> T: ...
 
 
 # --- serving -------------------------------------------------------------------------------------------
@@ -104,10 +114,13 @@ def latest(session: Session, org: Org) -> LearningModel | None:
     )
 
 
-def pending(session: Session, org: Org, *, now: datetime, settled: timedelta = SETTLED) -> int:
-    """Decisions with a logged choice, settled, that the org's latest model has not learned from."""
-    last = latest(session, org)
-    since = last.trained_through if last is not None else BEGINNING
+def pending(
+    session: Session, org: Org, *, now: datetime, settled: timedelta = SETTLED, since: datetime | None = None
+) -> int:
+    """Decisions with a logged choice, settled, that `train` would learn from (with the same `since`)."""
+    if since is None:
+        last = latest(session, org)
+        since = last.trained_through if last is not None else BEGINNING
     return (
         session.scalar(
             select(func.count()).select_from(DecisionLog).where(*_trainable(org, since, now - settled))
@@ -228,6 +241,48 @@ def _told(stream: Iterator[vw.Example], on_example: Callable[[int], None]) -> It
 def _chain(first: vw.Example, rest: Iterator[vw.Example]) -> Iterator[vw.Example]:
     yield first
     yield from rest
+
+
+WORKER_LIMIT = 100_000  # decisions per org per worker round: a long backlog is learned over several
+
+
+class Trained(NamedTuple):
+    """What a training round did for one org: a new version and how many decisions it learned from,
+    or why it failed."""
+
+    org: str
+    version: int | None
+    examples: int
+    error: str | None = None
+
+
+def train_each(unit: Unit, *, clock: Clock, limit: int = WORKER_LIMIT) -> list[Trained]:
+    """One training round over every org, each in a unit of work of its own: one org's failure is
+    reported and is not another's. The orgs that had something new to learn from, or failed."""
+    orgs = unit(
+        lambda session: [(i, n) for i, n in session.execute(select(Org.id, Org.name).order_by(Org.name))]
+    )
+    trained = []
+    for org_id, name in orgs:
+        try:
+            done = unit(partial(_train_one, org_id=org_id, clock=clock, limit=limit))
+        except Exception as exc:  # a worker keeps going: the next round tries this org again
+            trained.append(Trained(name, None, 0, f"{type(exc).__name__}: {exc}"))
+            continue
+        if done is not None:
+            trained.append(done)
+    return trained
+
+
+def _train_one(session: Session, *, org_id: uuid.UUID, clock: Clock, limit: int) -> Trained | None:
+    org = session.get(Org, org_id)
+    if org is None:
+        return None
+    before = latest(session, org)
+    model = train(session, org, clock=clock, limit=limit)
+    if model is None:
+        return None
+    return Trained(org.name, model.version, model.examples - (before.examples if before is not None else 0))
 
 
 # --- versions ------------------------------------------------------------------------------------------
