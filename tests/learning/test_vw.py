@@ -54,12 +54,12 @@ def test_scores_are_minus_the_costs_vw_predicts_through_its_public_api() -> None
 
 def test_feature_names_are_escaped_so_vw_syntax_cannot_leak_in() -> None:
     assert vw.escape("a:b|c d%e\tf") == "a%3Ab%7Cc%20d%25e%09f"
-    text = vw.lines({"topic=x:1 |s evil": 1.0, "zero": 0.0, "nan": float("nan")}, (ACTIONS[0],))
+    text = vw.lines({"topic=x:1 |s evil": 1.0, "zero": 0.0, "nan": float("nan"), "w": 0.5}, (ACTIONS[0],))
     shared, action = text.split("\n")
-    assert shared == "shared |s topic=x%3A1%20%7Cs%20evil:1.0"  # zero and NaN carry nothing
+    assert shared == "shared |s topic=x%3A1%20%7Cs%20evil w:0.5"  # zero and NaN carry nothing
     assert action.startswith("|a ") and action.count("|") == 1
     labelled = vw.lines(COMMUTING, ACTIONS, label=(4, -1.0, 0.2)).split("\n")
-    assert labelled[5].startswith("0:-1.0:0.2 |a send=no:1.0")
+    assert labelled[5] == "0:-1.0:0.2 |a send=no"
     assert not any(line.startswith("0:") for line in labelled[:5])
 
 

@@ -23,6 +23,7 @@ import math
 import tempfile
 import threading
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -53,34 +54,43 @@ def escape(name: str) -> str:
     return name.translate(_ESCAPE)
 
 
+@lru_cache(maxsize=1 << 16)
+def _token(name: str, value: float) -> str:
+    """One feature as VW reads it (a value of 1 goes without saying). Cached: the same few thousand
+    names and values recur in every decision of an org."""
+    return escape(name) if value == 1.0 else f"{escape(name)}:{value!r}"
+
+
 def _features(features: Features) -> str:
-    parts = []
-    for name, value in features.items():
-        number = float(value)
-        if number != 0.0 and math.isfinite(number):  # a zero or a NaN says nothing a weight could use
-            parts.append(f"{escape(name)}:{number!r}")
-    return " ".join(parts)
+    # a zero or a NaN says nothing a weight could use
+    return " ".join(
+        [_token(name, value) for name, value in features.items() if value and math.isfinite(value)]
+    )
 
 
-def _identity(action: Action) -> dict[str, float]:
+def _identity(offer_id: str, channel: str | None) -> dict[str, float]:
     """The action itself, beside its features: which offer by which channel, or not sending."""
-    if action.offer_id == DONT_SEND:
+    if offer_id == DONT_SEND:
         return {"send=no": 1.0}
-    return {
-        f"offer={action.offer_id}": 1.0,
-        f"channel={action.channel}": 1.0,
-        f"action={action.offer_id}@{action.channel}": 1.0,
-    }
+    return {f"offer={offer_id}": 1.0, f"channel={channel}": 1.0, f"action={offer_id}@{channel}": 1.0}
 
 
 def lines(shared: Features, actions: Sequence[Action], label: tuple[int, float, float] | None = None) -> str:
     """A decision as a VW multi-line ADF example: the shared line, then one line per action; `label`
     (chosen index, cost, propensity) marks the action taken when learning."""
     out = [f"shared |s {_features(shared)}"]
-    for i, action in enumerate(actions):
-        prefix = f"0:{label[1]!r}:{label[2]!r} " if label is not None and label[0] == i else ""
-        out.append(f"{prefix}|a {_features(_identity(action) | dict(action.features))}")
+    for action in actions:
+        out.append(_action(action.offer_id, action.channel, tuple(action.features.items())))
+    if label is not None:
+        chosen, cost, propensity = label
+        out[chosen + 1] = f"0:{cost!r}:{propensity!r} {out[chosen + 1]}"
     return "\n".join(out)
+
+
+@lru_cache(maxsize=1 << 14)
+def _action(offer_id: str, channel: str | None, features: tuple[tuple[str, float], ...]) -> str:
+    """An action's line (cached: an org's offers and channels recur in every decision)."""
+    return f"|a {_features(_identity(offer_id, channel) | dict(features))}"
 
 
 def _workspace(model: bytes | None) -> vowpalwabbit.Workspace:
