@@ -11,14 +11,17 @@ random by the logging policy with its propensity, and about one decision in ten 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +36,7 @@ from harken.subjects.models import Subject
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SITUATIONS = ("commuting", "home", "work", "travelling", "shopping")
+DECISIONS = 20_000
 TOPICS = ("coffee", "books", "shoes", "travel", "music", "food", "sport", "films")
 
 
@@ -140,21 +144,51 @@ def _train(session: Session, org_id: uuid.UUID) -> int:
     return model.examples if model is not None else 0
 
 
+@dataclass(frozen=True)
+class LearningFigures:
+    decisions: int
+    actions: int
+    model_per_s: float  # vw.learn alone
+    from_log_per_s: dict[str, float]  # service.train, per backend
+    score_p50_us: float  # LearnedScorer.score, 21 actions
+    score_p99_us: float
+
+
+def bench_learning(decisions: int, pg_url: str | None) -> LearningFigures:
+    log = world(decisions)
+    model = bench_model(log)
+    from_log = {backend: bench_service(backend, log, pg_url) for backend in backends(pg_url)}
+    p50, p99 = bench_scoring(log, 5000)
+    return LearningFigures(decisions, len(log[0][0].actions), model, from_log, p50, p99)
+
+
+def print_figures(figures: LearningFigures) -> None:
+    print(f"{figures.decisions:,} logged decisions, {figures.actions} actions each, 7 shared features")
+    print(f"  model alone (vw.learn):            {figures.model_per_s:>10,.0f} decisions/s")
+    for backend, rate in figures.from_log_per_s.items():
+        print(f"  from the log, {backend:<10} (train): {rate:>10,.0f} decisions/s")
+    print(
+        f"  scoring 21 actions (LearnedScorer): p50 {figures.score_p50_us:.1f} µs, p99 {figures.score_p99_us:.1f} µs"
+    )
+
+
+def add_to_json(path: Path, figures: LearningFigures | None) -> None:
+    """bench/report.py writes the other figures; these join them in the same file."""
+    if figures is None:
+        return
+    document: dict[str, Any] = json.loads(path.read_text())
+    document["learning"] = asdict(figures)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.learning", description=__doc__)
-    parser.add_argument("--decisions", type=int, default=20_000, help="logged decisions to train on")
+    parser.add_argument("--decisions", type=int, default=DECISIONS, help="logged decisions to train on")
     parser.add_argument(
         "--postgres", metavar="URL", help="PostgreSQL too (default $HARKEN_TEST_POSTGRES_URL)"
     )
     args = parser.parse_args(argv)
-    log = world(args.decisions)
-    print(f"{args.decisions:,} logged decisions, {len(log[0][0].actions)} actions each, 7 shared features")
-    print(f"  model alone (vw.learn):            {bench_model(log):>10,.0f} decisions/s")
-    for backend in backends(postgres_url(args.postgres)):
-        rate = bench_service(backend, log, postgres_url(args.postgres))
-        print(f"  from the log, {backend:<10} (train): {rate:>10,.0f} decisions/s")
-    p50, p99 = bench_scoring(log, 5000)
-    print(f"  scoring 21 actions (LearnedScorer): p50 {p50:.1f} µs, p99 {p99:.1f} µs")
+    print_figures(bench_learning(args.decisions, postgres_url(args.postgres)))
     return 0
 
 
