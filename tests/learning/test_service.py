@@ -18,7 +18,7 @@ from harken.db import session_scope
 from harken.decisions.models import DecisionFeedback, DecisionLog
 from harken.decisions.scoring import Choice
 from harken.errors import Invalid, NotFound
-from harken.learning import service
+from harken.learning import service, vw
 from harken.learning.models import LearningModel
 from harken.orgs.models import Org
 from harken.subjects.models import Subject
@@ -204,8 +204,8 @@ def test_an_opt_out_costs_what_the_org_says(session: Session) -> None:
     assert len(rows) == 3 and rewards == [-3.0, -3.0, -3.0]
 
 
-def test_a_worker_round_trains_each_org_with_something_new_and_reports_a_failure(
-    sessions: sessionmaker[Session],
+def test_a_worker_round_trains_each_org_with_something_new_skipping_what_it_cannot_read(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with sessions() as session:
         a, _ = make_org(session, "Org A")
@@ -214,22 +214,31 @@ def test_a_worker_round_trains_each_org_with_something_new_and_reports_a_failure
         log(session, a, logged(50), start=T0)
         rows = log(session, b, logged(50), start=T0)
         rows[7].choice = {"scorer": "rules"}  # a record that is not a choice
+        rows[9].choice = dict(rows[9].choice or {}, probabilities=[0.0] * 5)  # nor one with no probability
         session.commit()
 
     def unit(work: Callable[[Session], T]) -> T:
         with session_scope(sessions) as session:
             return work(session)
 
-    round_one = service.train_each(unit, clock=FixedClock(NOW))
-    assert round_one[0] == service.Trained("Org A", 1, 50)
-    assert (
-        round_one[1].org == "Org B" and round_one[1].version is None and "KeyError" in str(round_one[1].error)
-    )
-    assert len(round_one) == 2
+    assert service.train_each(unit, clock=FixedClock(NOW)) == [
+        service.Trained("Org A", 1, 50),
+        service.Trained("Org B", 1, 48, skipped=2),
+    ]
     with sessions() as session:
         log(session, a, logged(20, seed=5), start=T0 + timedelta(days=1))
         session.commit()
-    assert service.train_each(unit, clock=FixedClock(NOW), limit=10)[0] == service.Trained("Org A", 2, 10)
+    assert service.train_each(unit, clock=FixedClock(NOW), limit=10) == [service.Trained("Org A", 2, 10)]
+
+    def fail(model: bytes | None, examples: object) -> bytes:
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(vw, "learn", fail)  # one org's failure is reported, and nothing is kept
+    assert service.train_each(unit, clock=FixedClock(NOW)) == [
+        service.Trained("Org A", None, 0, error="RuntimeError: out of memory")
+    ]
+    with sessions() as session:
+        assert [m.version for m in service.models(session, session.get(Org, a.id))] == [2, 1]  # type: ignore[arg-type]
 
 
 @pytest.mark.slow  # CLI processes in-process, on a database of their own

@@ -59,11 +59,9 @@ def train(
             console.print(f"{org.name}: nothing new to learn from.", highlight=False)
             return
         columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        learned = 0
+        counts = service.Progress()
 
         def tell(count: int) -> None:
-            nonlocal learned
-            learned = count
             if count % 256 == 0 or count == total:
                 bar.update(task, completed=count)
 
@@ -71,14 +69,22 @@ def train(
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("train", total=total)
             model = service.train(
-                session, org, clock=lambda: now, since=since, settled=settled, on_example=tell
+                session,
+                org,
+                clock=lambda: now,
+                since=since,
+                settled=settled,
+                on_example=tell,
+                progress=counts,
             )
         seconds = time.perf_counter() - started
     if model is None:
         console.print(f"{org_name}: nothing new to learn from.", highlight=False)
         return
+    learned = counts.examples
+    skipped = f"; {counts.skipped:,} unreadable logged choice(s) skipped" if counts.skipped else ""
     console.print(
-        f"{org_name}: version {model.version} learned from {learned:,} decisions "
+        f"{org_name}: version {model.version} learned from {learned:,} decisions{skipped} "
         f"({model.examples:,} in all) in {seconds:.1f} s, {learned / max(seconds, 1e-9):,.0f} events/s; "
         f"not live until `harken learn promote --org {org_name!r} --version {model.version}`.",
         highlight=False,

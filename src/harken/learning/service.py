@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, func, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -84,9 +84,11 @@ def scorer_for(session: Session, org: Org) -> Scorer | None:
 
 @dataclass
 class Progress:
-    """How far a training run got: decisions learned from, and the decided_at of the last one."""
+    """How far a training run got: decisions learned from, logged choices it could not read (skipped,
+    not retried), and the decided_at of the last decision read."""
 
     examples: int = 0
+    skipped: int = 0
     through: datetime | None = None
 
 
@@ -165,12 +167,35 @@ def examples(
         for row in rows:
             if limit is not None and progress.examples >= limit and row.decided_at != progress.through:
                 return
+            progress.through = row.decided_at
+            choice = _readable(row.choice)
+            if choice is None:
+                progress.skipped += 1
+                continue
             kind = kinds.get(row.id)
             reward = penalty if kind == "opted-out" else REWARDS.get(kind or "", 0.0)
-            yield vw.Example(Choice.from_record(row.choice), reward)
+            yield vw.Example(choice, reward)
             progress.examples += 1
-            progress.through = row.decided_at
         after = (rows[-1].decided_at, rows[-1].id)
+
+
+def _readable(record: dict[str, Any]) -> Choice | None:
+    """The logged choice, or None if the record is not one a model can learn from (written by a bug,
+    or by hand): no chosen action, or no probability it was chosen with."""
+    try:
+        choice = Choice.from_record(record)
+        if len(choice.probabilities) != len(choice.actions) or not 0 <= choice.chosen < len(choice.actions):
+            return None
+        if not 0.0 < choice.propensity <= 1.0:
+            return None
+        for action in choice.actions:
+            if not all(isinstance(v, int | float) for v in action.features.values()):
+                return None
+        if not all(isinstance(v, int | float) for v in choice.shared.values()):
+            return None
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return choice
 
 
 def _feedback(session: Session, decision_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -195,19 +220,21 @@ def train(
     settled: timedelta = SETTLED,
     limit: int | None = None,
     on_example: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> LearningModel | None:
     """A new version of the org's model (not live), or None if there was nothing new to learn from.
 
     `since` None: the latest version trained further, from its `trained_through` on (the org's first
     model: from the beginning of the log). `since` given: a fresh model from decisions after it.
-    `on_example` is told the running count as examples are learned."""
+    `on_example` is told the running count as examples are learned; `progress`, if given, says at the
+    end how many were learned and skipped."""
     now = clock()
     base = latest(session, org)
     if since is None and base is not None:
         start, model, before = base.trained_through, base.model, base.examples
     else:
         start, model, before = since or BEGINNING, None, 0
-    progress = Progress()
+    progress = progress if progress is not None else Progress()
     stream = examples(session, org, since=start, until=now - settled, progress=progress, limit=limit)
     if on_example is not None:
         stream = _told(stream, on_example)
@@ -253,6 +280,7 @@ class Trained(NamedTuple):
     org: str
     version: int | None
     examples: int
+    skipped: int = 0
     error: str | None = None
 
 
@@ -267,7 +295,7 @@ def train_each(unit: Unit, *, clock: Clock, limit: int = WORKER_LIMIT) -> list[T
         try:
             done = unit(partial(_train_one, org_id=org_id, clock=clock, limit=limit))
         except Exception as exc:  # a worker keeps going: the next round tries this org again
-            trained.append(Trained(name, None, 0, f"{type(exc).__name__}: {exc}"))
+            trained.append(Trained(name, None, 0, error=f"{type(exc).__name__}: {exc}"))
             continue
         if done is not None:
             trained.append(done)
@@ -278,11 +306,11 @@ def _train_one(session: Session, *, org_id: uuid.UUID, clock: Clock, limit: int)
     org = session.get(Org, org_id)
     if org is None:
         return None
-    before = latest(session, org)
-    model = train(session, org, clock=clock, limit=limit)
+    progress = Progress()
+    model = train(session, org, clock=clock, limit=limit, progress=progress)
     if model is None:
         return None
-    return Trained(org.name, model.version, model.examples - (before.examples if before is not None else 0))
+    return Trained(org.name, model.version, progress.examples, progress.skipped)
 
 
 # --- versions ------------------------------------------------------------------------------------------
