@@ -182,9 +182,11 @@ def test_promotion_needs_an_evaluation_against_the_policy_in_force_unless_forced
     two.metrics = {"beats_current": True, "against": "rules"}  # evaluated before version 1 went live
     with pytest.raises(Invalid):
         service.promote(session, org, version=2)
+    assert service.scorer_for(session, org).name == one.scorer_name  # type: ignore[union-attr]
     two.metrics = {"beats_current": True, "against": one.scorer_name}
     service.promote(session, org, version=2)
     assert [m.live for m in service.models(session, org)] == [True, False]
+    assert service.scorer_for(session, org).name == two.scorer_name  # type: ignore[union-attr]
 
 
 def test_an_opt_out_costs_what_the_org_says(session: Session) -> None:
