@@ -21,6 +21,9 @@ from bench.decisions import CUSTOMERS, DecisionLoad, DecisionResults, bench_deci
 from bench.imports import ROWS, ImportFigure, bench_imports
 from bench.imports import add_to_json as add_imports
 from bench.imports import print_table as print_imports
+from bench.learning import DECISIONS, LearningFigures, bench_learning
+from bench.learning import add_to_json as add_learning
+from bench.learning import print_figures as print_learning
 from bench.ledger import LedgerFigure, bench_ledger
 from bench.stores import POSTGRES_ENV, backends, postgres_url
 from bench.writes import WriteFigure, WriteLoad, bench_writes
@@ -81,7 +84,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--rows", type=int, help=f"CSV rows for `harken import consents` (default {ROWS:,}; quick 100,000)"
     )
     parser.add_argument(
-        "--only", choices=["writes", "ledger", "decisions", "imports"], help="run only one of the benchmarks"
+        "--only",
+        choices=["writes", "ledger", "decisions", "imports", "learning"],
+        help="run only one of the benchmarks",
     )
     parser.add_argument("--output", type=Path, default=report.RESULTS, help="JSON results file (%(default)s)")
     args = parser.parse_args(argv)
@@ -115,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ledger: list[LedgerFigure] = []
     decisions: DecisionResults | None = None
     imports: list[ImportFigure] = []
+    learning: LearningFigures | None = None
     if args.only in (None, "writes"):
         console.rule(
             f"consent writes: {max(args.concurrency)} connections, {args.warmup:g} s warm-up + "
@@ -148,10 +154,17 @@ def main(argv: list[str] | None = None) -> int:
         console.rule(f"harken import consents: {args.rows:,} CSV rows")
         imports = bench_imports(args.rows, chosen, pg_url, console, args.settle)
 
+    if args.only in (None, "learning"):
+        decisions_logged = 5_000 if args.quick else DECISIONS
+        console.rule(f"learning: {decisions_logged:,} logged decisions, 41 actions each")
+        learning = bench_learning(decisions_logged, pg_url)
+
     found = report.verdicts(writes, ledger) + report.decision_verdicts(decisions)
     report.print_tables(console, writes, ledger, found, decisions)
     if imports:
         print_imports(console, imports)
+    if learning is not None:
+        print_learning(learning)
     options = {
         "quick": args.quick,
         "duration_s": args.duration,
@@ -179,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         decisions=decisions,
     )
     add_imports(args.output, imports)
+    add_learning(args.output, learning)
     console.print(f"results: {args.output}  ({options['elapsed_s']} s)")
     broken: list[object] = [w for w in writes if not w.ok] + [f for f in ledger if not f.ok]
     broken += [f for f in imports if not f.ok]

@@ -11,6 +11,7 @@ from harken import config, schema
 from harken.consent.cli import app as import_app
 from harken.console import console, fail, open_store
 from harken.credentials.cli import app as credential_app
+from harken.learning.cli import app as learn_app
 from harken.ledger.cli import app as ledger_app
 from harken.ledger.cli import receipt_app
 from harken.orgs.cli import app as org_app
@@ -26,6 +27,7 @@ app.add_typer(receipt_app, name="receipt")
 app.add_typer(config_app, name="config")
 app.add_typer(import_app, name="import")
 app.add_typer(credential_app, name="credential")
+app.add_typer(learn_app, name="learn")
 app.command("worker")(webhooks_cli.run)
 
 

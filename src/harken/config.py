@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         "decisions, least recently used first out; each decision still reads the person's change counter, "
         "so what is kept is used only while it holds (0: read everything on every decision).",
     )
+    learning_interval: float = Field(
+        0,
+        ge=0,
+        description="Seconds between `harken worker`'s training rounds: every org with settled decisions its "
+        "latest model has not learned from gets a new version, not live until promoted (`harken learn "
+        "promote`). 0 (the default): off; `harken learn train` trains on demand.",
+    )
     history_page_size: int = Field(50, ge=1, le=500, description="Default page size of consent history.")
     max_body_bytes: int = Field(
         2 * 1024 * 1024,

@@ -7,6 +7,7 @@ from harken.credentials.models import Credential, PresentationNonce, StatusEntry
 from harken.db import Base
 from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
 from harken.edge.models import IdempotencyKey, RateCount
+from harken.learning.models import LearningModel, LearningSettings
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
 from harken.profiling.models import Question, QuestionAsk
@@ -30,6 +31,8 @@ __all__ = [
     "Event",
     "Fact",
     "IdempotencyKey",
+    "LearningModel",
+    "LearningSettings",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",

@@ -1,1 +1,2 @@
-"""Learning from what customers do: the learned scorer, its training and its offline evaluation."""
+"""Learning to listen: a contextual bandit per org over what customers declared and the moment, trained
+from the decision log and its feedback, evaluated offline, and served beside the rules only once promoted."""

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from harken.clock import system_clock
 from harken.console import console, open_store
 from harken.db import session_scope
+from harken.learning import service as learning_service
 from harken.subjects import tokens, vault
 from harken.webhooks import destinations, sealing, worker
 
@@ -26,7 +27,8 @@ def run(
 ) -> None:
     """Deliver webhooks from the outbox: signed, at least once, retried with backoff for 3 days, only to
     public addresses (and HARKEN_WEBHOOK_ALLOWED_NETWORKS). Run as many workers as you like: each delivery
-    is claimed by one of them. On start, seals endpoint secrets stored in plaintext before 0013."""
+    is claimed by one of them. On start, seals endpoint secrets stored in plaintext before 0013. Every
+    HARKEN_LEARNING_INTERVAL seconds (if set), trains each org's model on its new decisions."""
     rng = random.Random()
     with open_store() as store:
         secret = tokens.load_or_create_secret(store.settings.data_dir / "secret")
@@ -38,8 +40,19 @@ def run(
 
         if sealed := unit(sealing.seal_plaintext):
             console.print(f"sealed {sealed} endpoint secret(s) stored in plaintext", highlight=False)
+        learn_every = store.settings.learning_interval
+        learn_next = time.monotonic()
         with destinations.client(allowed) as http:
             while True:
+                if learn_every and time.monotonic() >= learn_next:
+                    for done in learning_service.train_each(unit, clock=system_clock):
+                        console.print(
+                            f"{done.org}: training failed ({done.error})"
+                            if done.error
+                            else f"{done.org}: model version {done.version}, {done.examples} decision(s) learned",
+                            highlight=False,
+                        )
+                    learn_next = time.monotonic() + learn_every
                 sent = worker.run_once(unit, http, clock=system_clock, rng=rng, limit=batch)
                 if sent:
                     console.print(f"{sent} attempt(s)", highlight=False)

@@ -1,0 +1,152 @@
+"""`harken learn`: train an org's model on demand, list its versions, make one live, set what an opt-out
+costs. (`harken learn evaluate` estimates a version's value offline; promotion reads what it found.)"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from harken.clock import system_clock
+from harken.console import console, fail, open_store
+from harken.db import session_scope
+from harken.errors import HarkenError
+from harken.learning import service
+from harken.orgs import service as org_service
+from harken.orgs.models import Org
+
+app = typer.Typer(
+    help="Learning: each org's model, trained from its decisions and feedback.", no_args_is_help=True
+)
+
+ORG = typer.Option(..., "--org", help="The org's name.")
+
+
+def _org(session: Session, name: str) -> Org:
+    org = org_service.by_name(session, name)
+    if org is None:
+        fail(f"no org named {name!r}")
+    return org
+
+
+@app.command("train")
+def train(
+    org_name: str = ORG,
+    settled_hours: float = typer.Option(
+        service.SETTLED.total_seconds() / 3600,
+        "--settled-hours",
+        min=0,
+        help="Learn only from decisions at least this old: time for their feedback to arrive.",
+    ),
+    from_scratch: bool = typer.Option(
+        False, "--from-scratch", help="A fresh model from the whole log, instead of the latest one continued."
+    ),
+) -> None:
+    """Train a new version of the org's model from the decisions it has not learned from (not live until
+    promoted)."""
+    settled = timedelta(hours=settled_hours)
+    with open_store() as store, session_scope(store.sessions) as session:
+        org = _org(session, org_name)
+        now = system_clock()
+        since = service.BEGINNING if from_scratch else None
+        total = service.pending(session, org, now=now, settled=settled, since=since)
+        if total == 0:
+            console.print(f"{org.name}: nothing new to learn from.", highlight=False)
+            return
+        columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        counts = service.Progress()
+
+        def tell(count: int) -> None:
+            if count % 256 == 0 or count == total:
+                bar.update(task, completed=count)
+
+        started = time.perf_counter()
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("train", total=total)
+            model = service.train(
+                session,
+                org,
+                clock=lambda: now,
+                since=since,
+                settled=settled,
+                on_example=tell,
+                progress=counts,
+            )
+        seconds = time.perf_counter() - started
+    if model is None:
+        console.print(f"{org_name}: nothing new to learn from.", highlight=False)
+        return
+    learned = counts.examples
+    skipped = f"; {counts.skipped:,} unreadable logged choice(s) skipped" if counts.skipped else ""
+    console.print(
+        f"{org_name}: version {model.version} learned from {learned:,} decisions{skipped} "
+        f"({model.examples:,} in all) in {seconds:.1f} s, {learned / max(seconds, 1e-9):,.0f} events/s; "
+        f"not live until `harken learn promote --org {org_name!r} --version {model.version}`.",
+        highlight=False,
+    )
+
+
+@app.command("models")
+def models(org_name: str = ORG) -> None:
+    """The org's model versions, newest first: which is live, what each learned from, its evaluation."""
+    with open_store() as store, session_scope(store.sessions) as session:
+        org = _org(session, org_name)
+        rows = service.models(session, org)
+        current = service.current_policy(session, org)
+        table = Table("version", "live", "created", "trained through", "examples", "size", "evaluation")
+        for row in rows:
+            table.add_row(
+                str(row.version),
+                "live" if row.live else "",
+                row.created_at.strftime("%Y-%m-%d %H:%M"),
+                row.trained_through.strftime("%Y-%m-%d %H:%M:%S"),
+                f"{row.examples:,}",
+                f"{len(row.model):,} B",
+                json.dumps(row.metrics, sort_keys=True) if row.metrics else "not evaluated",
+            )
+    console.print(table)
+    console.print(f"In force: {current}.", highlight=False)
+
+
+@app.command("promote")
+def promote(
+    org_name: str = ORG,
+    version: int = typer.Option(..., "--version", min=1, help="The version to make live."),
+    force: bool = typer.Option(
+        False, "--force", help="Even without an evaluation showing it beats the policy in force."
+    ),
+) -> None:
+    """Make a version the org's live model: its decisions are scored by it from then on."""
+    with open_store() as store:
+        try:
+            with session_scope(store.sessions) as session:
+                model = service.promote(session, _org(session, org_name), version=version, force=force)
+                name = model.scorer_name
+        except HarkenError as exc:
+            fail(exc.detail)
+    console.print(f"{org_name}: {name} is live.", highlight=False)
+
+
+@app.command("penalty")
+def penalty(
+    org_name: str = ORG,
+    reward: float | None = typer.Option(
+        None, "--opted-out-reward", help="What an opt-out counts as, from -100 to 0 (default -1)."
+    ),
+) -> None:
+    """Show, or set, what a customer opting out after a decision costs the org's model."""
+    with open_store() as store:
+        try:
+            with session_scope(store.sessions) as session:
+                org = _org(session, org_name)
+                if reward is not None:
+                    service.set_opted_out_reward(session, org, reward, now=system_clock())
+                value = service.opted_out_reward(session, org)
+        except HarkenError as exc:
+            fail(exc.detail)
+    console.print(f"{org_name}: an opt-out counts as {value:g}.", highlight=False)

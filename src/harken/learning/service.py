@@ -1,0 +1,363 @@
+"""An org's learned models: trained from its decision log and feedback, kept as versions, one of them
+live; the live one scores that org's decisions, never another's.
+
+Rewards come from `POST /v1/decisions/{id}/feedback`: accepted 1, dismissed or not relevant 0, opted
+out the org's penalty (`LearningSettings`, -1 unless set); the latest feedback on a decision counts. A
+decision with no feedback earned 0 — but only once its feedback has had time to arrive: training reads
+decisions decided at least `settled` ago. `offer.accepted` / `offer.dismissed` events name an offer and
+no decision (the events table has no decision link), so they are not rewards here: attributing them to
+a decision by offer and time would be a guess.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, func, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from harken.clock import Clock
+from harken.decisions.models import DecisionFeedback, DecisionLog
+from harken.decisions.scoring import Choice, Scorer
+from harken.errors import Invalid, NotFound
+from harken.learning import vw
+from harken.learning.models import OPTED_OUT_REWARD, LearningModel, LearningSettings
+from harken.orgs.models import Org
+
+SETTLED = timedelta(hours=24)  # how long a decision's feedback has to arrive before it is learned from
+BATCH = 1000  # decisions read at a time
+REWARDS = {"accepted": 1.0, "dismissed": 0.0, "not-relevant": 0.0}  # and "opted-out": the org's penalty
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
+T = TypeVar("T")
+
+
+class Unit(Protocol):
+    """Runs `work` in a unit of work of its own (committed when it returns), as the worker's do."""
+
+    def __call__(self, work: Callable[[Session], T]) -> T: ...
+
+
+# --- serving -------------------------------------------------------------------------------------------
+
+_CACHE_SIZE = 32  # orgs whose live model each process keeps loaded (4 MB each), least recently used out
+_cache: OrderedDict[uuid.UUID, tuple[int, vw.LearnedScorer]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def scorer_for(session: Session, org: Org) -> Scorer | None:
+    """The org's live model as a scorer, or None (a cold org: the rules decide). One indexed read per
+    call; the model itself is loaded once per (org, version) in this process."""
+    version = session.scalar(
+        select(LearningModel.version).where(LearningModel.org_id == org.id, LearningModel.live)
+    )
+    if version is None:
+        return None
+    with _cache_lock:
+        cached = _cache.get(org.id)
+        if cached is not None and cached[0] == version:
+            _cache.move_to_end(org.id)
+            return cached[1]
+    model = session.scalar(
+        select(LearningModel.model).where(LearningModel.org_id == org.id, LearningModel.version == version)
+    )
+    if model is None:  # demoted and deleted between the two reads: the rules decide this once
+        return None
+    scorer = vw.LearnedScorer(str(org.id), version, model)
+    with _cache_lock:
+        _cache[org.id] = (version, scorer)
+        _cache.move_to_end(org.id)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return scorer
+
+
+# --- training ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """How far a training run got: decisions learned from, logged choices it could not read (skipped,
+    not retried), and the decided_at of the last decision read."""
+
+    examples: int = 0
+    skipped: int = 0
+    through: datetime | None = None
+
+
+def opted_out_reward(session: Session, org: Org) -> float:
+    settings = session.get(LearningSettings, org.id)
+    return settings.opted_out_reward if settings is not None else OPTED_OUT_REWARD
+
+
+def set_opted_out_reward(session: Session, org: Org, reward: float, *, now: datetime) -> LearningSettings:
+    if not -100.0 <= reward <= 0.0:
+        raise Invalid("opted_out_reward", "a penalty: between -100 and 0")
+    settings = session.get(LearningSettings, org.id)
+    if settings is None:
+        settings = LearningSettings(org_id=org.id, opted_out_reward=reward, updated_at=now)
+        session.add(settings)
+    else:
+        settings.opted_out_reward, settings.updated_at = reward, now
+    session.flush()
+    return settings
+
+
+def latest(session: Session, org: Org) -> LearningModel | None:
+    return session.scalar(
+        select(LearningModel).where(LearningModel.org_id == org.id).order_by(LearningModel.version.desc())
+    )
+
+
+def pending(
+    session: Session, org: Org, *, now: datetime, settled: timedelta = SETTLED, since: datetime | None = None
+) -> int:
+    """Decisions with a logged choice, settled, that `train` would learn from (with the same `since`)."""
+    if since is None:
+        last = latest(session, org)
+        since = last.trained_through if last is not None else BEGINNING
+    return (
+        session.scalar(
+            select(func.count()).select_from(DecisionLog).where(*_trainable(org, since, now - settled))
+        )
+        or 0
+    )
+
+
+def _trainable(org: Org, since: datetime, until: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        DecisionLog.org_id == org.id,
+        DecisionLog.choice.is_not(None),
+        DecisionLog.decided_at > since,
+        DecisionLog.decided_at <= until,
+    )
+
+
+def examples(
+    session: Session,
+    org: Org,
+    *,
+    since: datetime,
+    until: datetime,
+    progress: Progress,
+    limit: int | None = None,
+) -> Iterator[vw.Example]:
+    """The org's logged choices decided after `since`, up to `until`, in the order they were decided,
+    each with its reward; `progress` follows. Past `limit`, stops at the next change of decided_at, so
+    a later run from `progress.through` on misses none decided at the same instant."""
+    penalty = opted_out_reward(session, org)
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        query = select(DecisionLog.id, DecisionLog.decided_at, DecisionLog.choice).where(
+            *_trainable(org, since, until)
+        )
+        if after is not None:
+            query = query.where(tuple_(DecisionLog.decided_at, DecisionLog.id) > tuple_(*after))
+        rows = session.execute(query.order_by(DecisionLog.decided_at, DecisionLog.id).limit(BATCH)).all()
+        if not rows:
+            return
+        kinds = _feedback(session, [row.id for row in rows])
+        for row in rows:
+            if limit is not None and progress.examples >= limit and row.decided_at != progress.through:
+                return
+            progress.through = row.decided_at
+            choice = _readable(row.choice)
+            if choice is None:
+                progress.skipped += 1
+                continue
+            kind = kinds.get(row.id)
+            reward = penalty if kind == "opted-out" else REWARDS.get(kind or "", 0.0)
+            yield vw.Example(choice, reward)
+            progress.examples += 1
+        after = (rows[-1].decided_at, rows[-1].id)
+
+
+def _readable(record: dict[str, Any]) -> Choice | None:
+    """The logged choice, or None if the record is not one a model can learn from (written by a bug,
+    or by hand): no chosen action, or no probability it was chosen with."""
+    try:
+        choice = Choice.from_record(record)
+        if len(choice.probabilities) != len(choice.actions) or not 0 <= choice.chosen < len(choice.actions):
+            return None
+        if not 0.0 < choice.propensity <= 1.0:
+            return None
+        for action in choice.actions:
+            if not all(isinstance(v, int | float) for v in action.features.values()):
+                return None
+        if not all(isinstance(v, int | float) for v in choice.shared.values()):
+            return None
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return choice
+
+
+def _feedback(session: Session, decision_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The latest feedback on each of the decisions that has any."""
+    kinds: dict[uuid.UUID, str] = {}
+    query = (
+        select(DecisionFeedback.decision_id, DecisionFeedback.kind)
+        .where(DecisionFeedback.decision_id.in_(decision_ids))
+        .order_by(DecisionFeedback.at, DecisionFeedback.id)
+    )
+    for decision_id, kind in session.execute(query):
+        kinds[decision_id] = kind  # later rows overwrite earlier ones
+    return kinds
+
+
+def train(
+    session: Session,
+    org: Org,
+    *,
+    clock: Clock,
+    since: datetime | None = None,
+    settled: timedelta = SETTLED,
+    limit: int | None = None,
+    on_example: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+) -> LearningModel | None:
+    """A new version of the org's model (not live), or None if there was nothing new to learn from.
+
+    `since` None: the latest version trained further, from its `trained_through` on (the org's first
+    model: from the beginning of the log). `since` given: a fresh model from decisions after it.
+    `on_example` is told the running count as examples are learned; `progress`, if given, says at the
+    end how many were learned and skipped."""
+    now = clock()
+    base = latest(session, org)
+    if since is None and base is not None:
+        start, model, before = base.trained_through, base.model, base.examples
+    else:
+        start, model, before = since or BEGINNING, None, 0
+    progress = progress if progress is not None else Progress()
+    stream = examples(session, org, since=start, until=now - settled, progress=progress, limit=limit)
+    if on_example is not None:
+        stream = _told(stream, on_example)
+    first = next(stream, None)
+    if first is None:
+        return None
+    trained = vw.learn(model, _chain(first, stream))
+    assert progress.through is not None
+    row = LearningModel(
+        id=uuid.uuid4(),
+        org_id=org.id,
+        version=(base.version if base is not None else 0) + 1,
+        created_at=now,
+        trained_through=progress.through,
+        examples=before + progress.examples,
+        model=trained,
+        live=False,
+        metrics=None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _told(stream: Iterator[vw.Example], on_example: Callable[[int], None]) -> Iterator[vw.Example]:
+    for count, example in enumerate(stream, start=1):
+        yield example
+        on_example(count)
+
+
+def _chain(first: vw.Example, rest: Iterator[vw.Example]) -> Iterator[vw.Example]:
+    yield first
+    yield from rest
+
+
+WORKER_LIMIT = 100_000  # decisions per org per worker round: a long backlog is learned over several
+
+
+class Trained(NamedTuple):
+    """What a training round did for one org: a new version and how many decisions it learned from,
+    or why it failed."""
+
+    org: str
+    version: int | None
+    examples: int
+    skipped: int = 0
+    error: str | None = None
+
+
+def train_each(unit: Unit, *, clock: Clock, limit: int = WORKER_LIMIT) -> list[Trained]:
+    """One training round over every org, each in a unit of work of its own: one org's failure is
+    reported and is not another's. The orgs that had something new to learn from, or failed."""
+    orgs = unit(
+        lambda session: [(i, n) for i, n in session.execute(select(Org.id, Org.name).order_by(Org.name))]
+    )
+    trained = []
+    for org_id, name in orgs:
+        try:
+            done = unit(partial(_train_one, org_id=org_id, clock=clock, limit=limit))
+        except Exception as exc:  # a worker keeps going: the next round tries this org again
+            trained.append(Trained(name, None, 0, error=f"{type(exc).__name__}: {exc}"))
+            continue
+        if done is not None:
+            trained.append(done)
+    return trained
+
+
+def _train_one(session: Session, *, org_id: uuid.UUID, clock: Clock, limit: int) -> Trained | None:
+    org = session.get(Org, org_id)
+    if org is None:
+        return None
+    progress = Progress()
+    model = train(session, org, clock=clock, limit=limit, progress=progress)
+    if model is None:
+        return None
+    return Trained(org.name, model.version, progress.examples, progress.skipped)
+
+
+# --- versions ------------------------------------------------------------------------------------------
+
+
+def models(session: Session, org: Org) -> list[LearningModel]:
+    """The org's versions, newest first."""
+    return list(
+        session.scalars(
+            select(LearningModel).where(LearningModel.org_id == org.id).order_by(LearningModel.version.desc())
+        )
+    )
+
+
+def current_policy(session: Session, org: Org) -> str:
+    """The name of the policy deciding for the org now: its live model's, or "rules"."""
+    live = session.scalar(select(LearningModel).where(LearningModel.org_id == org.id, LearningModel.live))
+    return live.scorer_name if live is not None else "rules"
+
+
+def beats_current(candidate: LearningModel, current: str) -> bool:
+    """Whether offline evaluation found the candidate's lower bound above the policy in force now."""
+    metrics = candidate.metrics or {}
+    return metrics.get("beats_current") is True and metrics.get("against") == current
+
+
+def promote(session: Session, org: Org, *, version: int, force: bool = False) -> LearningModel:
+    """Make `version` the org's live model. Without `force`, only if its evaluation says it beats the
+    policy in force (see `LearningModel.metrics`)."""
+    candidate = session.scalar(
+        select(LearningModel).where(LearningModel.org_id == org.id, LearningModel.version == version)
+    )
+    if candidate is None:
+        raise NotFound(f"no version {version} of this org's model")
+    if candidate.live:
+        return candidate
+    current = current_policy(session, org)
+    if not force and not beats_current(candidate, current):
+        raise Invalid(
+            "version",
+            f"version {version} has no evaluation showing it beats the policy in force ({current}): "
+            "run `harken learn evaluate`, or promote with --force",
+        )
+    session.execute(
+        update(LearningModel).where(LearningModel.org_id == org.id, LearningModel.live).values(live=False)
+    )
+    session.flush()
+    candidate.live = True
+    session.flush()
+    return candidate
