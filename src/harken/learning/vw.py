@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -143,6 +143,23 @@ def learn(model: bytes | None, examples: Iterable[Example]) -> bytes:
             label = (choice.chosen, -float(example.reward), propensity)
             _learn_one(workspace, lines(choice.shared, choice.actions, label))
         return _saved(workspace)
+    finally:
+        workspace.finish()
+
+
+def progressive(examples: Iterable[Example]) -> Iterator[tuple[Example, list[float]]]:
+    """Progressive validation: each example with the scores a fresh model gave its actions having learned
+    from the examples before it only, then learned. The model at the end is the one `learn(None, …)`
+    makes of the same examples, so this judges how that model was made without scoring a decision it
+    has already seen."""
+    workspace = _workspace(None)
+    try:
+        for example in examples:
+            choice = example.choice
+            text = lines(choice.shared, choice.actions)
+            yield example, [-cost for cost in _costs(workspace, text)]
+            label = (choice.chosen, -float(example.reward), choice.propensity)
+            _learn_one(workspace, lines(choice.shared, choice.actions, label))
     finally:
         workspace.finish()
 
