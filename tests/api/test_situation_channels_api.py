@@ -4,6 +4,8 @@ name the exact entry."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,10 +13,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from harken.context import service as context_service
 from harken.context.models import Fact
+from harken.decisions import readmodel
+from harken.decisions.snapshot import resolve
 from harken.subjects.models import SubjectRef
 from tests.decisions.test_memory import counter
 from tests.factories import auth, grant, org_client
+from tests.subjects.test_isolation import World
+from tests.subjects.test_isolation import world as world  # the fixture
 
 
 def _customer(client: TestClient, session: Session) -> tuple[dict[str, str], dict[str, str]]:
@@ -122,3 +129,41 @@ def test_each_write_bumps_the_person_s_counter_so_no_decision_reads_a_stale_prof
         before = counter(session, org_id, "alice")
         assert client.patch(path, headers=headers, json=body).status_code == 200
         assert counter(session, org_id, "alice") > before, body
+
+
+def test_what_one_business_s_window_says_never_reaches_another_beyond_what_is_shared(
+    world: World, session: Session
+) -> None:
+    """B's app (B merely claims alice's address) says which channels suit her: A never sees it. What
+    she, verified, declares in her own centre reaches A only once she shares her profile with it."""
+    before = world.seen_by_a()
+    body = {"situation_channels": {"home": ["phone", "sms"], "commuting": ["push"]}}
+    world.call(world.tok_b, "PATCH", "/v1/me/preferences", body)
+    assert world.seen_by_a() == before
+    person = auth(world.browser.person_token())
+    world.call(person, "PATCH", "/v1/me/preferences", {"situation_channels": {"work": ["email", "phone"]}})
+    fields = [d["field"] for d in world.call(world.a, "GET", "/v1/subjects/alice")["data"]]
+    assert "situation_channels:work" not in fields
+    # Unshared, her word still closes channels for A's decisions (work: email only), never opens one
+    # (no calls at work by default: phone stays closed).
+    assert _profile_for_a(world, session) == {"work": frozenset({"email"})}
+    world.call(person, "PUT", f"/v1/me/sharing/{world.org_a}", {"profile": True})
+    seen = world.call(world.a, "GET", "/v1/subjects/alice")["data"]
+    assert [(d["value"], d["provenance"]) for d in seen if d["field"] == "situation_channels:work"] == [
+        ({"channels": ["email", "phone"]}, "declared")
+    ]
+    assert not [d for d in seen if d["field"] in ("situation_channels:home", "situation_channels:commuting")]
+    assert _profile_for_a(world, session) == {"work": frozenset({"email", "phone"})}  # shared: her own word
+
+
+def _profile_for_a(world: World, session: Session) -> dict[str, frozenset[str]]:
+    """Which channels suit which situation as A's decisions weigh them now."""
+    org_a = uuid.UUID(world.org_a)
+    subject = session.execute(
+        select(SubjectRef.subject_id).where(SubjectRef.org_id == org_a, SubjectRef.ref == "alice")
+    ).scalar_one()
+    shared = context_service.sharing(session, subject_id=subject, org_id=org_a)
+    rows = context_service.facts(session, subject_id=subject)
+    facts = readmodel.engine_facts(rows, org_id=org_a, shared=bool(shared and shared.profile))
+    session.rollback()
+    return dict(resolve(facts, (), datetime.now(UTC)).situation_channels)
