@@ -152,8 +152,8 @@ def resolve(facts: Iterable[Fact], purchases: Iterable[Purchase], at: datetime) 
 
     A declared fact the asking org may not see only protects the customer: it can add do-not-disturb,
     a situation or a hurried intent, quiet hours, a dislike, a channel limit, a channel unfit for a
-    situation or a life event — never a
-    persona, topic, liking, locale or country, and it never hides the org's own data.
+    situation or a life event — never a persona, topic, liking, locale or country, nor a channel
+    that fits a situation, and it never hides the org's own data.
     """
     live = [f for f in facts if f.valid_until is None or f.valid_until > at]
     chosen: dict[str, Fact] = {}
