@@ -28,6 +28,7 @@ from harken.centre import i18n, signin
 from harken.centre import service as centre
 from harken.centre.forms import FormInvalid, problems
 from harken.consent.schemas import Channel
+from harken.context.schemas import Situation
 from harken.context.service import StoredFact
 from harken.deps import Hub, HubDep
 from harken.errors import HarkenError, Invalid, NotFound
@@ -86,6 +87,7 @@ KINDS = (
     "persona",
     "interest",
     "channel",
+    "situation_channels",
     "quiet_hours",
     "time_zone",
     "locale",
@@ -94,6 +96,7 @@ KINDS = (
     "novelty",
 )
 CHANNELS = frozenset(c.value for c in Channel)
+SITUATIONS = frozenset(s.value for s in Situation)
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -109,6 +112,8 @@ def _field_name(key: str, t: i18n.Translator) -> str:
     label = t(f"kind.{kind}") if kind in KINDS else kind
     if kind == "channel" and name in CHANNELS:
         name = t(f"channel.{name}")
+    if kind == "situation_channels" and name in SITUATIONS:
+        name = t(f"situation.{name}")
     return f"{label}: {name}" if name else label
 
 

@@ -19,8 +19,9 @@ from harken.centre.forms import FormInvalid, problems
 from harken.centre.visit import PageError, Visit, VisitDep, customer_zone, download, text_field
 from harken.consent.schemas import Channel
 from harken.context import service as context_service
-from harken.context.schemas import PreferencesPatch, time_zones
+from harken.context.schemas import PreferencesPatch, Situation, time_zones
 from harken.context.service import StoredFact
+from harken.decisions.gates import FITTING_CHANNELS
 from harken.errors import Invalid
 from harken.subjects import service as subject_service
 from harken.subjects import tokens
@@ -54,10 +55,25 @@ def _preferences(visit: Visit) -> Callable[[Session, Viewer], dict[str, Any]]:
                 k.partition(":")[2]: f.value for k, f in sorted(mine.items()) if k.startswith("life_event:")
             },
             "novelty": mine["novelty"].value["value"] if "novelty" in mine else None,
+            "situations": {
+                s.value: {"channels": _suits(mine, s.value), "default": _key(s.value) not in mine}
+                for s in Situation
+            },
             "zones": sorted(z for z in time_zones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))),
         }
 
     return build
+
+
+def _key(situation: str) -> str:
+    return f"situation_channels:{situation}"
+
+
+def _suits(mine: Mapping[str, StoredFact], situation: str) -> list[str]:
+    """The channels that suit the customer in a situation: their word, else Harken's default."""
+    said = mine.get(_key(situation))
+    fitting = said.value["channels"] if said else FITTING_CHANNELS.get(situation, ())
+    return [c.value for c in Channel if c.value in fitting]
 
 
 @router.get("/preferences")
@@ -76,6 +92,8 @@ def _form_field(location: tuple[Any, ...]) -> str:
         return rest[1] if len(rest) > 1 and rest[1] in ("label", "topics", "until") else "label"
     if head == "interests":
         return "topic"
+    if head == "situation_channels" and rest:
+        return f"situation-{rest[0]}"
     return head
 
 
@@ -124,6 +142,25 @@ async def set_channels(visit: VisitDep) -> Response:
                 "max_per_week": int(limit) if limit.isdigit() else (limit or None),
             }
         return {"channels": channels}
+
+    return await _preference_form(visit, patch)()
+
+
+@router.post("/preferences/situations")
+async def set_situations(visit: VisitDep) -> Response:
+    """Which channels suit which situation. Only rows that differ from what the page showed are
+    written, so a situation left as Harken's default keeps following the default; "reset" removes
+    every one the customer set."""
+
+    def patch(form: Mapping[str, Any], mine: Mapping[str, StoredFact]) -> dict[str, Any]:
+        if form.get("reset"):
+            return {"situation_channels": {s.value: None for s in Situation if _key(s.value) in mine}}
+        chosen = {}
+        for situation in Situation:
+            picked = [c.value for c in Channel if form.get(f"suits-{situation.value}-{c.value}") == "on"]
+            if picked != _suits(mine, situation.value):
+                chosen[situation.value] = picked
+        return {"situation_channels": chosen}
 
     return await _preference_form(visit, patch)()
 

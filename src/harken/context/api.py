@@ -80,7 +80,8 @@ async def put_subject_context(ref: Ref, body: OrgContextPut, call: Call, now: No
 
 @router.patch("/v1/subjects/{ref}/preferences", response_model=list[Datum])
 async def patch_subject_preferences(ref: Ref, body: OrgPreferencesPatch, call: Call, now: Now) -> list[Datum]:
-    """Interests and other preferences you observed or inferred; declared values always win over them."""
+    """Interests and other preferences you observed or inferred (e.g. which channels suit a situation);
+    declared values always win over them."""
     changes = context_service.preference_changes(body, now)
     return await call(lambda session, org: _org_write(session, org, ref, body.provenance, changes, call, now))
 
@@ -199,8 +200,8 @@ async def delete_my_persona(key: Key, me: MePreferences, now: Now) -> Response:
 
 @router.patch("/v1/me/preferences", response_model=list[Datum], tags=["me"])
 async def patch_my_preferences(body: PreferencesPatch, me: MePreferences, now: Now) -> list[Datum]:
-    """Set (value) or remove (null) my interests, channels, quiet hours, time zone, locale, country,
-    life events and "surprise me"."""
+    """Set (value) or remove (null) my interests, channels, which channels suit which situation, quiet
+    hours, time zone, locale, country, life events and "surprise me"."""
     changes = context_service.preference_changes(body, now)
     return await me(lambda session, window: _declare(session, window, changes, me.hub, now))
 

@@ -131,7 +131,7 @@ class LifeEventPut(BaseModel):
 class PreferencesPatch(BaseModel):
     """Changes to preferences: a field present sets it, `null` removes it, an absent field stays.
 
-    Maps (interests, channels, life_events) change per entry in the same way."""
+    Maps (interests, channels, life_events, situation_channels) change per entry in the same way."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -147,6 +147,12 @@ class PreferencesPatch(BaseModel):
     )
     life_events: dict[Key, LifeEventPut | None] | None = Field(None, max_length=50)
     novelty: float | None = Field(None, ge=0, le=1, description='"Surprise me": 0 never, 1 often.')
+    situation_channels: dict[Situation, Annotated[list[Channel], Field(max_length=32)] | None] | None = Field(
+        None,
+        description="situation → the channels that suit me then (`[]`: none does); `null` goes back to "
+        "Harken's defaults for that situation.",
+        examples=[{"commuting": ["push"], "work": ["email"]}],
+    )
 
     @field_validator("interests")
     @classmethod
@@ -222,7 +228,8 @@ class Datum(BaseModel):
 
     field: str = Field(
         description="`context`, `persona:KEY`, `interest:TOPIC`, `channel:CHANNEL`, "
-        "`quiet_hours`, `time_zone`, `locale`, `country`, `life_event:KEY`, `novelty`"
+        "`quiet_hours`, `time_zone`, `locale`, `country`, `life_event:KEY`, `novelty`, "
+        "`situation_channels:SITUATION`"
     )
     value: dict[str, Any]
     provenance: Provenance

@@ -31,7 +31,7 @@ CONTEXT_LIFETIME = timedelta(hours=4)
 LONGEST_CONTEXT = timedelta(days=30)
 # What each purpose needs to see; `service` (a contract) needs only how and when to reach the customer.
 FIELDS_FOR_PURPOSE = {
-    "service": ("channel", "quiet_hours", "time_zone", "locale", "country"),
+    "service": ("channel", "situation_channels", "quiet_hours", "time_zone", "locale", "country"),
     "marketing": ("context", "interest"),
     "personalised-offers": ("context", "persona", "interest", "novelty"),
 }
@@ -76,6 +76,9 @@ def preference_changes(body: PreferencesPatch, now: datetime) -> list[Change]:
         changes.append(Change(f"interest:{topic}", None if affinity is None else {"affinity": affinity}))
     for channel, pref in (body.channels or {}).items():
         changes.append(Change(f"channel:{channel}", None if pref is None else pref.model_dump()))
+    for situation, fitting in (body.situation_channels or {}).items():
+        suits = None if fitting is None else {"channels": sorted({str(c) for c in fitting})}
+        changes.append(Change(f"situation_channels:{situation}", suits))
     for key, event in (body.life_events or {}).items():
         if event is not None and event.until <= now:
             raise Invalid(f"life_events.{key}.until", "must lie in the future")

@@ -151,14 +151,22 @@ def resolve(facts: Iterable[Fact], purchases: Iterable[Purchase], at: datetime) 
     (the latest of each); expired facts are absent.
 
     A declared fact the asking org may not see only protects the customer: it can add do-not-disturb,
-    a situation or a hurried intent, quiet hours, a dislike, a channel limit or a life event — never a
-    persona, topic, liking, locale or country, and it never hides the org's own data.
+    a situation or a hurried intent, quiet hours, a dislike, a channel limit, a channel unfit for a
+    situation or a life event — never a persona, topic, liking, locale or country, nor a channel
+    that fits a situation, and it never hides the org's own data.
     """
     live = [f for f in facts if f.valid_until is None or f.valid_until > at]
     chosen: dict[str, Fact] = {}
     for fact in sorted((f for f in live if f.shared), key=lambda f: (_PRECEDENCE[f.provenance], f.at)):
         chosen[fact.key] = fact
-    p: dict[str, Any] = {"personas": {}, "interests": {}, "channels": {}, "life_events": [], "provenance": {}}
+    p: dict[str, Any] = {
+        "personas": {},
+        "interests": {},
+        "channels": {},
+        "situation_channels": {},
+        "life_events": [],
+        "provenance": {},
+    }
     for purchase in purchases:  # a gift says nothing about the buyer's own interests
         if not purchase.gift:
             for topic in purchase.topics:
@@ -184,6 +192,8 @@ def resolve(facts: Iterable[Fact], purchases: Iterable[Purchase], at: datetime) 
             p["interests"][name] = Interest(float(v["affinity"]), fact.provenance)
         elif kind == "channel":
             p["channels"][name] = ChannelPreference(bool(v.get("allowed", True)), v.get("max_per_week"))
+        elif kind == "situation_channels":
+            p["situation_channels"][name] = frozenset(v.get("channels", ()))
         elif kind == "quiet_hours":
             p["quiet_hours"] = (time.fromisoformat(v["start"]), time.fromisoformat(v["end"]))
         elif kind in ("time_zone", "locale", "country", "novelty"):
@@ -224,6 +234,12 @@ def _protect(p: dict[str, Any], fact: Fact, at: datetime) -> None:
         p["interests"][name] = Interest(float(v["affinity"]), DECLARED, shared=False)
     elif kind == "channel" and (not v.get("allowed", True) or v.get("max_per_week") is not None):
         p["channels"][name] = ChannelPreference(bool(v.get("allowed", True)), v.get("max_per_week"))
+    elif kind == "situation_channels":
+        # it may close a channel the org's view leaves open for the situation, never open one
+        from harken.decisions.gates import FITTING_CHANNELS  # gates reads this module: imported late
+
+        before = p["situation_channels"].get(name, FITTING_CHANNELS.get(name, frozenset()))
+        p["situation_channels"][name] = before & frozenset(v.get("channels", ()))
     elif kind == "quiet_hours":
         p["quiet_hours"] = (time.fromisoformat(v["start"]), time.fromisoformat(v["end"]))
     elif kind == "time_zone":
