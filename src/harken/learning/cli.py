@@ -16,7 +16,7 @@ from harken.clock import system_clock
 from harken.console import console, fail, open_store
 from harken.db import session_scope
 from harken.errors import HarkenError
-from harken.learning import service
+from harken.learning import offline, service
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
 
@@ -111,6 +111,40 @@ def models(org_name: str = ORG) -> None:
             )
     console.print(table)
     console.print(f"In force: {current}.", highlight=False)
+
+
+@app.command("evaluate")
+def evaluate(
+    org_name: str = ORG,
+    version: int | None = typer.Option(
+        None, "--version", min=1, help="The version to judge (default: the latest)."
+    ),
+) -> None:
+    """Estimate, from the org's own log, what a version would have earned against the policy in force
+    (IPS, SNIPS, doubly robust, 95% intervals); promotion without --force reads the verdict."""
+    with open_store() as store:
+        try:
+            with session_scope(store.sessions) as session:
+                model = offline.evaluate_version(
+                    session, _org(session, org_name), clock=system_clock, version=version
+                )
+                found, name = dict(model.metrics or {}), model.scorer_name
+        except HarkenError as exc:
+            fail(exc.detail)
+    table = Table("estimator", f"{name} (candidate)", f"{found['against']} (in force)")
+    for estimator in ("ips", "snips", "dr"):
+        cells = []
+        for side in ("candidate", "current"):
+            e = found[side][estimator]
+            cells.append(f"{e['value']:.4f}  [{e['low']:.4f}, {e['high']:.4f}]")
+        table.add_row(estimator.upper(), *cells)
+    console.print(table)
+    verdict = "beats" if found["beats_current"] else "does not beat"
+    console.print(
+        f"Over {found['rounds']:,} settled decisions, {name} {verdict} {found['against']}"
+        " (DR lower bound against its estimate).",
+        highlight=False,
+    )
 
 
 @app.command("promote")
