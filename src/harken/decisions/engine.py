@@ -205,8 +205,7 @@ def _choose(
     keys = [(rounded.get(s) or rounded.setdefault(s, round(s, 3))) if s >= stay else s for s in scores]
     explore = min(max(lens.snapshot.profile.novelty, 0.0), explore_cap, 1.0)
     choice = choose(scorer.name, shared, actions, keys, explore=explore, draw=draw, explorable=explorable)
-    best = {verdict.offer.id: max(scores[start:end]) for verdict, start, end in spans if end > start}
-    ranked = tuple(sorted([_ranked(v, best, stay) for v in judged], key=_best_first))
+    ranked = tuple(sorted(_ranking(judged, spans, scores, stay), key=_best_first))
     taken = actions[choice.chosen]
     if taken.offer_id == DONT_SEND:
         if refused is not None:
@@ -249,17 +248,27 @@ def _greedy(keys: list[float]) -> int:
     return max(range(len(keys)), key=lambda i: (keys[i], -i))
 
 
-def _ranked(verdict: Ranked | Judged, best: dict[str, float], stay: float) -> Ranked:
-    """The offer as the ranking shows it: dropped, or scored (by its best action) against "don't send"."""
-    if isinstance(verdict, Ranked):
-        return verdict
-    offer_id = verdict.offer.id
-    score = best.get(offer_id, -math.inf)
-    if verdict.dropped is not None and score < stay:
-        return verdict.dropped  # only a channel the default table closes would carry it
-    if score < stay:
-        return Ranked._make((offer_id, False, round(score, 3), (*verdict.reasons, _BELOW)))
-    return Ranked._make((offer_id, True, round(score, 3), verdict.reasons))
+def _ranking(
+    judged: list[Ranked | Judged], spans: list[tuple[Judged, int, int]], scores: list[float], stay: float
+) -> list[Ranked]:
+    """Each offer as the ranking shows it: dropped, or scored by its best action against "don't send"
+    (an offer only a channel the default table closes would carry stays dropped, unless it beats it)."""
+    found: list[Ranked] = []
+    at = iter(spans)
+    make = Ranked._make
+    for verdict in judged:
+        if not isinstance(verdict, Judged):
+            found.append(verdict)
+            continue
+        _, start, end = next(at)
+        score = max(scores[start:end]) if end > start else -math.inf
+        if score >= stay:
+            found.append(make((verdict.offer.id, True, round(score, 3), verdict.reasons)))
+        elif verdict.dropped is not None:
+            found.append(verdict.dropped)
+        else:
+            found.append(make((verdict.offer.id, False, round(score, 3), (*verdict.reasons, _BELOW))))
+    return found
 
 
 _BELOW = reason(Code.relevance_below_floor)
