@@ -190,11 +190,12 @@ def _choose(
                 features.offer_features(offer, offer.purpose or lens.purpose, verdict.sensitive),
                 verdict.matches,
             )
-            start = len(actions)
+            start, offer_id = len(actions), offer.id
             for channel, unfit in verdict.channels:
-                actions.append(make((offer.id, channel, features.unfit(known) if unfit else known)))
-            spans.append((verdict, start, len(actions)))
-            explorable.extend([not verdict.sensitive] * (len(actions) - start))
+                actions.append(make((offer_id, channel, features.unfit(known) if unfit else known)))
+            end = len(actions)
+            spans.append((verdict, start, end))
+            explorable += [not verdict.sensitive] * (end - start)
     actions.append(_STAY)
     explorable.append(True)
     scores = scorer.score(shared, actions)

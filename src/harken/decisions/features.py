@@ -16,6 +16,7 @@ Pure: no database, no web, no clock.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from harken.decisions.snapshot import DECLARED, Context, Offer
@@ -63,8 +64,10 @@ def shared(context: Context | None, local: datetime) -> dict[str, float]:
     return found
 
 
+@lru_cache(maxsize=8192)
 def offer_features(offer: Offer, purpose: str, sensitive: bool) -> dict[str, float]:
-    """The offer's own features: who it is, what it is about, whom it is for, its purpose."""
+    """The offer's own features: who it is, what it is about, whom it is for, its purpose. Kept for
+    the next decision that asks about the same offer (so never change the dict returned)."""
     found = {f"offer={offer.id}": 1.0, f"purpose={purpose}": 1.0}
     for topic in offer.topics:
         found[f"topic={topic}"] = 1.0

@@ -69,15 +69,16 @@ class RulesScorer:
         floor = self._priors.floor
         found: list[float] = []
         known: dict[str, float] = {}  # offer → its relevance: the same on every channel
-        for a in actions:
-            if a.offer_id == DONT_SEND:
+        unfit = f.DEFAULT_UNFIT
+        for offer_id, _, features in actions:
+            if offer_id == DONT_SEND:
                 found.append(floor)
-            elif f.DEFAULT_UNFIT in a.features:
+            elif unfit in features:
                 found.append(UNFIT)
             else:
-                score = known.get(a.offer_id)
+                score = known.get(offer_id)
                 if score is None:
-                    score = known[a.offer_id] = self.relevance(a.features)
+                    score = known[offer_id] = self.relevance(features)
                 found.append(score)
         return found
 
