@@ -197,7 +197,7 @@ def _choose(
             spans.append((verdict, start, end))
             explorable += [not verdict.sensitive] * (end - start)
     actions.append(_STAY)
-    explorable.append(True)
+    explorable.append(False)  # exploring tries an offer or a channel: not sending is never a surprise
     scores = scorer.score(shared, actions)
     stay = scores[-1]
     # The engine ranks on scores to three decimals, as it always has (ties: the first asked); an
