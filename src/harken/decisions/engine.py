@@ -246,7 +246,7 @@ _STAY = Action(DONT_SEND, None, {})
 
 
 def _greedy(keys: list[float]) -> int:
-    return max(range(len(keys)), key=lambda i: (keys[i], -i))
+    return keys.index(max(keys))  # ties: the first
 
 
 def _ranking(

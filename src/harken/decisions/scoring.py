@@ -107,7 +107,7 @@ def choose(
         raise ValueError("one score per action, and at least one action")
     if not 0.0 <= explore <= 1.0 or not 0.0 <= draw < 1.0:
         raise ValueError("explore in [0, 1], draw in [0, 1)")
-    best = max(range(len(actions)), key=lambda i: (scores[i], -i))  # ties: the first asked
+    best = list(scores).index(max(scores))  # ties: the first asked
     may = list(explorable) if explorable is not None else [True] * len(actions)
     others = [i for i in range(len(actions)) if may[i]]
     probabilities = [0.0] * len(actions)
