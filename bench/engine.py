@@ -3,7 +3,9 @@
 One realistic customer (a context, two personas, interests declared, observed and inferred, channel
 limits, quiet hours, a life event, purchases, feedback, consents, recent contacts) and 20 candidate
 offers; prints p50 and p99 of `snapshot.resolve` (stored facts into the profile in force) and of
-`engine.decide`. `--profile` prints where `decide`'s time goes instead (cProfile).
+`engine.decide`, with the rules scorer and with a learned-like linear scorer (a weight for every feature
+of an action, and for every feature of the moment crossed with the channel, as a contextual bandit's
+linear model scores). `--profile` prints where `decide`'s time goes instead (cProfile).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +36,7 @@ from harken.decisions.engine import (
     decide,
     resolve,
 )
+from harken.decisions.scoring import DONT_SEND, Action, Features
 
 # Tuesday 3 November 2026, 10:00 in Toronto: outside quiet hours, so every candidate is judged.
 AT = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
@@ -160,6 +164,47 @@ def request() -> Request:
     return Request("marketing", ("email", "sms", "push"), offers())
 
 
+class Linear:
+    """A learned-like scorer: w·x over an action's features, plus the moment's features crossed with the
+    channel; "don't send" scores its own weight. Scores computed once per distinct features and channel."""
+
+    name = "linear-bench"
+
+    def __init__(self, weights: dict[str, float]) -> None:
+        self.weights = weights
+
+    def score(self, shared: Features, actions: Sequence[Action]) -> list[float]:
+        w = self.weights
+        crossed: dict[str | None, float] = {}
+        known: dict[int, float] = {}
+        found = []
+        for action in actions:
+            if action.offer_id == DONT_SEND:
+                found.append(w.get(DONT_SEND, 0.0))
+                continue
+            channel = action.channel
+            if channel not in crossed:
+                crossed[channel] = sum(w.get(f"{k}&channel={channel}", 0.0) * v for k, v in shared.items())
+            own = known.get(id(action.features))
+            if own is None:
+                own = known[id(action.features)] = sum(w.get(k, 0.0) * v for k, v in action.features.items())
+            found.append(own + crossed[channel])
+        return found
+
+
+def learned_like(person: Snapshot, asked: Request) -> Linear:
+    """Weights for every feature this decision shows (and its moment crossed with every channel), drawn
+    at random: what a model trained on an org's log holds, in size if not in value."""
+    rng = random.Random(16)
+    probe = decide(person, asked, AT).choice
+    assert probe is not None
+    names = {k for a in probe.actions for k in a.features}
+    names |= {f"{k}&channel={c}" for k in probe.shared for c in ("email", "sms", "push")}
+    weights = {name: rng.uniform(-1, 1) for name in sorted(names)}
+    weights[DONT_SEND] = 0.0
+    return Linear(weights)
+
+
 def timings(call: Callable[[], Any], runs: int) -> list[float]:
     """Microseconds per call, one figure per run, after a warm-up."""
     for _ in range(min(runs, 200)):
@@ -200,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {sys.version.split()[0]}, 20 candidates, answer: {decision.offer} by {decision.channel}")
     print(summary("snapshot.resolve", timings(lambda: resolve(stored, bought, AT), args.runs)))
     print(summary("engine.decide", timings(lambda: decide(person, asked, AT), args.runs)))
+    linear = learned_like(person, asked)
+    learned = decide(person, asked, AT, scorer=linear)
+    assert learned.choice is not None
+    print(
+        f"learned-like: {len(learned.choice.actions)} actions, answer: {learned.offer} by {learned.channel}"
+    )
+    print(summary("decide, linear", timings(lambda: decide(person, asked, AT, scorer=linear), args.runs)))
     return 0
 
 

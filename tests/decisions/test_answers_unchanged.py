@@ -32,4 +32,5 @@ def test_the_corpus_reaches_every_kind_of_answer() -> None:
         seen.update(str(r.code) for r in decision.reasons)
         seen.update(str(x.code) for r in decision.ranking for x in r.reasons)
     assert seen["allowed"] >= 50 and seen["retry"] >= 20, seen
-    assert {str(c) for c in Code} <= set(seen), seen
+    learned = {str(Code.relevance_learned)}  # only a learned scorer gives it: see test_learning.py
+    assert {str(c) for c in Code} - learned <= set(seen), seen

@@ -49,6 +49,7 @@ class Code(StrEnum):
     relevance_interest = "relevance.interest"
     relevance_inferred = "relevance.inferred"
     relevance_novelty = "relevance.novelty"
+    relevance_learned = "relevance.learned"
     relevance_below_floor = "relevance.below_floor"
     relevance_none = "relevance.none"
     # the answer
@@ -96,6 +97,8 @@ MEANING: dict[Code, str] = {
     Code.relevance_interest: "Matches an interest the customer declared.",
     Code.relevance_inferred: "Matches an observed or inferred interest (counts half of a declared one).",
     Code.relevance_novelty: "Outside known interests, chosen because the customer asked to be surprised.",
+    Code.relevance_learned: "Chosen by the org's learned model from what the customer declared (the likings and "
+    "the situation it cites) and the moment: customers who declared the same often took it.",
     Code.relevance_below_floor: "Not relevant enough to this customer to be worth sending.",
     Code.relevance_none: "No candidate is relevant enough: don't send.",
     Code.allowed: "Send: every gate passed.",

@@ -1,8 +1,14 @@
 """The decision engine: `decide(snapshot, request, at)`, a pure function over plain data.
 
-No database, no web, no clock: the service builds the snapshot and passes the time in. Gates run in
-order — customer known, consent, context, frequency — then every candidate is filtered and ranked by
-what the customer declared. Nothing relevant enough, or no open channel, means "don't send".
+No database, no web, no clock: the service builds the snapshot and passes the time in, and the scorer
+and the random draw too. Hard gates run in order — customer known, consent, context, frequency — then
+every candidate is filtered (ranking.judge); what is left are actions, each eligible offer on each
+channel it may go by, and "don't send". The scorer scores them (`rules.RULES`, today's hand-set weights,
+unless a learned one is passed) and `scoring.choose` takes one, exploring only as far as the customer's
+own "surprise me" and the org's cap allow, never a sensitive offer, never anything a hard gate dropped.
+Nothing relevant enough, or no open channel, means "don't send". The hub's own guesses (the table of
+channels per situation, the floor, the weights) are soft defaults, `rules.Priors`: a scorer may revise
+them, never what the customer declared.
 
 Two rules shape what the engine may use:
 - declared beats observed and inferred, always (`resolve` keeps the declared value of every key);
@@ -13,14 +19,18 @@ Two rules shape what the engine may use:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from harken.consent.purposes import CATALOGUE, LegalBasis
+from harken.decisions import features
 from harken.decisions.gates import consented_channels, next_opening, on_clock, open_channels, zone_of
-from harken.decisions.ranking import POSITIVE, Ranked, judge, lens_for, offer_channels
+from harken.decisions.ranking import POSITIVE, Judged, Lens, Ranked, judge, lens_for, offer_channels
 from harken.decisions.reasons import Code, Explanation, Reason, explain, reason
+from harken.decisions.rules import PRIORS, RULES, Priors
+from harken.decisions.scoring import DONT_SEND, Action, Choice, Scorer, choose
 from harken.decisions.snapshot import (
     DECLARED,
     INFERRED,
@@ -79,6 +89,7 @@ class Decision:
     explained: Explanation  # the one-sentence explanation as values: `explain` writes it in a language
     data_used: tuple[tuple[str, str], ...]  # (field, provenance)
     retry_after: datetime | None
+    choice: Choice | None = None  # the actions scored, the one taken and its propensity (None: no choice)
 
     @property
     def explanation(self) -> str:
@@ -86,8 +97,18 @@ class Decision:
         return explain(self.explained)
 
 
-def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
-    """Whether to contact the customer now, on which channel, with which candidate — and why."""
+def decide(
+    snapshot: Snapshot,
+    request: Request,
+    at: datetime,
+    *,
+    scorer: Scorer = RULES,
+    draw: float = 0.0,
+    explore_cap: float = 0.0,
+    priors: Priors = PRIORS,
+) -> Decision:
+    """Whether to contact the customer now, on which channel, with which candidate — and why. `draw`
+    (in [0, 1)) decides an exploring choice; `explore_cap`, the org's bound on exploration."""
     used: set[tuple[str, str]] = set()
     if snapshot.erased:
         return _deny([reason(Code.subject_erased)], (), used, None, zone_of(snapshot.profile))
@@ -119,41 +140,193 @@ def decide(snapshot: Snapshot, request: Request, at: datetime) -> Decision:
                 zone_of(profile),
             )
         reasons.append(reason(Code.channel_not_allowed, channels=tuple(closed)))
+    if contract:
+        return _owed(snapshot, request, at, channels, reasons, used)
 
-    if not contract:
-        open_now, blocks = open_channels(snapshot, channels, at, used)
-        if not open_now:
-            retry = next_opening(snapshot, channels, at)
-            if retry is not None and on_clock(retry, profile).date() != on_clock(at, profile).date():
-                blocks.append(reason(Code.context_no_moment_today))
-            return _deny(blocks, (), used, retry, zone_of(profile))
-        channels = open_now
-        reasons.extend(blocks)  # channels closed while others stay open
+    opened = open_channels(snapshot, channels, at, used, priors.fitting)
+    if not opened.channels:
+        retry = next_opening(snapshot, channels, at, priors.fitting)
+        if retry is not None and on_clock(retry, profile).date() != on_clock(at, profile).date():
+            opened.blocks.append(reason(Code.context_no_moment_today))
+        refused = _deny(opened.blocks, (), used, retry, zone_of(profile))
+        if not opened.soft:
+            return refused
+        # Only the hub's default table closes what is left: the scorer may revise it, else the refusal
+        # stands as the rules give it (what the rules did not use stays out of data_used).
+        spare: set[tuple[str, str]] = set()
+        lens = lens_for(snapshot, request.purpose, [], at, False, opened.soft)
+        blocks = [b for b in opened.blocks if b.code != Code.context_no_moment_today]
+        return _choose(lens, request, [*reasons, *blocks], spare, scorer, draw, explore_cap, refused, used)
+    reasons.extend(opened.blocks)  # channels closed while others stay open
+    lens = lens_for(snapshot, request.purpose, opened.channels, at, False, opened.soft)
+    return _choose(lens, request, reasons, used, scorer, draw, explore_cap, None, used)
 
-    lens = lens_for(snapshot, request.purpose, channels, at, contract)
-    # eligible first, best first; ties in the order asked (the sort is stable)
-    ranked = tuple(sorted([judge(offer, lens, used) for offer in request.candidates], key=_best_first))
+
+def _choose(
+    lens: Lens,
+    request: Request,
+    reasons: list[Reason],
+    used: set[tuple[str, str]],
+    scorer: Scorer,
+    draw: float,
+    explore_cap: float,
+    refused: Decision | None,
+    kept: set[tuple[str, str]],
+) -> Decision:
+    """Score every action the hard gates leave, choose one, and say why. `refused`: the rules' answer
+    when only the default table closes every channel (kept unless the scorer revises it); `kept`, the
+    data used that the answer shows either way."""
+    judged = [judge(offer, lens, used) for offer in request.candidates]
+    local = on_clock(lens.at, lens.snapshot.profile)
+    shared = features.shared(lens.context, local)
+    actions: list[Action] = []
+    explorable: list[bool] = []  # sensitive offers are never explored
+    spans: list[tuple[Judged, int, int]] = []  # an offer's actions: actions[start:end]
+    make = Action._make
+    for verdict in judged:
+        if isinstance(verdict, Judged):
+            offer = verdict.offer
+            known = features.action(
+                features.offer_features(offer, offer.purpose or lens.purpose, verdict.sensitive),
+                verdict.matches,
+            )
+            start, offer_id = len(actions), offer.id
+            for channel, unfit in verdict.channels:
+                actions.append(make((offer_id, channel, features.unfit(known) if unfit else known)))
+            end = len(actions)
+            spans.append((verdict, start, end))
+            explorable += [not verdict.sensitive] * (end - start)
+    actions.append(_STAY)
+    explorable.append(False)  # exploring tries an offer or a channel: not sending is never a surprise
+    scores = scorer.score(shared, actions)
+    stay = scores[-1]
+    # The engine ranks on scores to three decimals, as it always has (ties: the first asked); an
+    # action below "don't send" stays below it.
+    rounded: dict[float, float] = {}
+    keys = [(rounded.get(s) or rounded.setdefault(s, round(s, 3))) if s >= stay else s for s in scores]
+    explore = min(max(lens.snapshot.profile.novelty, 0.0), explore_cap, 1.0)
+    choice = choose(scorer.name, shared, actions, keys, explore=explore, draw=draw, explorable=explorable)
+    ranked = tuple(sorted(_ranking(judged, spans, scores, stay), key=_best_first))
+    taken = actions[choice.chosen]
+    if taken.offer_id == DONT_SEND:
+        if refused is not None:
+            return replace(refused, choice=choice)
+        why = [reason(Code.relevance_none)]
+        if len(ranked) == 1:
+            why = [*ranked[0].reasons[-1:], *why]
+        return replace(_deny(why, ranked, used, None, zone_of(lens.snapshot.profile)), choice=choice)
+    owner = next(v for v, start, end in spans if start <= choice.chosen < end)
+    if refused is not None:
+        kept |= used
+    revised = (taken.channel, True) in owner.channels
+    if revised:  # the scorer revised the default table: its guess is no reason any more
+        reasons = [r for r in reasons if r.code not in (Code.context_in_transit, Code.context_situation)]
+    ranking = next((r for r in ranked if r.offer_id == taken.offer_id), None)
+    cited = ranking.reasons if ranking is not None else owner.reasons
+    because = next((r for r in cited if r.code in POSITIVE), reason(Code.consent_not_required))
+    if choice.probabilities[choice.chosen] < 1.0 and choice.chosen != _greedy(keys):
+        because = reason(Code.relevance_novelty)  # explored: the customer asked to be surprised
+        kept.add(("preferences.novelty", lens.snapshot.profile.provenance.get("novelty", DECLARED)))
+    elif scorer.name != RULES.name:
+        because = _learned(owner, shared, lens, kept)
+    return Decision(
+        allowed=True,
+        channel=taken.channel,
+        offer=taken.offer_id,
+        ranking=ranked,
+        reasons=(*reasons, reason(Code.allowed)),
+        explained=Explanation(because, title=owner.offer.title, channel=taken.channel),
+        data_used=tuple(sorted(kept)),
+        retry_after=None,
+        choice=choice,
+    )
+
+
+_STAY = Action(DONT_SEND, None, {})
+
+
+def _greedy(keys: list[float]) -> int:
+    return keys.index(max(keys))  # ties: the first
+
+
+def _ranking(
+    judged: list[Ranked | Judged], spans: list[tuple[Judged, int, int]], scores: list[float], stay: float
+) -> list[Ranked]:
+    """Each offer as the ranking shows it: dropped, or scored by its best action against "don't send"
+    (an offer only a channel the default table closes would carry stays dropped, unless it beats it)."""
+    found: list[Ranked] = []
+    at = iter(spans)
+    make = Ranked._make
+    for verdict in judged:
+        if not isinstance(verdict, Judged):
+            found.append(verdict)
+            continue
+        _, start, end = next(at)
+        score = max(scores[start:end]) if end > start else -math.inf
+        if score >= stay:
+            found.append(make((verdict.offer.id, True, round(score, 3), verdict.reasons)))
+        elif verdict.dropped is not None:
+            found.append(verdict.dropped)
+        else:
+            found.append(make((verdict.offer.id, False, round(score, 3), (*verdict.reasons, _BELOW))))
+    return found
+
+
+_BELOW = reason(Code.relevance_below_floor)
+
+
+def _learned(owner: Judged, shared: dict[str, float], lens: Lens, kept: set[tuple[str, str]]) -> Reason:
+    """A learned choice cites the declared facts it used, and the access log shows them."""
+    topics = tuple(r.params["topic"] for r in owner.reasons if r.code == Code.relevance_interest)
+    situation = lens.context.situation if lens.context is not None else None
+    if f"situation={situation}" not in shared:
+        situation = None
+    for name, feature in (("situation", "situation="), ("intent", "intent="), ("persona", "persona=")):
+        if any(k.startswith(feature) for k in shared):
+            kept.add((f"context.{name}", DECLARED))
+    if any(k.startswith("context.topic=") for k in shared):
+        kept.add(("context.topics", DECLARED))
+    if topics:
+        kept.add(("preferences.interests", DECLARED))
+    return reason(Code.relevance_learned, topics=topics, situation=situation)
+
+
+def _owed(
+    snapshot: Snapshot,
+    request: Request,
+    at: datetime,
+    channels: list[str],
+    reasons: list[Reason],
+    used: set[tuple[str, str]],
+) -> Decision:
+    """A service message is owed, not chosen: the first candidate any open channel carries."""
+    lens = lens_for(snapshot, request.purpose, channels, at, True)
+    ranked = tuple(
+        sorted([_as_ranked(judge(offer, lens, used)) for offer in request.candidates], key=_best_first)
+    )
     best = ranked[0] if ranked and ranked[0].eligible else None
     if best is None:
         why = [reason(Code.relevance_none)]
         if len(ranked) == 1:
             why = [*ranked[0].reasons[-1:], *why]
-        return _deny(why, ranked, used, None, zone_of(profile))
+        return _deny(why, ranked, used, None, zone_of(snapshot.profile))
     offer = next(o for o in request.candidates if o.id == best.offer_id)
     channel = offer_channels(offer, lens)[0]
-    because = reason(Code.consent_not_required)
-    if not contract:
-        because = next((r for r in best.reasons if r.code in POSITIVE), because)
     return Decision(
         allowed=True,
         channel=channel,
         offer=offer.id,
         ranking=ranked,
         reasons=(*reasons, reason(Code.allowed)),
-        explained=Explanation(because, title=offer.title, channel=channel),
+        explained=Explanation(reason(Code.consent_not_required), title=offer.title, channel=channel),
         data_used=tuple(sorted(used)),
         retry_after=None,
     )
+
+
+def _as_ranked(verdict: Ranked | Judged) -> Ranked:
+    assert isinstance(verdict, Ranked), "a service message is judged on channels alone"
+    return verdict
 
 
 def _best_first(ranked: Ranked) -> tuple[bool, float]:

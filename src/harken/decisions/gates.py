@@ -7,8 +7,9 @@ Pure: no database, no web, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from harken.decisions.reasons import Code, Reason, reason
@@ -16,7 +17,10 @@ from harken.decisions.snapshot import DECLARED, ChannelPreference, Context, Prof
 
 WEEK = timedelta(days=7)
 HORIZON = timedelta(days=31)  # how far ahead retry_after looks (a context lasts at most 30 days)
-# Channels that interrupt: not while the customer is in transit, and phone never at work.
+# The hub's default guess at which channels suit which situation, for a customer who said nothing about
+# it (a soft default: `rules.Priors` names it, an org may override it, a scorer may revise it); a
+# customer's own word (`Profile.situation_channels`) is a hard gate instead. Channels that interrupt:
+# not while the customer is in transit, and phone never at work.
 FITTING_CHANNELS: dict[str, frozenset[str]] = {
     "home": frozenset({"email", "sms", "push", "phone", "post", "in-app"}),
     "work": frozenset({"email", "sms", "push", "post", "in-app"}),
@@ -53,51 +57,88 @@ def consented_channels(
     return channels, None
 
 
+class Open(NamedTuple):
+    """What the moment leaves open: `channels` by every gate and the default table, `blocks` why others
+    close, and `soft`: channels every gate leaves open that only the hub's default table closes."""
+
+    channels: list[str]
+    blocks: list[Reason]
+    soft: tuple[str, ...] = ()
+
+
 def open_channels(
-    snapshot: Snapshot, channels: list[str], at: datetime, used: set[tuple[str, str]]
-) -> tuple[list[str], list[Reason]]:
+    snapshot: Snapshot,
+    channels: list[str],
+    at: datetime,
+    used: set[tuple[str, str]],
+    fitting: Mapping[str, frozenset[str]] = FITTING_CHANNELS,
+) -> Open:
     """The channels the customer's context and weekly limits leave open at `at`, and why others close."""
     profile = snapshot.profile
     blocks: list[Reason] = []
     context = context_at(profile, at)
     if context is not None and context.do_not_disturb_until is not None and context.do_not_disturb_until > at:
         used.add(("context.do_not_disturb", context.provenance))
-        return [], [reason(Code.context_do_not_disturb, **when(context.do_not_disturb_until, profile, at))]
+        return Open(
+            [], [reason(Code.context_do_not_disturb, **when(context.do_not_disturb_until, profile, at))]
+        )
     if profile.quiet_hours is not None and in_quiet_hours(profile, at):
         used.add(("preferences.quiet_hours", profile.provenance.get("quiet_hours", DECLARED)))
         start, end = profile.quiet_hours
-        return [], [reason(Code.context_quiet_hours, start=f"{start:%H:%M}", end=f"{end:%H:%M}")]
+        return Open([], [reason(Code.context_quiet_hours, start=f"{start:%H:%M}", end=f"{end:%H:%M}")])
     if context is not None and context.intent in ("in-a-rush", "need-help"):
         used.add(("context.intent", context.provenance))
-        return [], [
-            reason(Code.context_in_a_rush if context.intent == "in-a-rush" else Code.context_needs_help)
-        ]
+        return Open(
+            [], [reason(Code.context_in_a_rush if context.intent == "in-a-rush" else Code.context_needs_help)]
+        )
+    unfit: list[str] = []
     if context is not None and context.situation is not None:
-        fitting = FITTING_CHANNELS.get(context.situation, frozenset())
-        unfit = [c for c in channels if c not in fitting]
+        own = profile.situation_channels.get(context.situation)
+        if own is not None:  # the customer's own word: a hard gate
+            used.add(
+                ("preferences.situation_channels", profile.provenance.get("situation_channels", DECLARED))
+            )
+        unfit = [
+            c
+            for c in channels
+            if c not in (fitting.get(context.situation, frozenset()) if own is None else own)
+        ]
         if unfit:
             used.add(("context.situation", context.provenance))
             code = Code.context_in_transit if context.situation in IN_TRANSIT else Code.context_situation
             blocks.append(reason(code, situation=context.situation, channels=tuple(unfit)))
-            channels = [c for c in channels if c in fitting]
-    capped = []
-    for channel in channels:
-        limit = profile.channels.get(channel, _OPEN).max_per_week
-        if limit is not None:
-            used.add(("preferences.channels", profile.provenance.get("channel", DECLARED)))
-            if sum(1 for c in snapshot.contacts if c.channel == channel and at - WEEK < c.at <= at) >= limit:
-                capped.append(channel)
-                blocks.append(reason(Code.frequency_cap, channel=channel, limit=limit))
-    return [c for c in channels if c not in capped], blocks
+            channels = [c for c in channels if c not in unfit]
+            if own is not None:
+                unfit = []
+    capped = [c for c in channels if _capped(snapshot, c, at, used)]
+    for channel in capped:
+        blocks.append(
+            reason(Code.frequency_cap, channel=channel, limit=profile.channels[channel].max_per_week)
+        )
+    soft = tuple(c for c in unfit if not _capped(snapshot, c, at, set()))
+    return Open([c for c in channels if c not in capped], blocks, soft)
 
 
-def next_opening(snapshot: Snapshot, channels: list[str], at: datetime) -> datetime | None:
+def _capped(snapshot: Snapshot, channel: str, at: datetime, used: set[tuple[str, str]]) -> bool:
+    profile = snapshot.profile
+    limit = profile.channels.get(channel, _OPEN).max_per_week
+    if limit is None:
+        return False
+    used.add(("preferences.channels", profile.provenance.get("channel", DECLARED)))
+    return sum(1 for c in snapshot.contacts if c.channel == channel and at - WEEK < c.at <= at) >= limit
+
+
+def next_opening(
+    snapshot: Snapshot,
+    channels: list[str],
+    at: datetime,
+    fitting: Mapping[str, frozenset[str]] = FITTING_CHANNELS,
+) -> datetime | None:
     """The earliest moment within the horizon when one of `channels` opens: tries, in order, each
     moment at which something that blocks them ends."""
     t = at
     for _ in range(256):
-        open_now, _ = open_channels(snapshot, channels, t, set())
-        if open_now:
+        if open_channels(snapshot, channels, t, set(), fitting).channels:
             return t
         later = [end for end in _block_ends(snapshot, t, channels) if end > t]
         if not later or min(later) - at > HORIZON:

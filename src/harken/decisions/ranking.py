@@ -1,6 +1,7 @@
-"""Each candidate, filtered and ranked: what the customer's profile means for this decision is worked
-out once (`lens_for`), then every offer is judged against it — the first filter that drops it, or its
-relevance score and the reasons for it.
+"""Each candidate, filtered and matched: what the customer's profile means for this decision is worked
+out once (`lens_for`), then every offer is judged against it — the first filter (a hard gate) that drops
+it, or how it meets what the customer declared (its features, for a scorer) and the reasons for it.
+Scoring is the scorer's (`rules.RulesScorer` gives today's relevance); the engine ranks.
 
 Pure: no database, no web, no clock.
 """
@@ -12,11 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from harken.consent.purposes import CATALOGUE
+from harken.decisions import features as f
 from harken.decisions.gates import IN_TRANSIT, context_at, end_of_day_part, on_clock
 from harken.decisions.reasons import ENGLISH, Code, Reason, reason
 from harken.decisions.snapshot import DECLARED, OBSERVED, Context, LifeEvent, Offer, Persona, Snapshot
-
-RELEVANCE_FLOOR = 0.25
 
 
 class Ranked(NamedTuple):
@@ -24,6 +24,19 @@ class Ranked(NamedTuple):
     eligible: bool
     score: float
     reasons: tuple[Reason, ...]
+
+
+class Judged(NamedTuple):
+    """An offer no hard gate dropped: how it meets what the customer declared, and the channels it may
+    go by — (channel, closed only by the hub's default table). `dropped` is the rules' view of an offer
+    that only such channels would carry: dropped, as it always was; a scorer may still revise it."""
+
+    offer: Offer
+    reasons: tuple[Reason, ...]
+    matches: dict[str, float]
+    sensitive: bool
+    channels: tuple[tuple[str, bool], ...]
+    dropped: Ranked | None = None
 
 
 @dataclass(slots=True)
@@ -34,7 +47,9 @@ class Lens:
 
     snapshot: Snapshot
     purpose: str
-    channels: tuple[str, ...]
+    channels: tuple[str, ...]  # open now, by every gate and by the hub's default table
+    soft: tuple[str, ...]  # open by every gate, closed only by the hub's default table for the situation
+    fit: tuple[tuple[str, bool], ...]  # `channels`, each with False: not closed by the default table
     at: datetime
     contract: bool
     context: Context | None
@@ -45,12 +60,19 @@ class Lens:
     recent: dict[str, datetime]  # topic → end of the day part of a recent purchase for oneself
     held: frozenset[str]  # the topics of `disliked`, `paused` and `recent`
     set_aside: dict[str, datetime]  # offer id → last dismissed or found not relevant
-    interests: dict[str, tuple[float, Code, str, bool]]  # topic → (weighted affinity, the code citing it,
+    interests: dict[str, tuple[float, Code, str, bool]]  # topic → (affinity, the code citing it,
     # provenance, shared)
     granted: dict[str, frozenset[str] | None]  # purpose → channels its consent covers, None if not granted
 
 
-def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime, contract: bool) -> Lens:
+def lens_for(
+    snapshot: Snapshot,
+    purpose: str,
+    channels: list[str],
+    at: datetime,
+    contract: bool,
+    soft: tuple[str, ...] = (),
+) -> Lens:
     profile = snapshot.profile
     context = context_at(profile, at)
     recent: dict[str, datetime] = {}
@@ -75,16 +97,18 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
     interests: dict[str, tuple[float, Code, str, bool]] = {}
     for topic, (affinity, provenance, shared) in profile.interests.items():
         if provenance == DECLARED:
-            interests[topic] = (affinity * 1.0, Code.relevance_interest, provenance, shared)
+            interests[topic] = (affinity, Code.relevance_interest, provenance, shared)
             if affinity <= -0.5:
                 disliked[topic] = shared
         else:
-            interests[topic] = (affinity * 0.5, Code.relevance_inferred, provenance, shared)
+            interests[topic] = (affinity, Code.relevance_inferred, provenance, shared)
     paused = {t: e for e in profile.life_events if at < e.until for t in sorted(e.topics)}
     return Lens(
         snapshot=snapshot,
         purpose=purpose,
         channels=tuple(channels),
+        soft=soft,
+        fit=tuple((c, False) for c in channels),
         at=at,
         contract=contract,
         context=context,
@@ -103,9 +127,12 @@ def lens_for(snapshot: Snapshot, purpose: str, channels: list[str], at: datetime
     )
 
 
-def offer_channels(offer: Offer, lens: Lens) -> list[str]:
-    """The open channels this offer may go by: its own, and those its purpose's consent covers."""
-    usable = [c for c in lens.channels if not offer.channels or c in offer.channels]
+def offer_channels(offer: Offer, lens: Lens, among: tuple[str, ...] | None = None) -> list[str]:
+    """The open channels (or those `among`) this offer may go by: its own, and those its purpose's
+    consent covers."""
+    usable = [
+        c for c in (lens.channels if among is None else among) if not offer.channels or c in offer.channels
+    ]
     offer_purpose = offer.purpose or lens.purpose
     if offer_purpose != lens.purpose:
         covered = lens.granted.get(offer_purpose)
@@ -113,23 +140,50 @@ def offer_channels(offer: Offer, lens: Lens) -> list[str]:
     return usable
 
 
-def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
-    """One candidate: the first filter that drops it, or its relevance score and why."""
+def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | Judged:
+    """One candidate: the first filter that drops it, or how it meets what the customer declared."""
     # (fields read once into locals: a named tuple's field costs three times a local's)
-    offer_id, topics, channels, item = offer.id, offer.topics, offer.channels, offer.item
+    offer_id, channels = offer.id, offer.channels
     offer_purpose = offer.purpose or lens.purpose
     sensitive_purpose = _SENSITIVE[offer_purpose]
     sensitive = offer.sensitive or sensitive_purpose
+    closed: Reason | None = None  # no open channel carries it: the last word, unless the default closed one
     if channels and channels.isdisjoint(lens.channels):
-        return _drop(offer_id, reason(Code.channel_not_offered, channels=lens.channels))
-    if sensitive and not sensitive_purpose:
+        closed = reason(Code.channel_not_offered, channels=lens.channels)
+    elif sensitive and not sensitive_purpose:
         return _drop(offer_id, reason(Code.sensitive_no_explicit_consent, purpose=offer_purpose))
     # (an offer for any channel, on the request's purpose, may go by every open one)
-    if (channels or offer_purpose != lens.purpose) and not offer_channels(offer, lens):
+    elif (channels or offer_purpose != lens.purpose) and not offer_channels(offer, lens):
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
-        return _drop(offer_id, reason(code, purpose=offer_purpose))
+        closed = reason(code, purpose=offer_purpose)
     if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
+        if closed is not None:
+            return _drop(offer_id, closed)
         return Ranked._make((offer_id, True, 0.0, (reason(Code.consent_not_required),)))
+    spare = offer_channels(offer, lens, lens.soft) if lens.soft else []
+    if closed is not None:
+        if not spare or (sensitive and not sensitive_purpose):
+            return _drop(offer_id, closed)
+        # (what the rules did not use stays out of data_used)
+        judged = _judge(offer, lens, set(), sensitive, tuple((c, True) for c in spare))
+        if isinstance(judged, Ranked):
+            return _drop(offer_id, closed)
+        return judged._replace(dropped=_drop(offer_id, closed))
+    if channels or offer_purpose != lens.purpose:
+        fit = tuple((c, False) for c in offer_channels(offer, lens))
+    else:  # (an offer for any channel, on the request's purpose, may go by every open one)
+        fit = lens.fit
+    return _judge(offer, lens, used, sensitive, fit + tuple((c, True) for c in spare) if spare else fit)
+
+
+def _judge(
+    offer: Offer,
+    lens: Lens,
+    used: set[tuple[str, str]],
+    sensitive: bool,
+    channels: tuple[tuple[str, bool], ...],
+) -> Ranked | Judged:
+    offer_id, topics, item = offer.id, offer.topics, offer.item
     context, at = lens.context, lens.at
     situations = offer.situations
     if situations and context is not None:
@@ -165,12 +219,10 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked:
             used.add(("preferences.locale", profile.provenance.get("locale", DECLARED)))
             if not any(_same_language(profile.locale, locale) for locale in locales):
                 return _drop(offer_id, reason(Code.locale_mismatch, locale=profile.locale))
-    score, why = _relevance(offer, lens, sensitive, used)
+    matches, why = _matches(offer, lens, sensitive, used)
     if sensitive:
         why.append(reason(Code.sensitive_declared_only))
-    if score < RELEVANCE_FLOOR:
-        return Ranked._make((offer_id, False, round(score, 3), (*why, reason(Code.relevance_below_floor))))
-    return Ranked._make((offer_id, True, round(score, 3), tuple(why)))  # (_make: see `reason`)
+    return Judged._make((offer, tuple(why), matches, sensitive, channels, None))
 
 
 def _held(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None:
@@ -196,12 +248,14 @@ def _drop(offer_id: str, why: Reason) -> Ranked:
     return Ranked._make((offer_id, False, 0.0, (why,)))
 
 
-def _relevance(
+def _matches(
     offer: Offer, lens: Lens, declared_only: bool, used: set[tuple[str, str]]
-) -> tuple[float, list[Reason]]:
-    """Declared context and persona first, then interests (others' count half), then novelty. The
-    reasons come in the order they are cited: context, persona, interests, novelty, another persona."""
-    score, signal = 0.0, False
+) -> tuple[dict[str, float], list[Reason]]:
+    """Declared context and persona first, then interests by provenance, then novelty: the features a
+    scorer weighs. The reasons come in the order they are cited: context, persona, interests, novelty,
+    another persona."""
+    matches: dict[str, float] = {}
+    signal = False
     first: list[Reason] = []  # context, persona
     cited: list[Reason] = []  # interests
     other: Reason | None = None  # another persona than the active one: cited last
@@ -211,50 +265,55 @@ def _relevance(
         if context.topics and not topics.isdisjoint(context.topics):
             hit = topics & context.topics
             used.add(("context.topics", provenance))
-            score, signal = score + 0.8, True
+            matches[f.CONTEXT], signal = 1.0, True
             first.append(reason(Code.relevance_context, intent=context.intent, topics=tuple(sorted(hit))))
         persona = lens.persona
         if active and personas:
             used.add(("context.persona", provenance))
             label = persona.label if persona else active
             if active in personas:
-                score, signal = score + 0.3, True
+                matches[f.PERSONA], signal = 1.0, True
                 first.append(reason(Code.relevance_persona, persona=label))
             else:
-                score -= 0.4
+                matches[f.OTHER_PERSONA] = 1.0
                 other = reason(Code.relevance_other_persona, persona=label)
         fits = not personas or active in personas
         if persona is not None and fits and not topics.isdisjoint(persona.interests):
             used.add(("personas", persona.provenance))
-            score, signal = score + 0.5, True
+            matches[f.PERSONA_INTERESTS], signal = 1.0, True
             if not first or first[-1].code != Code.relevance_persona:
                 first.append(reason(Code.relevance_persona, persona=persona.label))
-    liked, disliked = 0.0, 0.0
     interests = lens.interests
     for topic in topics:
         weighted = interests.get(topic)
         if weighted is None:
             continue
-        value, code, provenance, shared = weighted
+        affinity, code, provenance, shared = weighted
         if declared_only and provenance != DECLARED:
             continue
         signal = True
         used.add(("preferences.interests", provenance))
-        if value > 0 and shared:
+        if affinity > 0 and shared:
             cited.append(reason(code, topic=topic))
-        liked, disliked = max(liked, value), min(disliked, value)
-    score += liked + disliked
+        liked, disliked = f.LIKES[provenance] if shared else _WITHHELD
+        if liked is not None and (liked not in matches or affinity > matches[liked]):
+            matches[liked] = affinity
+        if disliked not in matches or affinity < matches[disliked]:
+            matches[disliked] = affinity
     if len(cited) > 1:
         cited.sort(key=_in_order)
     why = first + cited if first else cited
     profile = lens.snapshot.profile
     if not signal and profile.novelty > 0 and not declared_only:
         used.add(("preferences.novelty", profile.provenance.get("novelty", DECLARED)))
-        score += profile.novelty * 0.6
+        matches[f.SURPRISE] = float(profile.novelty)
         why.append(reason(Code.relevance_novelty))
     if other is not None:
         why.append(other)
-    return score, why
+    return matches, why
+
+
+_WITHHELD: tuple[str | None, str] = (None, f.DISLIKED_WITHHELD)
 
 
 POSITIVE = frozenset(

@@ -134,7 +134,23 @@ def _values(reason: Reason, words: dict[str, str], language: str) -> dict[str, s
             found[key] = words["chosen_day"] if value is None else _day(date.fromisoformat(value), language)
         else:
             found[key] = str(value)
+    if reason.code is Code.relevance_learned:
+        found.update(_learned(reason.params, words))
     return found
+
+
+def _learned(params: Mapping[str, Any], words: dict[str, str]) -> dict[str, str]:
+    """A learned choice's clauses: the likings it cites, or that none were declared, and the situation."""
+    topics, situation = ", ".join(params.get("topics") or ()), params.get("situation")
+    liked = (
+        words["learned.liked"].format(topics=topics)
+        if topics
+        else ""
+        if situation
+        else words["learned.nothing"]
+    )
+    where = words.get(f"moment.{situation}") or _name(words, "situation", situation or "")
+    return {"liked": liked, "moment": words["learned.moment"].format(situation=where) if situation else ""}
 
 
 def _name(words: dict[str, str], kind: str, key: str) -> str:

@@ -3,6 +3,7 @@ logging every decision (the customer's access log) and taking feedback."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -19,7 +20,9 @@ from harken.decisions.basis import Basis
 from harken.decisions.gates import WEEK
 from harken.decisions.memory import Memory
 from harken.decisions.models import ChangeCounter, DecisionFeedback, DecisionLog, Offer
+from harken.decisions.rules import RULES
 from harken.decisions.schemas import DecisionPost, FeedbackKind, OfferPut
+from harken.decisions.scoring import Scorer
 from harken.errors import Invalid, NotFound
 from harken.ledger.service import Notary
 from harken.orgs import catalogue
@@ -30,6 +33,14 @@ from harken.subjects.service import alive
 
 LOOK_AHEAD = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
+# How far an org lets its decisions explore, at most (each customer's own "surprise me" bounds it too).
+# 0 while the rules serve: exploring only helps a model learn, and no model serves yet.
+EXPLORE_CAP = 0.0
+
+
+def rules_for(org: Org) -> Scorer:
+    """The scorer that decides for `org`: the rules, until a learned model serves it (harken.learning)."""
+    return RULES
 
 
 def put_offer(
@@ -153,11 +164,16 @@ def decide(
     now: datetime,
     memory: Memory | None = None,
     clock: Callable[[], datetime] | None = None,
+    scorer_for: Callable[[Org], Scorer] = rules_for,
+    explore_cap: float = EXPLORE_CAP,
+    draw: Callable[[], float] = random.random,
 ) -> Decided:
     """Answer and log a decision. An unknown or foreign ref is "don't send", never an error. What a
     share lends the org for the decision's purpose is weighed too, and its use recorded as a read.
     With `memory`, what this process remembers of the person is used when their change counter says it
-    still holds (one read instead of eight)."""
+    still holds (one read instead of eight). `scorer_for` gives the org's scorer (the rules unless a
+    model serves it); `draw` the random draw an exploring choice needs, bounded by `explore_cap` and the
+    customer's own novelty setting."""
     at = body.at or now
     if at < now - CLOCK_SKEW:
         raise Invalid("at", "lies in the past: decisions are about now or a moment to come")
@@ -199,7 +215,14 @@ def decide(
             session.execute(_TURN, {"id": stamp[0]})
             if body.at is None and clock is not None:
                 now = at = max(now, clock())
-        decision = engine.decide(basis.at(at, partial(_contacts, session, basis, at)), request, at)
+        decision = engine.decide(
+            basis.at(at, partial(_contacts, session, basis, at)),
+            request,
+            at,
+            scorer=scorer_for(org),
+            draw=draw(),
+            explore_cap=explore_cap,
+        )
         if grants:
             used = {f for name, _ in decision.data_used if (f := _share_field(name))}
             lending.record_use(session, org=org, grants=grants, fields=used, notary=notary, now=now)
@@ -220,6 +243,7 @@ def decide(
             "explanation": decision.explanation,
             "data_used": [f for f, _ in decision.data_used],
             "retry_after": decision.retry_after,
+            "choice": decision.choice.as_record() if decision.choice is not None else None,
             "at": at,
             "decided_at": now,
         },
