@@ -18,6 +18,7 @@ from harken.context.schemas import AccessEntry, Item
 from harken.decisions import service as decision_service
 from harken.decisions.models import Offer
 from harken.decisions.reasons import explain, language, render
+from harken.decisions.rules import RULES
 from harken.decisions.schemas import (
     DataUsed,
     DecisionPost,
@@ -31,6 +32,7 @@ from harken.decisions.schemas import (
 )
 from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES
+from harken.learning import service as learning
 from harken.orgs.api import Call, OrgCall
 from harken.orgs.models import Org
 from harken.shares import service as share_service
@@ -122,6 +124,7 @@ def fast_decisions(twin: APIRoute) -> fastpath.FastRoute[DecisionPost]:
 
 async def _decide(call: OrgCall, body: DecisionPost, now: datetime, said: str) -> DecisionRead:
     def work(session: Session, org: Org) -> DecisionRead:
+        scorer, cap = learning.policy(session, org)  # the org's live model and exploration cap, if any
         return _decision(
             decision_service.decide(
                 session,
@@ -131,6 +134,8 @@ async def _decide(call: OrgCall, body: DecisionPost, now: datetime, said: str) -
                 now=now,
                 memory=call.hub.memory,
                 clock=call.hub.clock,
+                scorer_for=lambda _: scorer or RULES,
+                explore_cap=cap,
             ),
             said,
         )

@@ -166,6 +166,27 @@ def promote(
     console.print(f"{org_name}: {name} is live.", highlight=False)
 
 
+@app.command("explore")
+def explore(
+    org_name: str = ORG,
+    cap: float | None = typer.Option(
+        None, "--cap", help="The largest share of decisions that may explore, 0 to 0.5 (default 0: never)."
+    ),
+) -> None:
+    """Show, or set, how far the org's decisions may try what the rules or the model would not choose —
+    within each customer's own "surprise me" (0: never for them), never past a gate, never sensitive."""
+    with open_store() as store:
+        try:
+            with session_scope(store.sessions) as session:
+                org = _org(session, org_name)
+                if cap is not None:
+                    service.set_explore_cap(session, org, cap, now=system_clock())
+                value = service.policy(session, org)[1]
+        except HarkenError as exc:
+            fail(exc.detail)
+    console.print(f"{org_name}: at most {value:.0%} of decisions explore.", highlight=False)
+
+
 @app.command("penalty")
 def penalty(
     org_name: str = ORG,

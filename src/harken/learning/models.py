@@ -49,10 +49,12 @@ class LearningModel(Base):
 
 
 class LearningSettings(Base):
-    """An org's own learning settings: what an opt-out costs (a penalty, as a negative reward)."""
+    """An org's own learning settings: what an opt-out costs (a penalty, as a negative reward), and how far
+    its decisions may explore at most (each customer's own "surprise me" bounds it further; 0: never)."""
 
     __tablename__ = "learning_settings"
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
     opted_out_reward: Mapped[float] = mapped_column(Float)
+    explore_cap: Mapped[float] = mapped_column(Float, server_default="0")
     updated_at: Mapped[datetime]

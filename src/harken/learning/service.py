@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, func, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from harken.clock import Clock
@@ -53,13 +53,30 @@ _cache_lock = threading.Lock()
 
 
 def scorer_for(session: Session, org: Org) -> Scorer | None:
-    """The org's live model as a scorer, or None (a cold org: the rules decide). One indexed read per
-    call; the model itself is loaded once per (org, version) in this process."""
-    version = session.scalar(
-        select(LearningModel.version).where(LearningModel.org_id == org.id, LearningModel.live)
-    )
+    """The org's live model as a scorer, or None (a cold org: the rules decide)."""
+    return policy(session, org)[0]
+
+
+def policy(session: Session, org: Org) -> tuple[Scorer | None, float]:
+    """What decides for the org: its live model as a scorer (None: the rules) and how far its decisions
+    may explore. One indexed read per call; the model itself is loaded once per (org, version) here."""
+    found = session.execute(_POLICY, {"org_id": org.id}).first()
+    version, cap = (found.version, found.explore_cap or 0.0) if found is not None else (None, 0.0)
     if version is None:
-        return None
+        return None, cap
+    return _scorer(session, org, version), cap
+
+
+_POLICY = (
+    select(LearningModel.version, LearningSettings.explore_cap)
+    .select_from(Org)
+    .outerjoin(LearningModel, and_(LearningModel.org_id == Org.id, LearningModel.live))
+    .outerjoin(LearningSettings, LearningSettings.org_id == Org.id)
+    .where(Org.id == bindparam("org_id"))
+)
+
+
+def _scorer(session: Session, org: Org, version: int) -> Scorer | None:
     with _cache_lock:
         cached = _cache.get(org.id)
         if cached is not None and cached[0] == version:
@@ -97,15 +114,30 @@ def opted_out_reward(session: Session, org: Org) -> float:
     return settings.opted_out_reward if settings is not None else OPTED_OUT_REWARD
 
 
+def set_explore_cap(session: Session, org: Org, cap: float, *, now: datetime) -> LearningSettings:
+    if not 0.0 <= cap <= 0.5:
+        raise Invalid("explore_cap", "a share of decisions: between 0 and 0.5")
+    settings = _settings(session, org, now)
+    settings.explore_cap, settings.updated_at = cap, now
+    session.flush()
+    return settings
+
+
+def _settings(session: Session, org: Org, now: datetime) -> LearningSettings:
+    settings = session.get(LearningSettings, org.id)
+    if settings is None:
+        settings = LearningSettings(
+            org_id=org.id, opted_out_reward=OPTED_OUT_REWARD, explore_cap=0.0, updated_at=now
+        )
+        session.add(settings)
+    return settings
+
+
 def set_opted_out_reward(session: Session, org: Org, reward: float, *, now: datetime) -> LearningSettings:
     if not -100.0 <= reward <= 0.0:
         raise Invalid("opted_out_reward", "a penalty: between -100 and 0")
-    settings = session.get(LearningSettings, org.id)
-    if settings is None:
-        settings = LearningSettings(org_id=org.id, opted_out_reward=reward, updated_at=now)
-        session.add(settings)
-    else:
-        settings.opted_out_reward, settings.updated_at = reward, now
+    settings = _settings(session, org, now)
+    settings.opted_out_reward, settings.updated_at = reward, now
     session.flush()
     return settings
 

@@ -46,6 +46,7 @@ def upgrade() -> None:
         "learning_settings",
         sa.Column("org_id", sa.Uuid(), nullable=False),
         sa.Column("opted_out_reward", sa.Float(), nullable=False),
+        sa.Column("explore_cap", sa.Float(), nullable=False, server_default="0"),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["org_id"], ["orgs.id"], name=op.f("fk_learning_settings_org_id_orgs")),
         sa.PrimaryKeyConstraint("org_id", name=op.f("pk_learning_settings")),
