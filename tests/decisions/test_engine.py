@@ -774,7 +774,7 @@ def test_unshared_facts_keep_only_what_protects_the_customer() -> None:
     ]
     profile = resolve([f._replace(shared=False) for f in facts], (), AT)
     assert profile.context == Context(
-        None, None, "commuting", frozenset(), dnd, AT + timedelta(hours=4), DECLARED
+        None, None, "commuting", frozenset(), dnd, AT + timedelta(hours=4), DECLARED, shared=False
     )
     assert profile.personas == {}
     assert profile.interests == {"golf": declared(-0.8)._replace(shared=False)}

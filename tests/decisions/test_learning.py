@@ -13,16 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harken.consent.purposes import CATALOGUE, LegalBasis
+from harken.decisions import features
 from harken.decisions.engine import (
     DECLARED,
     ConsentState,
     Context,
+    Fact,
     Interest,
     Offer,
     Profile,
     Request,
     Snapshot,
     decide,
+    resolve,
 )
 from harken.decisions.reasons import Code, explain
 from harken.decisions.rules import RULES
@@ -240,3 +243,21 @@ def test_features_are_what_was_declared_and_the_moment_never_unshared() -> None:
     assert tea.features["dislike.withheld"] == -0.3 and "topic=tea" in tea.features  # lowers, names nothing
     coffee = next(a for a in decision.choice.actions if a.offer_id == "coffee")
     assert coffee.features["like.declared"] == 1.0 and coffee.channel == "email"
+
+
+def test_a_situation_the_org_was_not_told_protects_but_is_never_a_feature() -> None:
+    told = [
+        Fact(
+            "context",
+            {"situation": "commuting"},
+            DECLARED,
+            AT - timedelta(minutes=5),
+            AT + timedelta(hours=1),
+        )
+    ]
+    untold = [told[0]._replace(shared=False)]
+    seen, unseen = resolve(told, (), AT), resolve(untold, (), AT)
+    assert seen.context is not None and unseen.context is not None
+    assert unseen.context.situation == "commuting" and not unseen.context.shared  # it still protects
+    assert "situation=commuting" in features.shared(seen.context, AT)
+    assert "situation=commuting" not in features.shared(unseen.context, AT)  # and tells the org nothing

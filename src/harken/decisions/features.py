@@ -50,9 +50,10 @@ def day_part(local: datetime) -> str:
 
 def shared(context: Context | None, local: datetime) -> dict[str, float]:
     """The moment (day part, weekday or weekend, on the customer's clock) and, when the customer
-    declared it, their context: situation, intent, persona and the topics that matter right now."""
+    declared it and shared it with the asking org, their context: situation, intent, persona and the
+    topics that matter right now. A context an unshared declaration added to protects, never informs."""
     found = {f"daypart={day_part(local)}": 1.0, "weekend" if local.weekday() >= 5 else "weekday": 1.0}
-    if context is not None and context.provenance == DECLARED:
+    if context is not None and context.provenance == DECLARED and context.shared:
         if context.situation:
             found[f"situation={context.situation}"] = 1.0
         if context.intent:

@@ -34,6 +34,9 @@ class Context(NamedTuple):
     do_not_disturb_until: datetime | None
     valid_until: datetime | None
     provenance: str
+    # False once a declared context the asking org may not see has added to it (a situation, a hurried
+    # intent, do-not-disturb): it still protects the customer, but tells the org nothing (no features)
+    shared: bool = True
 
 
 class Persona(NamedTuple):
@@ -229,6 +232,7 @@ def _protect(p: dict[str, Any], fact: Fact, at: datetime) -> None:
             or (base.do_not_disturb_until if base else None),
             valid_until=fact.valid_until,
             provenance=DECLARED,
+            shared=False,
         )
     elif kind == "interest" and float(v["affinity"]) < 0:
         p["interests"][name] = Interest(float(v["affinity"]), DECLARED, shared=False)
