@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import typer
@@ -25,6 +27,17 @@ app = typer.Typer(
 )
 
 ORG = typer.Option(..., "--org", help="The org's name.")
+
+
+@contextmanager
+def _unit() -> Iterator[Session]:
+    """One transaction on the configured store; a refusal ends the command with its reason."""
+    with open_store() as store:
+        try:
+            with session_scope(store.sessions) as session:
+                yield session
+        except HarkenError as exc:
+            fail(exc.detail)
 
 
 def _org(session: Session, name: str) -> Org:
@@ -122,15 +135,11 @@ def evaluate(
 ) -> None:
     """Estimate, from the org's own log, what a version would have earned against the policy in force
     (IPS, SNIPS, doubly robust, 95% intervals); promotion without --force reads the verdict."""
-    with open_store() as store:
-        try:
-            with session_scope(store.sessions) as session:
-                model = offline.evaluate_version(
-                    session, _org(session, org_name), clock=system_clock, version=version
-                )
-                found, name = dict(model.metrics or {}), model.scorer_name
-        except HarkenError as exc:
-            fail(exc.detail)
+    with _unit() as session:
+        model = offline.evaluate_version(
+            session, _org(session, org_name), clock=system_clock, version=version
+        )
+        found, name = dict(model.metrics or {}), model.scorer_name
     table = Table("estimator", f"{name} (candidate)", f"{found['against']} (in force)")
     for estimator in ("ips", "snips", "dr"):
         cells = []
@@ -156,13 +165,9 @@ def promote(
     ),
 ) -> None:
     """Make a version the org's live model: its decisions are scored by it from then on."""
-    with open_store() as store:
-        try:
-            with session_scope(store.sessions) as session:
-                model = service.promote(session, _org(session, org_name), version=version, force=force)
-                name = model.scorer_name
-        except HarkenError as exc:
-            fail(exc.detail)
+    with _unit() as session:
+        model = service.promote(session, _org(session, org_name), version=version, force=force)
+        name = model.scorer_name
     console.print(f"{org_name}: {name} is live.", highlight=False)
 
 
@@ -175,15 +180,11 @@ def explore(
 ) -> None:
     """Show, or set, how far the org's decisions may try what the rules or the model would not choose —
     within each customer's own "surprise me" (0: never for them), never past a gate, never sensitive."""
-    with open_store() as store:
-        try:
-            with session_scope(store.sessions) as session:
-                org = _org(session, org_name)
-                if cap is not None:
-                    service.set_explore_cap(session, org, cap, now=system_clock())
-                value = service.policy(session, org)[1]
-        except HarkenError as exc:
-            fail(exc.detail)
+    with _unit() as session:
+        org = _org(session, org_name)
+        if cap is not None:
+            service.set_explore_cap(session, org, cap, now=system_clock())
+        value = service.policy(session, org)[1]
     console.print(f"{org_name}: at most {value:.0%} of decisions explore.", highlight=False)
 
 
@@ -195,13 +196,9 @@ def penalty(
     ),
 ) -> None:
     """Show, or set, what a customer opting out after a decision costs the org's model."""
-    with open_store() as store:
-        try:
-            with session_scope(store.sessions) as session:
-                org = _org(session, org_name)
-                if reward is not None:
-                    service.set_opted_out_reward(session, org, reward, now=system_clock())
-                value = service.opted_out_reward(session, org)
-        except HarkenError as exc:
-            fail(exc.detail)
+    with _unit() as session:
+        org = _org(session, org_name)
+        if reward is not None:
+            service.set_opted_out_reward(session, org, reward, now=system_clock())
+        value = service.opted_out_reward(session, org)
     console.print(f"{org_name}: an opt-out counts as {value:g}.", highlight=False)
