@@ -4,10 +4,8 @@ head, or none of them. The ledger bodies are made by hasher processes while the 
 
 from __future__ import annotations
 
-import os
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from contextlib import suppress
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from harken.clock import Clock, rfc3339
+from harken.consent import import_refs
 from harken.consent import service as consent_service
 from harken.consent.hashers import IMPORT, Common, Facts, bodies, evidence_sha256, shares
 from harken.consent.models import ConsentRecord, CurrentConsent
@@ -36,9 +35,6 @@ SQLITE_CACHE_KIB = 256 * 1024  # the import's own connection; SQLite's default o
 
 
 RETRIES = 3  # tries of a batch that lost a race for a new ref
-
-
-_LOOKUP_CHUNK = 2_000  # refs per IN (...) query, well inside every backend's parameter limit
 
 
 class ImportProblem(Exception):
@@ -157,10 +153,10 @@ class Writer:
             if head_seq != self._seen:  # others wrote to the chain meanwhile: was one of them this file?
                 self._check_alone(session, head_seq)
             now = self._clock()
-            subjects = _subjects(session, org, {d.ref for d in batch}, now)
+            subjects = import_refs.subjects(session, org, {d.ref for d in batch}, now)
             common = Common(org.chain, str(org.id), rfc3339(now), now, sha, head_seq + 1)
             chain_id = common.chain
-            ids = [_time_ordered_id() for _ in batch]
+            ids = [import_refs.time_ordered_id() for _ in batch]
             facts = [_facts(i, subjects[d.ref], d) for i, d in zip(ids, batch, strict=True)]
             parts = shares(len(facts), self._workers)
             pool = self.hashers
@@ -323,71 +319,10 @@ def head_seq(session: Session, chain_id: str) -> int:
     return int(session.execute(select(LedgerHead.seq).where(LedgerHead.chain == chain_id)).scalar() or 0)
 
 
-def _subjects(session: Session, org: Org, refs: set[str], now: datetime) -> dict[str, uuid.UUID]:
-    """ref -> subject id for the batch's refs; the unknown ones registered as new people, as
-    `subjects.service.register` does without an email."""
-    db = session.connection()
-    known: dict[str, uuid.UUID] = {}
-    ordered = sorted(refs)
-    for chunk in _chunks(ordered, _LOOKUP_CHUNK):
-        known.update((ref, id) for ref, id in db.execute(_KNOWN_REFS, {"org_id": org.id, "refs": chunk}))
-    new = [ref for ref in ordered if ref not in known]
-    if new:
-        people = {ref: _time_ordered_id() for ref in new}
-        insert_many(
-            db,
-            Subject,
-            [
-                {"id": i, "created_at": now, "email_digest": None, "person_id": None, "erased_at": None}
-                for i in people.values()
-            ],
-        )
-        insert_many(
-            db,
-            SubjectRef,
-            [
-                {
-                    "org_id": org.id,
-                    "ref": ref,
-                    "subject_id": i,
-                    "created_at": now,
-                    "claimed_email_digest": None,
-                }
-                for ref, i in people.items()
-            ],
-        )
-        known.update(people)
-    return known
-
-
-_KNOWN_REFS = select(SubjectRef.ref, SubjectRef.subject_id).where(
-    SubjectRef.org_id == bindparam("org_id"), SubjectRef.ref.in_(bindparam("refs", expanding=True))
-)
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _evidence(sha: str, line: int) -> dict[str, Any]:
     """Where an imported record came from. Nothing the customer said, so it is not sealed: a re-run reads
     it to know where to continue."""
     return {"import": {"file_sha256": sha, "line": line}}
-
-
-def _time_ordered_id() -> uuid.UUID:
-    """A UUIDv7 (RFC 9562: 48 bits of Unix milliseconds, then random bits): a million new rows land at
-    the end of each index instead of in a million random pages, which keeps a batch's writes (and
-    SQLite's WAL) small. Ids stay unguessable; they reveal the time of the import, as recorded_at does."""
-    random = int.from_bytes(os.urandom(10))
-    return uuid.UUID(
-        int=(time.time_ns() // 1_000_000) << 80
-        | 0x7 << 76
-        | (random >> 62 & 0xFFF) << 64
-        | 0b10 << 62
-        | random & (1 << 62) - 1
-    )
 
 
 def _facts(record_id: uuid.UUID, subject_id: uuid.UUID, decision: Decision) -> Facts:
