@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,8 @@ from harken.decisions.engine import (
     resolve,
 )
 from harken.decisions.scoring import DONT_SEND, Action, Features
+from harken.learning import vw
+from harken.learning.vw import LearnedScorer
 
 # Tuesday 3 November 2026, 10:00 in Toronto: outside quiet hours, so every candidate is judged.
 AT = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
@@ -205,6 +208,24 @@ def learned_like(person: Snapshot, asked: Request) -> Linear:
     return Linear(weights)
 
 
+def trained(person: Snapshot, asked: Request, examples: int = 2000) -> LearnedScorer:
+    """A real Vowpal Wabbit model (the org's learned scorer, `learning.vw`) trained on `examples` logged
+    choices of this decision, each action taken uniformly at random and rewarded at random: the model
+    the hub would serve, with the features and weights of this customer's decisions."""
+    rng = random.Random(16)
+    probe = decide(person, asked, AT).choice
+    assert probe is not None
+    uniform = tuple([1.0 / len(probe.actions)] * len(probe.actions))
+    logged = [
+        vw.Example(
+            replace(probe, chosen=(chosen := rng.randrange(len(probe.actions))), probabilities=uniform),
+            1.0 if rng.random() < 0.1 + 0.02 * (chosen % 10) else 0.0,
+        )
+        for _ in range(examples)
+    ]
+    return LearnedScorer("bench", 1, vw.learn(None, logged))
+
+
 def timings(call: Callable[[], Any], runs: int) -> list[float]:
     """Microseconds per call, one figure per run, after a warm-up."""
     for _ in range(min(runs, 200)):
@@ -252,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         f"learned-like: {len(learned.choice.actions)} actions, answer: {learned.offer} by {learned.channel}"
     )
     print(summary("decide, linear", timings(lambda: decide(person, asked, AT, scorer=linear), args.runs)))
+    model = trained(person, asked)
+    served = decide(person, asked, AT, scorer=model)
+    print(f"Vowpal Wabbit: {model.name}, answer: {served.offer} by {served.channel}")
+    print(summary("decide, VW model", timings(lambda: decide(person, asked, AT, scorer=model), args.runs)))
     return 0
 
 

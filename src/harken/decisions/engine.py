@@ -180,24 +180,26 @@ def _choose(
     local = on_clock(lens.at, lens.snapshot.profile)
     shared = features.shared(lens.context, local)
     actions: list[Action] = []
-    explorable: list[bool] = []  # sensitive offers are never explored
     spans: list[tuple[Judged, int, int]] = []  # an offer's actions: actions[start:end]
-    make = Action._make
+    purpose = lens.purpose
     for verdict in judged:
         if isinstance(verdict, Judged):
             offer = verdict.offer
-            known = features.action(
-                features.offer_features(offer, offer.purpose or lens.purpose, verdict.sensitive),
-                verdict.matches,
-            )
-            start, offer_id = len(actions), offer.id
+            offer_id = offer.id
+            known = {
+                **features.offer_features(offer, offer.purpose or purpose, verdict.sensitive),
+                **verdict.matches,
+            }
+            start = len(actions)
             for channel, unfit in verdict.channels:
-                actions.append(make((offer_id, channel, features.unfit(known) if unfit else known)))
-            end = len(actions)
-            spans.append((verdict, start, end))
-            explorable += [not verdict.sensitive] * (end - start)
+                actions.append(
+                    _new(
+                        Action,
+                        (offer_id, channel, {**known, features.DEFAULT_UNFIT: 1.0} if unfit else known),
+                    )
+                )
+            spans.append((verdict, start, len(actions)))
     actions.append(_STAY)
-    explorable.append(False)  # exploring tries an offer or a channel: not sending is never a surprise
     scores = scorer.score(shared, actions)
     stay = scores[-1]
     # The engine ranks on scores to three decimals, as it always has (ties: the first asked); an
@@ -205,8 +207,14 @@ def _choose(
     rounded: dict[float, float] = {}
     keys = [(rounded.get(s) or rounded.setdefault(s, round(s, 3))) if s >= stay else s for s in scores]
     explore = min(max(lens.snapshot.profile.novelty, 0.0), explore_cap, 1.0)
+    explorable = None
+    if explore > 0.0:  # sensitive offers are never explored, nor is not sending: no surprise
+        explorable = [False] * len(actions)
+        for verdict, start, end in spans:
+            if not verdict.sensitive:
+                explorable[start:end] = [True] * (end - start)
     choice = choose(scorer.name, shared, actions, keys, explore=explore, draw=draw, explorable=explorable)
-    ranked = tuple(sorted(_ranking(judged, spans, scores, stay), key=_best_first))
+    ranked = tuple(sorted(_ranking(judged, spans, keys, stay), key=_best_first))
     taken = actions[choice.chosen]
     if taken.offer_id == DONT_SEND:
         if refused is not None:
@@ -243,6 +251,7 @@ def _choose(
 
 
 _STAY = Action(DONT_SEND, None, {})
+_new = tuple.__new__  # builds a named tuple without its Python-level __new__: some fifty per decision
 
 
 def _greedy(keys: list[float]) -> int:
@@ -256,7 +265,6 @@ def _ranking(
     (an offer only a channel the default table closes would carry stays dropped, unless it beats it)."""
     found: list[Ranked] = []
     at = iter(spans)
-    make = Ranked._make
     for verdict in judged:
         if not isinstance(verdict, Judged):
             found.append(verdict)
@@ -264,11 +272,11 @@ def _ranking(
         _, start, end = next(at)
         score = max(scores[start:end]) if end > start else -math.inf
         if score >= stay:
-            found.append(make((verdict.offer.id, True, round(score, 3), verdict.reasons)))
+            found.append(_new(Ranked, (verdict.offer.id, True, round(score, 3), verdict.reasons)))
         elif verdict.dropped is not None:
             found.append(verdict.dropped)
         else:
-            found.append(make((verdict.offer.id, False, round(score, 3), (*verdict.reasons, _BELOW))))
+            found.append(_new(Ranked, (verdict.offer.id, False, round(score, 3), (*verdict.reasons, _BELOW))))
     return found
 
 

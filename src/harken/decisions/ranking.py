@@ -159,7 +159,7 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | Judg
     if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
         if closed is not None:
             return _drop(offer_id, closed)
-        return Ranked._make((offer_id, True, 0.0, (reason(Code.consent_not_required),)))
+        return _new(Ranked, (offer_id, True, 0.0, (reason(Code.consent_not_required),)))
     spare = offer_channels(offer, lens, lens.soft) if lens.soft else []
     if closed is not None:
         if not spare or (sensitive and not sensitive_purpose):
@@ -222,7 +222,7 @@ def _judge(
     matches, why = _matches(offer, lens, sensitive, used)
     if sensitive:
         why.append(reason(Code.sensitive_declared_only))
-    return Judged._make((offer, tuple(why), matches, sensitive, channels, None))
+    return _new(Judged, (offer, tuple(why), matches, sensitive, channels, None))
 
 
 def _held(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None:
@@ -245,7 +245,7 @@ def _held(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None
 
 
 def _drop(offer_id: str, why: Reason) -> Ranked:
-    return Ranked._make((offer_id, False, 0.0, (why,)))
+    return _new(Ranked, (offer_id, False, 0.0, (why,)))
 
 
 def _matches(
@@ -340,6 +340,9 @@ _INTERESTS = {  # the code citing an interest → (its rank, what its English se
     for rank, code in enumerate((Code.relevance_interest, Code.relevance_inferred))
 }
 _DAY = timedelta(days=1)
+# Builds the named tuples above without their Python-level __new__ (or _make's length check): a decision
+# builds some forty of them.
+_new = tuple.__new__
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 

@@ -72,8 +72,11 @@ class Explanation(NamedTuple):
 
 
 def reason(code: Code, **values: Any) -> Reason:
-    # _make skips Reason()'s Python-level __new__: a decision builds dozens of reasons
-    return Reason._make((code, values)) if values else _PLAIN[code]
+    # tuple.__new__ skips Reason()'s Python-level __new__ (and _make's): a decision builds dozens
+    return _new(Reason, (code, values)) if values else _PLAIN[code]
+
+
+_new = tuple.__new__
 
 
 _PLAIN = {code: Reason(code) for code in Code}

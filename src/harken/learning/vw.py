@@ -68,19 +68,21 @@ def _features(features: Features) -> str:
     )
 
 
-def _identity(offer_id: str, channel: str | None) -> dict[str, float]:
-    """The action itself, beside its features: which offer by which channel, or not sending."""
-    if offer_id == DONT_SEND:
-        return {"send=no": 1.0}
-    return {f"offer={offer_id}": 1.0, f"channel={channel}": 1.0, f"action={offer_id}@{channel}": 1.0}
-
-
 def lines(shared: Features, actions: Sequence[Action], label: tuple[int, float, float] | None = None) -> str:
     """A decision as a VW multi-line ADF example: the shared line, then one line per action; `label`
     (chosen index, cost, propensity) marks the action taken when learning."""
     out = [f"shared |s {_features(shared)}"]
-    for action in actions:
-        out.append(_action(action.offer_id, action.channel, tuple(action.features.items())))
+    written: dict[int, tuple[str, bool]] = {}  # the channels of one offer share one features mapping
+    for offer_id, channel, features in actions:
+        known = written.get(id(features))
+        if known is None:
+            known = written[id(features)] = (
+                _tokens(tuple(features.items())),
+                f"offer={offer_id}" in features,
+            )
+        tokens, named = known
+        identity = _identity(offer_id, channel, named)
+        out.append(f"|a {identity} {tokens}" if tokens else f"|a {identity}")
     if label is not None:
         chosen, cost, propensity = label
         out[chosen + 1] = f"0:{cost!r}:{propensity!r} {out[chosen + 1]}"
@@ -88,9 +90,19 @@ def lines(shared: Features, actions: Sequence[Action], label: tuple[int, float, 
 
 
 @lru_cache(maxsize=1 << 14)
-def _action(offer_id: str, channel: str | None, features: tuple[tuple[str, float], ...]) -> str:
-    """An action's line (cached: an org's offers and channels recur in every decision)."""
-    return f"|a {_features(_identity(offer_id, channel) | dict(features))}"
+def _tokens(features: tuple[tuple[str, float], ...]) -> str:
+    """An action's own features as VW reads them (cached: an org's offers recur in every decision)."""
+    return _features(dict(features))
+
+
+@lru_cache(maxsize=1 << 14)
+def _identity(offer_id: str, channel: str | None, named: bool) -> str:
+    """The action itself, beside its features: which offer (unless its features name it already) by
+    which channel, or not sending."""
+    if offer_id == DONT_SEND:
+        return "send=no"
+    found = {f"channel={channel}": 1.0, f"action={offer_id}@{channel}": 1.0}
+    return _features(found if named else {f"offer={offer_id}": 1.0, **found})
 
 
 def _workspace(model: bytes | None) -> vowpalwabbit.Workspace:
