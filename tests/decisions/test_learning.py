@@ -190,8 +190,14 @@ PUSH_FOR_COMMUTERS = Linear({"situation=commuting&channel=push": 2.0, "like.decl
 def test_a_scorer_may_revise_the_hubs_guess_that_commuters_want_no_push() -> None:
     request = Request("marketing", ("push",), (COFFEE,))
     rules = decide(commuter(), request, AT)
-    assert not rules.allowed and rules.reasons[0].code == Code.context_in_transit and rules.ranking == ()
-    assert rules.choice is not None  # what was close: the push the default table closed, scored
+    assert not rules.allowed and rules.reasons[0].code == Code.context_in_transit
+    # What was close: the coffee the default table kept from push, scored as if the table were silent,
+    # and why it was kept; the interest its score cites is data used.
+    [coffee] = rules.ranking
+    assert (coffee.offer_id, coffee.eligible, coffee.score) == ("coffee", False, 1.0)
+    assert [r.code for r in coffee.reasons] == [Code.relevance_interest, Code.context_in_transit]
+    assert ("preferences.interests", DECLARED) in rules.data_used
+    assert rules.choice is not None  # the push the default table closed, scored (never the rules' choice)
     assert [a.channel for a in rules.choice.actions] == ["push", None]
     learned = decide(commuter(), request, AT, scorer=PUSH_FOR_COMMUTERS)
     assert learned.allowed and (learned.offer, learned.channel) == ("coffee", "push")

@@ -214,11 +214,13 @@ def _choose(
             if not verdict.sensitive:
                 explorable[start:end] = [True] * (end - start)
     choice = choose(scorer.name, shared, actions, keys, explore=explore, draw=draw, explorable=explorable)
-    ranked = tuple(sorted(_ranking(judged, spans, keys, stay), key=_best_first))
+    close = _as_if_open(scorer, shared, actions, spans, keys, stay) if lens.soft else {}
+    situation = next((r for r in reasons if r.code in _SITUATIONAL), _BELOW) if close else _BELOW
+    ranked = tuple(sorted(_ranking(judged, spans, keys, stay, close, situation), key=_best_first))
     taken = actions[choice.chosen]
     if taken.offer_id == DONT_SEND:
-        if refused is not None:
-            return replace(refused, choice=choice)
+        if refused is not None:  # the rules' refusal, with what was close and the data that says so
+            return replace(refused, ranking=ranked, data_used=tuple(sorted(kept | used)), choice=choice)
         why = [reason(Code.relevance_none)]
         if len(ranked) == 1:
             why = [*ranked[0].reasons[-1:], *why]
@@ -259,20 +261,31 @@ def _greedy(keys: list[float]) -> int:
 
 
 def _ranking(
-    judged: list[Ranked | Judged], spans: list[tuple[Judged, int, int]], scores: list[float], stay: float
+    judged: list[Ranked | Judged],
+    spans: list[tuple[Judged, int, int]],
+    scores: list[float],
+    stay: float,
+    close: dict[int, float],
+    situation: Reason,
 ) -> list[Ranked]:
-    """Each offer as the ranking shows it: dropped, or scored by its best action against "don't send"
-    (an offer only a channel the default table closes would carry stays dropped, unless it beats it)."""
+    """Each offer as the ranking shows it: dropped, or scored by its best action against "don't send".
+    An offer only channels the default table closes would carry, and that does not beat it there, shows
+    what it would have scored were the table silent (`close`, by span), and the situation that closed
+    them: a business sees what was close."""
     found: list[Ranked] = []
-    at = iter(spans)
+    at = iter(enumerate(spans))
     for verdict in judged:
         if not isinstance(verdict, Judged):
             found.append(verdict)
             continue
-        _, start, end = next(at)
+        span, (_, start, end) = next(at)
         score = max(scores[start:end]) if end > start else -math.inf
         if score >= stay:
             found.append(_new(Ranked, (verdict.offer.id, True, round(score, 3), verdict.reasons)))
+        elif span in close:
+            found.append(
+                _new(Ranked, (verdict.offer.id, False, round(close[span], 3), (*verdict.reasons, situation)))
+            )
         elif verdict.dropped is not None:
             found.append(verdict.dropped)
         else:
@@ -281,6 +294,39 @@ def _ranking(
 
 
 _BELOW = reason(Code.relevance_below_floor)
+_SITUATIONAL = (Code.context_in_transit, Code.context_situation)
+
+
+def _as_if_open(
+    scorer: Scorer,
+    shared: dict[str, float],
+    actions: list[Action],
+    spans: list[tuple[Judged, int, int]],
+    scores: list[float],
+    stay: float,
+) -> dict[int, float]:
+    """What each offer that only the default table kept from every channel (and that did not beat "don't
+    send" there) would have scored on those channels were the table silent, by span: scored again
+    without the table's mark, for these offers only (most decisions have none)."""
+    shut = [
+        (span, start, end)
+        for span, (verdict, start, end) in enumerate(spans)
+        if end > start and all(unfit for _, unfit in verdict.channels) and max(scores[start:end]) < stay
+    ]
+    if not shut:
+        return {}
+    opened: list[Action] = []
+    for _, start, end in shut:
+        for action in actions[start:end]:
+            own = {k: v for k, v in action.features.items() if k != features.DEFAULT_UNFIT}
+            opened.append(action._replace(features=own))
+    again = scorer.score(shared, [*opened, _STAY])
+    found: dict[int, float] = {}
+    at = 0
+    for span, start, end in shut:
+        found[span] = max(again[at : at + end - start])
+        at += end - start
+    return found
 
 
 def _learned(owner: Judged, shared: dict[str, float], lens: Lens, kept: set[tuple[str, str]]) -> Reason:
