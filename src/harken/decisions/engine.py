@@ -204,8 +204,7 @@ def _choose(
     stay = scores[-1]
     # The engine ranks on scores to three decimals, as it always has (ties: the first asked); an
     # action below "don't send" stays below it.
-    rounded: dict[float, float] = {}
-    keys = [(rounded.get(s) or rounded.setdefault(s, round(s, 3))) if s >= stay else s for s in scores]
+    keys = [round(s, 3) if s >= stay else s for s in scores]
     explore = min(max(lens.snapshot.profile.novelty, 0.0), explore_cap, 1.0)
     explorable = None
     if explore > 0.0:  # sensitive offers are never explored, nor is not sending: no surprise
@@ -332,14 +331,17 @@ def _as_if_open(
 def _learned(owner: Judged, shared: dict[str, float], lens: Lens, kept: set[tuple[str, str]]) -> Reason:
     """A learned choice cites the declared facts it used, and the access log shows them."""
     topics = tuple(r.params["topic"] for r in owner.reasons if r.code == Code.relevance_interest)
-    situation = lens.context.situation if lens.context is not None else None
-    if f"situation={situation}" not in shared:
-        situation = None
-    for name, feature in (("situation", "situation="), ("intent", "intent="), ("persona", "persona=")):
-        if any(k.startswith(feature) for k in shared):
-            kept.add((f"context.{name}", DECLARED))
-    if any(k.startswith("context.topic=") for k in shared):
-        kept.add(("context.topics", DECLARED))
+    context = lens.context if features.informs(lens.context) else None
+    situation = context.situation if context is not None else None
+    if context is not None:  # what of the context the model saw
+        for name, value in (
+            ("situation", context.situation),
+            ("intent", context.intent),
+            ("persona", context.persona),
+            ("topics", context.topics),
+        ):
+            if value:
+                kept.add((f"context.{name}", DECLARED))
     if topics:
         kept.add(("preferences.interests", DECLARED))
     return reason(Code.relevance_learned, topics=topics, situation=situation)

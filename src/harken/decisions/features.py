@@ -53,7 +53,7 @@ def shared(context: Context | None, local: datetime) -> dict[str, float]:
     declared it and shared it with the asking org, their context: situation, intent, persona and the
     topics that matter right now. A context an unshared declaration added to protects, never informs."""
     found = {f"daypart={day_part(local)}": 1.0, "weekend" if local.weekday() >= 5 else "weekday": 1.0}
-    if context is not None and context.provenance == DECLARED and context.shared:
+    if context is not None and informs(context):
         if context.situation:
             found[f"situation={context.situation}"] = 1.0
         if context.intent:
@@ -63,6 +63,11 @@ def shared(context: Context | None, local: datetime) -> dict[str, float]:
         for topic in context.topics:
             found[f"context.topic={topic}"] = 1.0
     return found
+
+
+def informs(context: Context | None) -> bool:
+    """Whether the context is one a scorer may see: declared, and shared with the asking org."""
+    return context is not None and context.provenance == DECLARED and context.shared
 
 
 @lru_cache(maxsize=8192)

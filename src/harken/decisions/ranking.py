@@ -148,12 +148,13 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | Judg
     sensitive_purpose = _SENSITIVE[offer_purpose]
     sensitive = offer.sensitive or sensitive_purpose
     closed: Reason | None = None  # no open channel carries it: the last word, unless the default closed one
+    # (an offer for any channel, on the request's purpose, may go by every open one)
+    usable = offer_channels(offer, lens) if channels or offer_purpose != lens.purpose else None
     if channels and channels.isdisjoint(lens.channels):
         closed = reason(Code.channel_not_offered, channels=lens.channels)
     elif sensitive and not sensitive_purpose:
         return _drop(offer_id, reason(Code.sensitive_no_explicit_consent, purpose=offer_purpose))
-    # (an offer for any channel, on the request's purpose, may go by every open one)
-    elif (channels or offer_purpose != lens.purpose) and not offer_channels(offer, lens):
+    elif usable == []:
         code = Code.sensitive_no_explicit_consent if sensitive else Code.consent_offer_purpose
         closed = reason(code, purpose=offer_purpose)
     if lens.contract:  # a service message (a gate change, a receipt) is owed, whatever the customer likes
@@ -169,10 +170,7 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | Judg
         if isinstance(judged, Ranked):
             return _drop(offer_id, closed)
         return judged._replace(dropped=_drop(offer_id, closed))
-    if channels or offer_purpose != lens.purpose:
-        fit = tuple((c, False) for c in offer_channels(offer, lens))
-    else:  # (an offer for any channel, on the request's purpose, may go by every open one)
-        fit = lens.fit
+    fit = lens.fit if usable is None else tuple((c, False) for c in usable)
     return _judge(offer, lens, used, sensitive, fit + tuple((c, True) for c in spare) if spare else fit)
 
 
