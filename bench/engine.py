@@ -3,9 +3,9 @@
 One realistic customer (a context, two personas, interests declared, observed and inferred, channel
 limits, quiet hours, a life event, purchases, feedback, consents, recent contacts) and 20 candidate
 offers; prints p50 and p99 of `snapshot.resolve` (stored facts into the profile in force) and of
-`engine.decide`, with the rules scorer and with a learned-like linear scorer (a weight for every feature
+`engine.decide`, with the rules scorer, with a learned-like linear scorer (a weight for every feature
 of an action, and for every feature of the moment crossed with the channel, as a contextual bandit's
-linear model scores). `--profile` prints where `decide`'s time goes instead (cProfile).
+linear model scores) and with a real Vowpal Wabbit model, the scorer the hub serves. `--profile` prints where `decide`'s time goes instead (cProfile).
 """
 
 from __future__ import annotations
