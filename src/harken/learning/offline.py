@@ -59,7 +59,11 @@ def evaluate_version(
         if current == "rules"
         else session.scalar(select(LearningModel).where(LearningModel.org_id == org.id, LearningModel.live))
     )
-    in_force = vw.LearnedScorer(str(org.id), live.version, live.model) if live is not None else None
+    in_force = (  # a live version always has its model: only versions no longer live are forgotten
+        vw.LearnedScorer(str(org.id), live.version, live.model)
+        if live is not None and live.model is not None
+        else None
+    )
     candidate_probabilities, current_probabilities = [], []
     for example, scores in vw.progressive(logged):
         choice = example.choice
