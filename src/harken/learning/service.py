@@ -379,7 +379,7 @@ def _forget(
 ) -> None:
     """After a rebuild: every older version's model deleted (the row kept, `forgotten_at` set), the
     rebuilt version live if one of them was, and the mark cleared — unless another erasure marked the
-    org again meanwhile, whose removals this rebuild may not have missed: the next training rebuilds."""
+    org again meanwhile (this rebuild may have read what that one removed): the next training rebuilds."""
     older: tuple[ColumnElement[bool], ...] = (
         LearningModel.org_id == org.id,
         LearningModel.forgotten_at.is_(None),
