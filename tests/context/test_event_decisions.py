@@ -154,3 +154,20 @@ def test_another_orgs_decision_is_refused_as_one_that_does_not_exist(
     ]
     assert answers[0] == answers[1]
     assert "no decision ID" in answers[0]
+
+
+def test_erasing_the_customer_deletes_their_linked_events_and_marks_the_model_to_forget(
+    client: TestClient, session: Session
+) -> None:
+    org = org_client(client, session)
+    decision = decided(client, org, "c-1")
+    kept = decided(client, org, "c-2")
+    for ref, answered in (("c-1", decision), ("c-2", kept)):
+        event = {"type": "offer.accepted", "offer_id": "tea", "decision_id": answered}
+        assert client.post(f"/v1/subjects/{ref}/events", headers=org, json=event).status_code == 201
+    assert client.delete("/v1/subjects/c-1", headers=org).status_code == 200
+    linked = session.scalars(select(Event.decision_id).where(Event.decision_id.is_not(None))).all()
+    assert linked == [uuid.UUID(kept)]
+    skyway = org_service.by_name(session, "Skyway Airlines")
+    assert skyway is not None and learning.rebuild_due(session, skyway) is not None
+    assert rewards(session, "Skyway Airlines") == [1.0]  # c-2's decision, answered; c-1's is gone
