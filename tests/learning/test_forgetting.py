@@ -21,7 +21,7 @@ from harken.cli import app as cli
 from harken.db import session_scope
 from harken.decisions.models import DecisionLog
 from harken.errors import Invalid
-from harken.learning import service, vw
+from harken.learning import offline, service, vw
 from harken.learning.models import LearningModel, LearningSettings
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
@@ -80,6 +80,8 @@ def test_an_erasure_marks_the_org_and_the_next_training_rebuilds_without_the_era
     assert serving is not None and serving is not cached and serving.name == f"vw:{org.id}:3"
     with pytest.raises(Invalid, match="forgotten"):
         service.promote(session, org, version=1, force=True)
+    with pytest.raises(Invalid, match="forgotten"):
+        offline.evaluate_version(session, org, clock=FixedClock(NOW), version=2)
     assert service.train(session, org, clock=FixedClock(NOW)) is None  # rebuilt once: nothing new now
 
 

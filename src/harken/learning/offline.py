@@ -95,6 +95,10 @@ def _version(session: Session, org: Org, version: int | None) -> LearningModel:
     candidate = session.scalar(query.order_by(LearningModel.version.desc()).limit(1))
     if candidate is None:
         raise NotFound("no such version of this org's model: train one first (`harken learn train`)")
+    if candidate.model is None:
+        raise Invalid(
+            "version", f"version {candidate.version} was forgotten after an erasure: it never serves"
+        )
     return candidate
 
 
