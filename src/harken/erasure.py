@@ -3,7 +3,9 @@ deleted, in one transaction. An org erases what it holds about its customer (`en
 the verified person erases everything, at every business they linked (`erase_person`). What must stay as proof stays, unreadable: consent records (pseudonymous
 ids, statuses and digests) and the ledger (digests keyed by the destroyed key, which no guess can be
 tested against). The subject row remains as a tombstone, so every business's ref to them answers
-"erased" rather than "unknown", and every business that dealt with them is told (`subject.erased`)."""
+"erased" rather than "unknown", and every business that dealt with them is told (`subject.erased`).
+A business whose learned models may have learned from the person's logged decisions has them rebuilt
+without them, the older versions forgotten (harken.learning.service, "Forgetting")."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from harken.centre.models import CentreSession, ErasureRequest, SignInLink
 from harken.context.models import Event, Fact, Sharing
 from harken.credentials import service as credential_service
 from harken.decisions.models import DecisionFeedback, DecisionLog
+from harken.learning import service as learning_service
 from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
@@ -29,12 +32,13 @@ from harken.subjects.service import person
 from harken.webhooks import outbox
 from harken.webhooks.schemas import EventType
 
-# Every table that holds what a person told or did, by its subject column; the order respects keys.
+# Every table that holds what a person told or did, by its subject column; the order respects keys
+# (feedback and events may name a decision).
 HOLDING = (
     DecisionFeedback,
+    Event,
     DecisionLog,
     Fact,
-    Event,
     Sharing,
     ShareUse,
     QuestionAsk,
@@ -70,7 +74,7 @@ def end_relationship(session: Session, *, org: Org, ref: str, notary: Notary, no
         subject.person_id = None
         session.flush()
         return
-    _forget_org(session, org, subject.id)
+    _forget_org(session, org, subject.id, now)
     outbox.forget(session, subject_id=subject.id, org_id=org.id)
     tombstone = Subject(id=uuid.uuid4(), created_at=now, erased_at=now)
     session.add(tombstone)
@@ -80,9 +84,10 @@ def end_relationship(session: Session, *, org: Org, ref: str, notary: Notary, no
     _told(session, org, ref, subject.id, notary, now)
 
 
-def _forget_org(session: Session, org: Org, subject_id: uuid.UUID) -> None:
+def _forget_org(session: Session, org: Org, subject_id: uuid.UUID, now: datetime) -> None:
     """Delete what one org holds of a subject other orgs also reach."""
-    for model in (DecisionFeedback, DecisionLog, Event, Sharing, ShareUse, QuestionAsk):
+    learning_service.mark_erased(session, subject_id=subject_id, org_id=org.id, now=now)
+    for model in (DecisionFeedback, Event, DecisionLog, Sharing, ShareUse, QuestionAsk):
         session.execute(delete(model).where(model.subject_id == subject_id, model.org_id == org.id))
     session.execute(delete(Fact).where(Fact.subject_id == subject_id, Fact.source == str(org.id)))
     shares = select(Share.id).where(Share.subject_id == subject_id).scalar_subquery()
@@ -129,6 +134,7 @@ def erase(session: Session, *, subject_id: uuid.UUID, notary: Notary, now: datet
     subject = session.get_one(Subject, subject_id)
     if subject.erased_at is not None:
         return []
+    learning_service.mark_erased(session, subject_id=subject_id, now=now)
     for model in HOLDING:
         session.execute(delete(model).where(model.subject_id == subject_id))
     shares = select(Share.id).where(Share.subject_id == subject_id).scalar_subquery()

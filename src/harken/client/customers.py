@@ -3,6 +3,7 @@ inferred (only the customer declares), and what happened."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -148,9 +149,11 @@ class CustomerCalls(Wire):
         gift: bool = False,
         offer_id: str | None = None,
         occurred_at: datetime | None = None,
+        decision_id: uuid.UUID | str | None = None,
     ) -> EventRead:
         """A purchase, or an offer shown, accepted or dismissed. A gift never counts as the buyer's
-        interest."""
+        interest. An offer event may name the decision it answers (yours, about this customer, that
+        chose this offer): accepted or dismissed, it is then that decision's reward for your model."""
         body = given(
             {
                 "type": type,
@@ -159,6 +162,7 @@ class CustomerCalls(Wire):
                 "gift": gift,
                 "offer_id": offer_id,
                 "occurred_at": occurred_at,
+                "decision_id": decision_id,
             }
         )
         return self._model(EventRead, "POST", f"/v1/subjects/{segment(ref)}/events", body)

@@ -111,7 +111,9 @@ def _org_write(
 
 @router.post("/v1/subjects/{ref}/events", response_model=EventRead, status_code=201)
 async def post_event(ref: Ref, body: EventPost, call: Call, now: Now) -> EventRead:
-    """A purchase or an offer shown, accepted or dismissed. A gift never counts as the buyer's interest."""
+    """A purchase or an offer shown, accepted or dismissed. A gift never counts as the buyer's interest.
+    An offer event may name the decision it answers (`decision_id`); accepted or dismissed, it is then
+    that decision's reward for your model."""
 
     def work(session: Session, org: Org) -> EventRead:
         subject = subject_service.alive(session, org=org, ref=ref)
@@ -133,6 +135,7 @@ async def post_event(ref: Ref, body: EventPost, call: Call, now: Now) -> EventRe
             offer_id=event.offer_id,
             occurred_at=event.occurred_at,
             recorded_at=event.recorded_at,
+            decision_id=str(event.decision_id) if event.decision_id is not None else None,
         )
 
     return await call(work)

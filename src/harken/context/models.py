@@ -43,10 +43,15 @@ class Sharing(Base):
 
 
 class Event(Base):
-    """Something that happened, as an org observed it: a purchase, or an offer shown, accepted, dismissed."""
+    """Something that happened, as an org observed it: a purchase, or an offer shown, accepted, dismissed.
+    An offer event may name the decision it answers (`decision_id`: one of the same org, about the same
+    customer, that chose that offer); an accepted or dismissed one is then that decision's reward."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_subject_occurred", "subject_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_events_subject_occurred", "subject_id", "occurred_at"),
+        Index("ix_events_decision", "decision_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"))
@@ -58,3 +63,4 @@ class Event(Base):
     offer_id: Mapped[str | None] = mapped_column(String(128))
     occurred_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("decisions.id"))

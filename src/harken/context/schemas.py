@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime, time
 from enum import StrEnum
 from functools import cache
@@ -208,6 +209,12 @@ class EventPost(BaseModel):
     gift: bool = Field(False, description="Bought for someone else: never counts as the buyer's interest.")
     offer_id: Item | None = None
     occurred_at: AwareDatetime | None = Field(None, description="Default: now.")
+    decision_id: uuid.UUID | None = Field(
+        None,
+        description="Offer events only: the decision this answers — yours, about this customer, and one "
+        "that chose this offer. An accepted or dismissed event linked so is the decision's reward, as "
+        "feedback on it is (the later of the two counts).",
+    )
 
     _plausible = field_validator("occurred_at")(_aware_plausible)
 
@@ -221,6 +228,7 @@ class EventRead(BaseModel):
     offer_id: str | None
     occurred_at: datetime
     recorded_at: datetime
+    decision_id: str | None
 
 
 class Datum(BaseModel):

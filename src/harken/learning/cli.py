@@ -19,6 +19,7 @@ from harken.console import console, fail, open_store
 from harken.db import session_scope
 from harken.errors import HarkenError
 from harken.learning import offline, service
+from harken.learning.models import LearningModel
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
 
@@ -61,17 +62,19 @@ def train(
     ),
 ) -> None:
     """Train a new version of the org's model from the decisions it has not learned from (not live until
-    promoted)."""
+    promoted). After an erasure, a rebuild from the whole remaining log instead, which forgets the older
+    versions (and takes the live one's place, if one of them was live)."""
     settled = timedelta(hours=settled_hours)
     with open_store() as store, session_scope(store.sessions) as session:
         org = _org(session, org_name)
         now = system_clock()
+        rebuild = service.rebuild_due(session, org) is not None
         since = service.BEGINNING if from_scratch else None
         total = service.pending(session, org, now=now, settled=settled, since=since)
-        if total == 0:
+        if total == 0 and not rebuild:
             console.print(f"{org.name}: nothing new to learn from.", highlight=False)
             return
-        columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (TextColumn("rebuilding" if rebuild else "training"), BarColumn(), MofNCompleteColumn())
         counts = service.Progress()
 
         def tell(count: int) -> None:
@@ -79,7 +82,7 @@ def train(
                 bar.update(task, completed=count)
 
         started = time.perf_counter()
-        with Progress(*columns, console=console, transient=True) as bar:
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task("train", total=total)
             model = service.train(
                 session,
@@ -91,6 +94,9 @@ def train(
                 progress=counts,
             )
         seconds = time.perf_counter() - started
+        live = model is not None and model.live
+    if counts.rebuilt:
+        _forgotten(org_name, counts.forgotten)
     if model is None:
         console.print(f"{org_name}: nothing new to learn from.", highlight=False)
         return
@@ -99,31 +105,55 @@ def train(
     console.print(
         f"{org_name}: version {model.version} learned from {learned:,} decisions{skipped} "
         f"({model.examples:,} in all) in {seconds:.1f} s, {learned / max(seconds, 1e-9):,.0f} events/s; "
-        f"not live until `harken learn promote --org {org_name!r} --version {model.version}`.",
+        + (
+            "live in place of the forgotten live version."
+            if live
+            else f"not live until `harken learn promote --org {org_name!r} --version {model.version}`."
+        ),
+        highlight=False,
+    )
+
+
+def _forgotten(org_name: str, versions: list[int]) -> None:
+    named = ", ".join(map(str, versions)) if versions else "none"
+    console.print(
+        f"{org_name}: rebuilt from the whole log after an erasure; versions forgotten: {named}.",
         highlight=False,
     )
 
 
 @app.command("models")
 def models(org_name: str = ORG) -> None:
-    """The org's model versions, newest first: which is live, what each learned from, its evaluation."""
+    """The org's model versions, newest first: which is live, what each learned from, its evaluation, and
+    which were forgotten after an erasure (history only: their model is gone)."""
     with open_store() as store, session_scope(store.sessions) as session:
         org = _org(session, org_name)
         rows = service.models(session, org)
         current = service.current_policy(session, org)
-        table = Table("version", "live", "created", "trained through", "examples", "size", "evaluation")
+        table = Table("version", "state", "created", "trained through", "examples", "size", "evaluation")
         for row in rows:
             table.add_row(
                 str(row.version),
-                "live" if row.live else "",
+                "live" if row.live else _when_forgotten(row),
                 row.created_at.strftime("%Y-%m-%d %H:%M"),
                 row.trained_through.strftime("%Y-%m-%d %H:%M:%S"),
                 f"{row.examples:,}",
-                f"{len(row.model):,} B",
+                f"{len(row.model):,} B" if row.model is not None else "-",
                 json.dumps(row.metrics, sort_keys=True) if row.metrics else "not evaluated",
             )
+        due = service.rebuild_due(session, org) is not None
     console.print(table)
     console.print(f"In force: {current}.", highlight=False)
+    if due:
+        console.print(
+            "An erasure removed decisions these versions learned from: the next training rebuilds.",
+            highlight=False,
+        )
+
+
+def _when_forgotten(row: LearningModel) -> str:
+    at = row.forgotten_at
+    return f"forgotten {at:%Y-%m-%d %H:%M}" if at is not None else ""
 
 
 @app.command("evaluate")

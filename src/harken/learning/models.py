@@ -19,7 +19,10 @@ class LearningModel(Base):
     `metrics` is what offline evaluation found (harken.learning.evaluate writes it). Promotion without
     --force reads two keys of it: `beats_current` (true when the candidate's lower confidence bound beat
     the estimated value of the policy in force) and `against` (the name of that policy: "rules", or the
-    live model's `vw:<org>:<version>`), so an evaluation against a policy no longer in force gates nothing."""
+    live model's `vw:<org>:<version>`), so an evaluation against a policy no longer in force gates nothing.
+
+    A version is forgotten (`model` None, `forgotten_at` set) when an erasure removed decisions it may
+    have learned from and the org's model was rebuilt from the log without them: it never serves again."""
 
     __tablename__ = "learning_models"
     __table_args__ = (
@@ -39,9 +42,11 @@ class LearningModel(Base):
     created_at: Mapped[datetime]
     trained_through: Mapped[datetime]  # the decided_at of the last decision this version learned from
     examples: Mapped[int]  # decisions learned from, this version and the ones it continued
-    model: Mapped[bytes] = mapped_column(LargeBinary)
+    model: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once forgotten
     live: Mapped[bool]
     metrics: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    # When a rebuild after an erasure deleted this version's model: the row stays, as history only.
+    forgotten_at: Mapped[datetime | None]
 
     @property
     def scorer_name(self) -> str:
@@ -50,7 +55,11 @@ class LearningModel(Base):
 
 class LearningSettings(Base):
     """An org's own learning settings: what an opt-out costs (a penalty, as a negative reward), and how far
-    its decisions may explore at most (each customer's own "surprise me" bounds it further; 0: never)."""
+    its decisions may explore at most (each customer's own "surprise me" bounds it further; 0: never).
+
+    `rebuild_requested_at`: when an erasure removed logged choices its models may have learned from;
+    until the next training rebuilds the model from the remaining log (and forgets the older versions),
+    it stays set."""
 
     __tablename__ = "learning_settings"
 
@@ -58,3 +67,4 @@ class LearningSettings(Base):
     opted_out_reward: Mapped[float] = mapped_column(Float)
     explore_cap: Mapped[float] = mapped_column(Float, server_default="0")
     updated_at: Mapped[datetime]
+    rebuild_requested_at: Mapped[datetime | None]

@@ -59,7 +59,11 @@ def evaluate_version(
         if current == "rules"
         else session.scalar(select(LearningModel).where(LearningModel.org_id == org.id, LearningModel.live))
     )
-    in_force = vw.LearnedScorer(str(org.id), live.version, live.model) if live is not None else None
+    in_force = (  # a live version always has its model: only versions no longer live are forgotten
+        vw.LearnedScorer(str(org.id), live.version, live.model)
+        if live is not None and live.model is not None
+        else None
+    )
     candidate_probabilities, current_probabilities = [], []
     for example, scores in vw.progressive(logged):
         choice = example.choice
@@ -91,6 +95,10 @@ def _version(session: Session, org: Org, version: int | None) -> LearningModel:
     candidate = session.scalar(query.order_by(LearningModel.version.desc()).limit(1))
     if candidate is None:
         raise NotFound("no such version of this org's model: train one first (`harken learn train`)")
+    if candidate.model is None:
+        raise Invalid(
+            "version", f"version {candidate.version} was forgotten after an erasure: it never serves"
+        )
     return candidate
 
 
