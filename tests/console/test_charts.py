@@ -194,3 +194,10 @@ def test_the_charts_show_the_numbers_the_api_answered(
             == expected
         )
     assert drawn(charts.svg(by_slug["consents-marketing-email"]))["granted"][0] == (since.isoformat(), 1)
+
+
+def test_a_narrower_chart_for_a_phone_scales_with_its_page_and_keeps_its_numbers() -> None:
+    narrow = charts.svg(chart(), width=400)
+    root = ElementTree.fromstring(narrow)
+    assert root.get("viewBox") == "0 0 400 360" and root.get("width") is None
+    assert drawn(narrow) == drawn(charts.svg(chart()))

@@ -42,7 +42,10 @@ from harken.console.overview import Overview, Table
 sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, pygal.PluginImportFixer)]
 
 SVG = "{http://www.w3.org/2000/svg}"
-MAX_X_LABELS = 12  # beyond this many days, label every nth so that labels never overlap
+X_LABEL_SPACE = 64  # pixels a slanted day needs: beyond what fits, label every nth day
+LEGEND_SPACE = 200  # pixels a legend entry (a reason code) needs
+LEGEND_ROW = 22
+MARGIN = 20  # pygal's own
 
 # Quiet colours for a plain admin page, each at least 3:1 against white (blue, orange, grey, green, red,
 # purple, brown, teal). Series differ by hue alone: the text table beside each chart names every number.
@@ -161,21 +164,26 @@ def slug(*parts: str) -> str:
     return "-".join(p for p in (re.sub(r"[^a-z0-9]+", "-", part.lower()).strip("-") for part in parts) if p)
 
 
-def svg(chart: Chart) -> str:
+def svg(chart: Chart, *, width: int = 800, height: int = 360) -> str:
     """The chart as an SVG element to put inline in a page: titled and described for a screen reader, with
-    no script, the same for the same chart."""
+    no script, the same for the same chart. It scales to its container (a viewBox of width by height, no
+    fixed size): a phone's page may ask for a narrower one, whose text shrinks less."""
     table = chart.table
     keys = [row.key for row in table.rows]
-    every = max(1, math.ceil(len(keys) / MAX_X_LABELS))
+    every = max(1, math.ceil(len(keys) / max(1, width // X_LABEL_SPACE)))
+    legend_columns = max(1, min(len(table.columns), width // LEGEND_SPACE))
+    legend_rows = math.ceil(len(table.columns) / legend_columns)
     drawing = PYGAL[chart.kind](
         style=STYLE,
         title=table.title,
         js=[],  # nothing to fetch or run: the page works without JavaScript
         disable_xml_declaration=True,
-        width=800,
-        height=360,
+        width=width,
+        height=height,
+        # pygal leaves room for len // columns rows of legend: the last row of an uneven split needs its own
+        margin_bottom=MARGIN + (LEGEND_ROW if legend_rows > len(table.columns) // legend_columns else 0),
         legend_at_bottom=True,
-        legend_at_bottom_columns=min(len(table.columns), 4) or 1,
+        legend_at_bottom_columns=legend_columns,
         truncate_legend=-1,
         truncate_label=-1,
         x_labels=keys,
