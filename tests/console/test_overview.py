@@ -308,3 +308,24 @@ def test_shares_and_credentials_count_what_the_api_did(
         Row("2026-11-03", (0, 0, 2)),
         Row("2026-11-04", (0, 0, 0)),
     )
+
+
+def test_a_service_message_owed_by_contract_is_sent_but_scores_no_relevance(
+    business: Callable[[str], Business], session: Session
+) -> None:
+    airline = business("Skyway Airlines")
+    airline.offer("gate-change", topics=["travel"], channels=["sms"], purpose="service")
+    airline.offer("coffee-beans", **COFFEE)
+    airline.customer("ana", grant={"marketing": ["email"]}).preferences(interests={"coffee": 1.0})
+    owed = airline.decide("ana", ["gate-change"], ["sms"], purpose="service")
+    chosen = airline.decide("ana", ["coffee-beans"], ["email"])
+    assert owed["allowed"] is True and chosen["allowed"] is True
+    org_id = org_id_of(session, "Skyway Airlines")
+    until = DAY1 + timedelta(days=1)
+
+    assert overview.decisions(session, org_id=org_id, since=DAY1, until=until).total("sent") == 2
+    relevance = overview.relevance(session, org_id=org_id, since=DAY1, until=until)
+    [score] = [r["score"] for r in chosen["ranking"] if r["offer_id"] == "coffee-beans"]
+    assert [(row.key, row.counts) for row in relevance.rows if any(row.counts)] == [
+        (overview.bin_label(score // overview.BIN_WIDTH * overview.BIN_WIDTH, overview.BIN_WIDTH), (1,))
+    ]
