@@ -18,7 +18,7 @@ from harken.decisions.snapshot import DECLARED, ChannelPreference, Context, Prof
 WEEK = timedelta(days=7)
 HORIZON = timedelta(days=31)  # how far ahead retry_after looks (a context lasts at most 30 days)
 # The hub's default guess at which channels suit which situation, for a customer who said nothing about
-# it (a soft default: `rules.Priors` names it, an org may override it, a scorer may revise it); a
+# it (a soft default: `rules.Priors` names it, a learned scorer may revise it); a
 # customer's own word (`Profile.situation_channels`) is a hard gate instead. Channels that interrupt:
 # not while the customer is in transit, and phone never at work.
 FITTING_CHANNELS: dict[str, frozenset[str]] = {

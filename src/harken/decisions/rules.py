@@ -1,7 +1,8 @@
 """The hub's own guesses, kept apart from what the customer or the law said: the soft defaults (which
 channels suit which situation when the customer said nothing about it, the relevance floor, the
-hand-set weights) as named priors an org may override, and `RulesScorer`, today's weights as one
-`scoring.Scorer` among others.
+hand-set weights) as named priors — `decide` takes them as a parameter; no org sets its own yet: evidence
+revises them through a learned scorer — and `RulesScorer`, today's weights as one `scoring.Scorer` among
+others.
 
 Hard gates (consent, do-not-disturb, quiet hours, limits, dislikes, life events, sensitive topics, a
 declared intent, the customer's own channel choices, already bought, country, language) are not here:
