@@ -9,12 +9,12 @@ from rich.table import Table
 
 from harken import config, schema
 from harken.consent.cli import app as import_app
-from harken.console import console, fail, open_store
 from harken.credentials.cli import app as credential_app
 from harken.learning.cli import app as learn_app
 from harken.ledger.cli import app as ledger_app
 from harken.ledger.cli import receipt_app
 from harken.orgs.cli import app as org_app
+from harken.terminal import console, fail, open_store
 from harken.webhooks import cli as webhooks_cli
 
 app = typer.Typer(help="Harken: ask your customers, don't guess.", no_args_is_help=True)

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from harken.clock import system_clock
 from harken.consent import service as consent_service
 from harken.consent.schemas import Channel, ConsentPut, Method, Status
-from harken.console import Store
 from harken.context import service as context_service
 from harken.context.schemas import ContextPut, PersonaPut, PreferencesPatch, Provenance
 from harken.db import session_scope
@@ -24,6 +23,7 @@ from harken.profiling import service as profiling_service
 from harken.profiling.schemas import QuestionPut
 from harken.subjects import service as subject_service
 from harken.subjects import tokens, vault
+from harken.terminal import Store
 
 NOTICES = {
     "service": "We message you about your bookings and orders: confirmations, changes and receipts.",

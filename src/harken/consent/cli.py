@@ -21,11 +21,11 @@ from rich.table import Table
 
 from harken.clock import system_clock
 from harken.consent import importer
-from harken.console import console, errors, fail, open_store
 from harken.db import session_scope
 from harken.ledger import keys
 from harken.ledger.service import Notary
 from harken.orgs import service as org_service
+from harken.terminal import console, errors, fail, open_store
 
 app = typer.Typer(help="Bring an org's records in from elsewhere.", no_args_is_help=True)
 

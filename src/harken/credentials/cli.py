@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from rich.table import Table
 
-from harken.console import console, fail
 from harken.credentials import sdjwt, statuslist
 from harken.credentials.problems import PROBLEMS
 from harken.credentials.sdjwt import CredentialProblem
 from harken.jws import JWSProblem, PublicKey, jwk_of, keys_from_jwks
+from harken.terminal import console, fail
 
 app = typer.Typer(help="Portable credentials (SD-JWT VCs): verify offline, or present as the holder.")
 

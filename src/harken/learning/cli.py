@@ -15,12 +15,12 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from harken.clock import system_clock
-from harken.console import console, fail, open_store
 from harken.db import session_scope
 from harken.errors import HarkenError
 from harken.learning import offline, service
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
+from harken.terminal import console, fail, open_store
 
 app = typer.Typer(
     help="Learning: each org's model, trained from its decisions and feedback.", no_args_is_help=True

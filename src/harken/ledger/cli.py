@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from harken import jws
 from harken.clock import rfc3339, system_clock
 from harken.consent import proof
-from harken.console import console, errors, fail, open_store
 from harken.db import readonly, session_scope
 from harken.ledger import chain, export, keys, witness
 from harken.ledger import service as ledger_service
@@ -31,6 +30,7 @@ from harken.ledger.service import Notary
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
 from harken.subjects import tokens, vault
+from harken.terminal import console, errors, fail, open_store
 
 app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
 receipt_app = typer.Typer(help="Consent receipts.", no_args_is_help=True)

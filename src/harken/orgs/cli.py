@@ -10,13 +10,13 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from harken.clock import system_clock
-from harken.console import Store, console, fail, open_store
 from harken.db import session_scope
 from harken.errors import HarkenError, Invalid
 from harken.ledger import keys as ledger_keys
 from harken.ledger.service import Notary
 from harken.orgs import service as org_service
 from harken.orgs.models import ApiKey, Org
+from harken.terminal import Store, console, fail, open_store
 
 app = typer.Typer(help="Orgs (tenants) and their API keys.", no_args_is_help=True)
 

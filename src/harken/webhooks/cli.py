@@ -11,10 +11,10 @@ import typer
 from sqlalchemy.orm import Session
 
 from harken.clock import system_clock
-from harken.console import console, open_store
 from harken.db import session_scope
 from harken.learning import service as learning_service
 from harken.subjects import tokens, vault
+from harken.terminal import console, open_store
 from harken.webhooks import destinations, sealing, worker
 
 T = TypeVar("T")
