@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from html import unescape
 from typing import Any
 
@@ -82,7 +83,7 @@ class Staffer:
 
 def row_id(page: str, label: str, before: str, after: str) -> str:
     """The id in the first `before…after` form action of the table row that shows `label`."""
-    row = next(r for r in page.split("<tr>") if label in r)
+    row = next(r for r in page.split("<tbody>", 1)[1].split("<tr>") if label in r)
     found = re.search(re.escape(before) + r"([0-9a-f-]{36})" + re.escape(after), row)
     assert found, row
     return found.group(1)
@@ -115,6 +116,61 @@ class Shop:
             .order_by(LedgerEntry.seq)
         )
         return [{"type": t, **json.loads(body)["data"]} for t, body in rows if t.startswith(type_prefix)]
+
+
+QUESTION = {
+    "text": {"en": "Coffee or tea?"},
+    "fills": "interest:coffee",
+    "options": [
+        {"id": "coffee", "label": {"en": "Coffee"}, "value": {"affinity": 0.9}},
+        {"id": "tea", "label": {"en": "Tea"}, "value": {"affinity": -0.5}},
+    ],
+    "intrusiveness": 1,
+}
+
+
+@dataclass
+class Stock:
+    """What `stock` gave an org, by the ids its console pages and forms use."""
+
+    offer: str
+    ref: str
+    record: str  # a consent record's id: its receipt's
+    key: str
+    endpoint: str
+    delivery: str
+    decision: dict[str, Any]
+
+
+def stock(shop: Shop, tag: str) -> Stock:
+    """An org's catalogue, a customer with consents and a decision, a webhook endpoint whose delivery
+    failed, and its keys: each named with `tag`, so two orgs' things never share a name."""
+    api = shop.api
+    api.call("PUT", "/v1/notices/marketing", {"text": f"{tag}: news now and then.", "locale": "en"})
+    api.call(
+        "PUT", "/v1/notices/marketing", {"text": f"{tag}: news and offers, now and then.", "locale": "en"}
+    )
+    api.call("PUT", f"/v1/questions/{tag}-coffee", QUESTION)
+    api.offer(f"{tag}-club", topics=["books"], channels=["email"])
+    endpoint = api.call(
+        "POST", "/v1/webhooks", {"url": f"http://127.0.0.1:9/{tag}", "events": ["consent.updated"]}
+    )
+    api.customer(
+        f"{tag}-c1", email=f"c1@{tag}.test", grant={"marketing": ["email"], "personalised-offers": ["email"]}
+    )
+    decision = api.decide(f"{tag}-c1", [f"{tag}-club"], ["email"])
+    history = api.call("GET", f"/v1/subjects/{tag}-c1/consents/history")
+    deliveries = api.call("GET", "/v1/webhooks/deliveries")
+    keys = api.call("GET", "/v1/keys")
+    return Stock(
+        offer=f"{tag}-club",
+        ref=f"{tag}-c1",
+        record=history["items"][0]["id"],
+        key=keys[0]["id"],
+        endpoint=endpoint["id"],
+        delivery=deliveries[0]["id"],
+        decision=decision,
+    )
 
 
 @pytest.fixture
