@@ -9,6 +9,7 @@ with `harken staff add` as the operator adds them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,7 @@ def shop(centre_hub: CentreHub) -> Shop:
         )
         decision = {"subject": ref, "purpose": "marketing", "channels": ["email"], "offer_ids": ["book-club"]}
         call(api, "POST", "/v1/decisions", decision)
+    centre_hub.harken("worker", "--once")  # nothing listens at 127.0.0.1:9: the attempts fail
     admin, viewer = centre_hub.address("admin"), centre_hub.address("viewer")
     centre_hub.harken("staff", "add", "--org", SHOP, "--email", admin, "--role", "admin")
     centre_hub.harken("staff", "add", "--org", SHOP, "--email", viewer, "--role", "viewer")
@@ -203,7 +205,10 @@ def test_every_console_page_is_accessible_and_photographed(
 
     go(page, "Webhooks")
     expect(page.get_by_text("http://127.0.0.1:9/harken")).to_be_visible()
+    expect(page.get_by_role("heading", name="Last failures")).to_be_visible()
     checker.check(page, "webhooks")
+    page.get_by_role("button", name=re.compile("^Send consent.updated")).first.click()
+    expect(page.get_by_role("status")).to_have_text("Sent again: the delivery is queued.")
 
     go(page, "API keys")
     page.get_by_role("button", name="Create a key").click()

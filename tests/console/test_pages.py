@@ -162,6 +162,11 @@ def test_webhook_health_shows_failures_and_a_replay_queues_the_delivery_again(
         ("console.webhook.replayed", mine.delivery)
     ]
 
+    shop.api.call("DELETE", f"/v1/webhooks/{mine.endpoint}")  # its pending deliveries are given up
+    page = ana.get("/console/webhooks").text
+    assert "disabled</span> since" in page and "deleted by the org" in page
+    assert "3 given up, 0 pending" in page and "0 %" in page
+
 
 def test_a_key_is_shown_once_then_only_its_prefix(shop_of: Callable[[str], Shop]) -> None:
     shop = shop_of("Blue Door Books")

@@ -100,3 +100,11 @@ def test_a_removed_staff_member_is_out_at_once(shop_of: Callable[[str], Shop]) -
     ana.post(f"/console/staff/{ben_id}/remove", page="/console/staff")
     assert ben.http.get("/console").status_code == 303
     assert ben.http.post("/console/sign-in", data={}).status_code == 403
+
+
+def test_sign_in_links_are_rate_limited_per_client_address(shop_of: Callable[[str], Shop]) -> None:
+    """Across addresses, known or not: one client cannot mail every staff member over and over."""
+    shop = shop_of("Blue Door Books")
+    for n in range(signin.LINKS_PER_IP):
+        Staffer(shop.client.app, shop.mailer, f"guess-{n}@bluedoor.test").request_link()
+    Staffer(shop.client.app, shop.mailer, "ana@bluedoor.test").request_link(status=429)

@@ -263,6 +263,7 @@ class Visit:
         ):
             context.setdefault(name, default)
         context.setdefault("errors", {})
+        context.setdefault("labels", {})  # a field's name in the error summary, as its form labels it
         html = templates.get_template(template).render(nav=NAV, current=self._section(), **context)
         return HTMLResponse(html, status_code=status, headers=HEADERS)
 

@@ -22,8 +22,8 @@ from harken.console.models import Staff
 from harken.console.visit import NOT_FOUND, FormInvalid, PageError, Visit, VisitDep, Write, text_field
 from harken.context.schemas import Situation
 from harken.decisions import service as decision_service
-from harken.decisions.models import Offer
 from harken.decisions.schemas import OfferPut
+from harken.errors import NotFound
 from harken.orgs import catalogue
 from harken.orgs.models import Org
 from harken.profiling.models import Question
@@ -32,6 +32,19 @@ from harken.subjects.schemas import REF_PATTERN
 router = APIRouter(prefix="/console", include_in_schema=False)
 SHOWN = 500  # catalogues are short; past this, the API pages through them
 ITEM = re.compile(REF_PATTERN)  # an offer id is an Item: the same letters as a ref
+LABELS = {
+    "id": "Offer id",
+    "title": "Title",
+    "topics": "Topics",
+    "personas": "Personas",
+    "channels": "Channels",
+    "situations": "Situations it fits",
+    "purpose": "Purpose",
+    "item": "Item it sells",
+    "countries": "Countries",
+    "locales": "Languages",
+    "suppress_days": "Days held back after a purchase or dismissal",
+}
 LISTS = ("topics", "personas", "countries", "locales")  # typed as comma-separated words
 
 
@@ -57,6 +70,7 @@ def _offer_form(offer_id: str | None) -> Callable[[Session, Staff, Org], dict[st
             "situations": [s.value for s in Situation],
             "purposes": list(CATALOGUE),
             "lists": LISTS,
+            "labels": LABELS,
         }
 
     return build
@@ -92,7 +106,7 @@ async def _save(visit: Visit, offer_id: str, form: FormData, *, new: bool) -> Re
                 raise FormInvalid(
                     {"id": "1 to 128 letters, digits and . _ : @ + -, starting with a letter or digit"}
                 )
-            if session.get(Offer, (org.id, offer_id)) is not None:
+            if _exists(session, org, offer_id):
                 raise FormInvalid({"id": f"there is an offer {offer_id!r} already: edit it instead"})
         else:
             decision_service.get_offer(session, org=org, offer_id=offer_id)  # another org's is not here
@@ -109,6 +123,14 @@ async def _save(visit: Visit, offer_id: str, form: FormData, *, new: bool) -> Re
         template="offer.html",
         build=_offer_form(None if new else offer_id),
     )
+
+
+def _exists(session: Session, org: Org, offer_id: str) -> bool:
+    try:
+        decision_service.get_offer(session, org=org, offer_id=offer_id)
+    except NotFound:
+        return False
+    return True
 
 
 def _spec(form: FormData) -> dict[str, Any]:

@@ -36,7 +36,11 @@ async def customers_page(visit: VisitDep, ref: str | None = None) -> Response:
     errors = {"ref": "A ref has 1 to 128 letters, digits and . _ : @ + -, starting with a letter or digit."}
     return await visit.page(
         "customers.html",
-        lambda s, st, o: {"ref": wanted, "errors": errors if wanted else {}},
+        lambda s, st, o: {
+            "ref": wanted,
+            "errors": errors if wanted else {},
+            "labels": {"ref": "Customer ref"},
+        },
         status=422 if wanted else 200,
     )
 

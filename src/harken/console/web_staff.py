@@ -18,7 +18,11 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 
 def _staff(session: Session, staff: Staff, org: Org) -> dict[str, Any]:
-    return {"members": staff_service.listed(session, org=org), "roles": staff_service.ROLES}
+    return {
+        "members": staff_service.listed(session, org=org),
+        "roles": staff_service.ROLES,
+        "labels": {"email": "Email address", "role": "Role", "staff": "Staff"},
+    }
 
 
 @router.get("/staff")
