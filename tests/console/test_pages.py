@@ -10,10 +10,12 @@ from html import unescape
 from typing import Any
 
 import httpx
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from harken.config import Settings
 from harken.db import session_scope
+from harken.ledger.models import LedgerEntry
 from harken.subjects import tokens, vault
 from harken.webhooks import worker
 from tests.console.conftest import Shop, Staffer, row_id, stock
@@ -226,6 +228,18 @@ def test_the_ledger_page_shows_the_head_and_checkpoint_and_verifies_on_demand(
     assert mine and f"entry {mine[0]['seq']}" in page
     verified = ana.post("/console/ledger/verify", page="/console/ledger", status=200).text
     assert "Verified" in verified and f"All {entries} entries link up" in verified
+
+    body = shop.session.execute(
+        select(LedgerEntry.body).where(LedgerEntry.chain == shop.org.chain, LedgerEntry.seq == 2)
+    ).scalar_one()
+    shop.session.execute(
+        update(LedgerEntry)
+        .where(LedgerEntry.chain == shop.org.chain, LedgerEntry.seq == 2)
+        .values(body=body.replace("granted", "withdrawn"))
+    )
+    shop.session.commit()
+    tampered = ana.post("/console/ledger/verify", page="/console/ledger", status=200).text
+    assert "Not verified" in tampered and "entry 2 was altered" in tampered
 
 
 def test_an_admin_adds_and_removes_staff_and_the_last_admin_stays(shop_of: Callable[[str], Shop]) -> None:
