@@ -133,6 +133,8 @@ def test_a_customer_is_shown_exactly_as_the_api_shows_them(shop_of: Callable[[st
 
     assert ana.get("/console/customers?ref=no%20spaces", status=422).text.count('id="ref-error"') == 1
     ana.get("/console/customers/nobody-here", status=404)
+    shop.api.call("DELETE", f"/v1/subjects/{mine.ref}")
+    assert "This customer was erased" in ana.get(f"/console/customers/{mine.ref}", status=410).text
 
 
 def failing_delivery(sessions: sessionmaker[Session], settings: Settings, clock: FixedClock) -> int:

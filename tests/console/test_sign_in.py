@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from harken.centre.mail import MemoryMailer
 from harken.console import signin
 from tests.centre_client import csrf_of
-from tests.console.conftest import Shop, Staffer, row_id
+from tests.console.conftest import LINK, Shop, Staffer, row_id
 from tests.factories import FixedClock
 
 
@@ -108,3 +108,24 @@ def test_sign_in_links_are_rate_limited_per_client_address(shop_of: Callable[[st
     for n in range(signin.LINKS_PER_IP):
         Staffer(shop.client.app, shop.mailer, f"guess-{n}@bluedoor.test").request_link()
     Staffer(shop.client.app, shop.mailer, "ana@bluedoor.test").request_link(status=429)
+
+
+def test_an_address_on_two_orgs_staff_gets_a_link_for_each_and_each_opens_its_own_org(
+    shop_of: Callable[[str], Shop], mailer: MemoryMailer
+) -> None:
+    books, rail = shop_of("Blue Door Books"), shop_of("Rail North")
+    books.staff("sam@example.test")
+    rail.staff("sam@example.test", role="viewer")
+    sam = Staffer(books.client.app, mailer, "sam@example.test")
+    sam.request_link()
+    links = {message["Subject"]: LINK.search(message.get_content()) for message in mailer.sent[-2:]}
+    assert set(links) == {
+        "Sign in to Blue Door Books's Harken console",
+        "Sign in to Rail North's Harken console",
+    }
+    found = links["Sign in to Rail North's Harken console"]
+    assert found
+    sam.open_link(found.group(1))
+    assert (
+        "Rail North" in sam.get("/console").text and "sam@example.test (viewer)" in sam.get("/console").text
+    )
