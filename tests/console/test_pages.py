@@ -262,3 +262,29 @@ def test_an_admin_adds_and_removes_staff_and_the_last_admin_stays(shop_of: Calla
         ("staff.added", by),
     ]
     assert "email" not in str(shop.entries())  # the ledger names staff by id, never by address
+
+
+def test_bad_input_to_every_form_is_refused_with_nothing_written(shop_of: Callable[[str], Shop]) -> None:
+    shop = shop_of("Blue Door Books")
+    mine = stock(shop, "books")
+    ana = shop.staff("ana@bluedoor.test")
+    before = shop.entries()
+    junk: list[tuple[str, dict[str, Any], int]] = [
+        ("/console/offers", {"id": "x" * 200, "title": "t"}, 422),
+        ("/console/offers", {"id": "ok", "title": "t" * 5000}, 422),
+        (f"/console/offers/{mine.offer}", {"title": "t", "channels": "fax"}, 422),
+        (f"/console/offers/{mine.offer}", {"title": "t", "purpose": "spying"}, 422),
+        (f"/console/offers/{mine.offer}", {"title": "t", "suppress_days": "soon"}, 422),
+        (f"/console/offers/{mine.offer}", {"title": "t", "countries": "Narnia"}, 422),
+        ("/console/offers/%2E%2E/retire", {}, 404),
+        ("/console/keys/not-a-key/revoke", {}, 404),
+        (f"/console/keys/{mine.endpoint}/rotate", {}, 404),  # an id, but no key's
+        ("/console/webhooks/deliveries/12/replay", {}, 404),
+        ("/console/staff", {"email": "a@b.test", "role": "owner"}, 422),
+        ("/console/staff", {"email": "x" * 300 + "@b.test", "role": "viewer"}, 422),
+        ("/console/staff/nobody/remove", {}, 404),
+    ]
+    for path, data, status in junk:
+        ana.post(path, data, page="/console", status=status)
+    assert shop.entries() == before
+    assert shop.api.call("GET", f"/v1/offers/{mine.offer}")["title"] == "books club"

@@ -32,6 +32,8 @@ from harken.subjects.schemas import REF_PATTERN
 router = APIRouter(prefix="/console", include_in_schema=False)
 SHOWN = 500  # catalogues are short; past this, the API pages through them
 ITEM = re.compile(REF_PATTERN)  # an offer id is an Item: the same letters as a ref
+# A new offer's form: the API's defaults, with no title yet.
+BLANK = {**OfferPut(title="-").model_dump(mode="json"), "title": ""}
 LABELS = {
     "id": "Offer id",
     "title": "Title",
@@ -65,7 +67,7 @@ def _offer_form(offer_id: str | None) -> Callable[[Session, Staff, Org], dict[st
         offer = decision_service.get_offer(session, org=org, offer_id=offer_id) if offer_id else None
         return {
             "offer": offer,
-            "spec": offer.spec if offer else OfferPut(title="x").model_dump(mode="json") | {"title": ""},
+            "spec": offer.spec if offer else BLANK,
             "channels": [c.value for c in Channel],
             "situations": [s.value for s in Situation],
             "purposes": list(CATALOGUE),
