@@ -21,6 +21,7 @@ from harken.clock import Clock, system_clock
 from harken.config import Settings
 from harken.consent.api import fast_consents
 from harken.consent.api import router as consent_router
+from harken.console import web as console_web
 from harken.context.api import router as context_router
 from harken.credentials.api import router as credentials_router
 from harken.db import create_db_engine, make_session_factory
@@ -110,6 +111,7 @@ def create_app(
     problems.document(app)
     problems.install(app)
     centre_web.install(app)
+    console_web.install(app)
     for router in (
         subjects_router,
         consent_router,

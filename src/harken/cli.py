@@ -9,6 +9,7 @@ from rich.table import Table
 
 from harken import config, schema
 from harken.consent.cli import app as import_app
+from harken.console.cli import app as staff_app
 from harken.credentials.cli import app as credential_app
 from harken.learning.cli import app as learn_app
 from harken.ledger.cli import app as ledger_app
@@ -28,6 +29,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(import_app, name="import")
 app.add_typer(credential_app, name="credential")
 app.add_typer(learn_app, name="learn")
+app.add_typer(staff_app, name="staff")
 app.command("worker")(webhooks_cli.run)
 
 

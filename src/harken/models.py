@@ -2,6 +2,7 @@
 
 from harken.centre.models import CentreSession, ErasureRequest, SignInLink
 from harken.consent.models import ConsentRecord, CurrentConsent, Notice
+from harken.console.models import Staff, StaffLink, StaffSession
 from harken.context.models import Event, Fact, Sharing
 from harken.credentials.models import Credential, PresentationNonce, StatusEntry, StatusList
 from harken.db import Base
@@ -49,6 +50,9 @@ __all__ = [
     "ShareUse",
     "Sharing",
     "SignInLink",
+    "Staff",
+    "StaffLink",
+    "StaffSession",
     "StatusEntry",
     "StatusList",
     "Subject",
