@@ -7,9 +7,6 @@ alone cannot forge or replay a cookie. Every sign-in starts a new session (no fi
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -19,29 +16,18 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from harken.centre.models import CentreSession, SignInLink
+from harken.cookies import Domain, keyed, sha256
+from harken.cookies import RateLimited as RateLimited  # raised when a sign-in asks too often
+from harken.cookies import same_token as same_token  # for the pages' forms
 from harken.subjects import service as subject_service
 from harken.subjects import tokens
 from harken.subjects.models import Subject, Token
 
+DOMAIN = Domain(session=b"centre-session", csrf="anonymous-csrf")  # its cookies' and anonymous forms' keys
 LINK_LIFETIME = timedelta(minutes=15)
 RATE_WINDOW = timedelta(minutes=15)
 LINKS_PER_EMAIL = 5
 LINKS_PER_IP = 20
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: timedelta) -> None:
-        super().__init__(f"too many sign-in requests; try again in {retry_after}")
-        self.retry_after = retry_after
-
-
-def _sha256(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _keyed(secret: bytes, use: str, value: str) -> str:
-    key = hmac.new(secret, use.encode(), hashlib.sha256).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def request_link(
@@ -51,7 +37,7 @@ def request_link(
     a person who proved it before, or a customer some business says has it — None when no one does;
     the caller answers both alike. RateLimited past the limits. Following the link proves control of
     the address: that, never a business's word, makes a verified person."""
-    email_digest, ip_digest = tokens.email_digest(secret, email), _keyed(secret, "ip", ip)
+    email_digest, ip_digest = tokens.email_digest(secret, email), keyed(secret, "ip", ip)
     since = now - RATE_WINDOW
     for column, value, limit in (
         (SignInLink.email_digest, email_digest, LINKS_PER_EMAIL),
@@ -70,7 +56,7 @@ def request_link(
     session.add(
         SignInLink(
             id=uuid.uuid4(),
-            token_sha256=_sha256(token) if token else None,
+            token_sha256=sha256(token) if token else None,
             subject_id=subject_id,
             email_digest=email_digest,
             ip_digest=ip_digest,
@@ -85,7 +71,7 @@ def request_link(
 
 def _usable(token: str, now: datetime) -> list[ColumnElement[bool]]:
     return [
-        SignInLink.token_sha256 == _sha256(token),
+        SignInLink.token_sha256 == sha256(token),
         SignInLink.used_at.is_(None),
         SignInLink.expires_at > now,
     ]
@@ -101,7 +87,7 @@ def use_link(session: Session, token: str, now: datetime) -> SignInLink | None:
     used = session.execute(update(SignInLink).where(*_usable(token, now)).values(used_at=now))
     if used.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return session.execute(select(SignInLink).where(SignInLink.token_sha256 == _sha256(token))).scalar_one()
+    return session.execute(select(SignInLink).where(SignInLink.token_sha256 == sha256(token))).scalar_one()
 
 
 class Started(NamedTuple):
@@ -123,7 +109,7 @@ def start_session(
     sid = secrets.token_urlsafe(32)
     expires_at = now + lifetime if token is None else min(now + lifetime, token.expires_at)
     row = CentreSession(
-        id_sha256=_sha256(sid),
+        id_sha256=sha256(sid),
         subject_id=subject_id,
         org_id=org_id,
         token_id=token.id if token else None,
@@ -133,15 +119,15 @@ def start_session(
     )
     session.add(row)
     session.flush()
-    return Started(f"{sid}.{_cookie_mac(secret, sid)}", row)
+    return Started(DOMAIN.cookie(secret, sid), row)
 
 
 def find_session(session: Session, *, secret: bytes, cookie: str, now: datetime) -> CentreSession | None:
     """The live session a cookie names; None for a forged, ended or expired one."""
-    sid = _sid(secret, cookie)
+    sid = DOMAIN.sid(secret, cookie)
     if sid is None:
         return None
-    row = session.get(CentreSession, _sha256(sid))
+    row = session.get(CentreSession, sha256(sid))
     if row is None or row.ended_at is not None or row.expires_at <= now:
         return None
     if row.token_id is not None:  # opened from a customer token: no longer than the token lives
@@ -152,33 +138,15 @@ def find_session(session: Session, *, secret: bytes, cookie: str, now: datetime)
 
 
 def end_session(session: Session, *, secret: bytes, cookie: str, now: datetime) -> None:
-    sid = _sid(secret, cookie)
+    sid = DOMAIN.sid(secret, cookie)
     if sid is not None:
         session.execute(
             update(CentreSession)
-            .where(CentreSession.id_sha256 == _sha256(sid), CentreSession.ended_at.is_(None))
+            .where(CentreSession.id_sha256 == sha256(sid), CentreSession.ended_at.is_(None))
             .values(ended_at=now)
         )
 
 
-def _sid(secret: bytes, cookie: str) -> str | None:
-    sid, _, mac = cookie.partition(".")
-    if not sid or not hmac.compare_digest(mac, _cookie_mac(secret, sid)):
-        return None
-    return sid
-
-
-def _cookie_mac(secret: bytes, sid: str) -> str:
-    key = hmac.new(secret, b"centre-session", hashlib.sha256).digest()
-    return (
-        base64.urlsafe_b64encode(hmac.new(key, sid.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
-    )
-
-
 def anonymous_csrf(secret: bytes, browser: str) -> str:
     """The CSRF token of a form shown before sign-in, bound to the browser's own random cookie."""
-    return _keyed(secret, "anonymous-csrf", browser)
-
-
-def same_token(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    return DOMAIN.anonymous_csrf(secret, browser)

@@ -8,9 +8,6 @@ cookie (scoped to /console) and limits, so neither sign-in can open or exhaust t
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -20,7 +17,12 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from harken.console.models import Staff, StaffLink, StaffSession
+from harken.cookies import Domain, keyed, sha256
+from harken.cookies import RateLimited as RateLimited  # raised when a sign-in asks too often
+from harken.cookies import same_token as same_token  # for the pages' forms
 
+# Its cookies' and anonymous forms' keys: none of the centre's opens the console.
+DOMAIN = Domain(session=b"console-session", csrf="console-anonymous-csrf")
 LINK_LIFETIME = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=8)  # a working day
 RATE_WINDOW = timedelta(minutes=15)
@@ -28,27 +30,12 @@ LINKS_PER_EMAIL = 5
 LINKS_PER_IP = 20
 
 
-class RateLimited(Exception):
-    def __init__(self, retry_after: timedelta) -> None:
-        super().__init__(f"too many sign-in requests; try again in {retry_after}")
-        self.retry_after = retry_after
-
-
-def _sha256(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _keyed(secret: bytes, use: str, value: str) -> str:
-    key = hmac.new(secret, use.encode(), hashlib.sha256).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
-
-
 def request_links(
     session: Session, *, secret: bytes, email: str, ip: str, now: datetime
 ) -> list[tuple[Staff, str]]:
     """Record a request for sign-in links: one token per org whose live staff has the address (none for
     an address that is no one's; the caller answers both alike). RateLimited past the limits."""
-    email_digest, ip_digest = _keyed(secret, "console-email", email.strip().lower()), _keyed(secret, "ip", ip)
+    email_digest, ip_digest = keyed(secret, "console-email", email.strip().lower()), keyed(secret, "ip", ip)
     since = now - RATE_WINDOW
     for column, value, limit in (
         (StaffLink.email_digest, email_digest, LINKS_PER_EMAIL),
@@ -70,7 +57,7 @@ def request_links(
         session.add(
             StaffLink(
                 id=uuid.uuid4(),
-                token_sha256=_sha256(token) if token else None,
+                token_sha256=sha256(token) if token else None,
                 staff_id=member.id if member else None,
                 email_digest=email_digest,
                 ip_digest=ip_digest,
@@ -83,7 +70,7 @@ def request_links(
 
 
 def _usable(token: str, now: datetime) -> list[ColumnElement[bool]]:
-    return [StaffLink.token_sha256 == _sha256(token), StaffLink.used_at.is_(None), StaffLink.expires_at > now]
+    return [StaffLink.token_sha256 == sha256(token), StaffLink.used_at.is_(None), StaffLink.expires_at > now]
 
 
 def peek_link(session: Session, token: str, now: datetime) -> Staff | None:
@@ -97,7 +84,7 @@ def use_link(session: Session, token: str, now: datetime) -> Staff | None:
     used = session.execute(update(StaffLink).where(*_usable(token, now)).values(used_at=now))
     if used.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    link = session.execute(select(StaffLink).where(StaffLink.token_sha256 == _sha256(token))).scalar_one()
+    link = session.execute(select(StaffLink).where(StaffLink.token_sha256 == sha256(token))).scalar_one()
     return _live(session, link.staff_id) if link.staff_id else None
 
 
@@ -114,7 +101,7 @@ class Started(NamedTuple):
 def start_session(session: Session, *, secret: bytes, staff: Staff, now: datetime) -> Started:
     sid = secrets.token_urlsafe(32)
     row = StaffSession(
-        id_sha256=_sha256(sid),
+        id_sha256=sha256(sid),
         staff_id=staff.id,
         csrf=secrets.token_urlsafe(32),
         created_at=now,
@@ -122,7 +109,7 @@ def start_session(session: Session, *, secret: bytes, staff: Staff, now: datetim
     )
     session.add(row)
     session.flush()
-    return Started(f"{sid}.{_cookie_mac(secret, sid)}", row)
+    return Started(DOMAIN.cookie(secret, sid), row)
 
 
 def find_session(
@@ -130,10 +117,10 @@ def find_session(
 ) -> tuple[StaffSession, Staff] | None:
     """The live session a cookie names and its staff member; None for a forged, ended or expired one, or
     once the staff member was removed."""
-    sid = _sid(secret, cookie)
+    sid = DOMAIN.sid(secret, cookie)
     if sid is None:
         return None
-    row = session.get(StaffSession, _sha256(sid))
+    row = session.get(StaffSession, sha256(sid))
     if row is None or row.ended_at is not None or row.expires_at <= now:
         return None
     staff = _live(session, row.staff_id)
@@ -141,33 +128,15 @@ def find_session(
 
 
 def end_session(session: Session, *, secret: bytes, cookie: str, now: datetime) -> None:
-    sid = _sid(secret, cookie)
+    sid = DOMAIN.sid(secret, cookie)
     if sid is not None:
         session.execute(
             update(StaffSession)
-            .where(StaffSession.id_sha256 == _sha256(sid), StaffSession.ended_at.is_(None))
+            .where(StaffSession.id_sha256 == sha256(sid), StaffSession.ended_at.is_(None))
             .values(ended_at=now)
         )
 
 
-def _sid(secret: bytes, cookie: str) -> str | None:
-    sid, _, mac = cookie.partition(".")
-    if not sid or not hmac.compare_digest(mac, _cookie_mac(secret, sid)):
-        return None
-    return sid
-
-
-def _cookie_mac(secret: bytes, sid: str) -> str:
-    key = hmac.new(secret, b"console-session", hashlib.sha256).digest()
-    return (
-        base64.urlsafe_b64encode(hmac.new(key, sid.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
-    )
-
-
 def anonymous_csrf(secret: bytes, browser: str) -> str:
     """The CSRF token of a form shown before sign-in, bound to the browser's own random cookie."""
-    return _keyed(secret, "console-anonymous-csrf", browser)
-
-
-def same_token(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    return DOMAIN.anonymous_csrf(secret, browser)
