@@ -63,3 +63,12 @@ class Domain:
         key = hmac.new(secret, self.session, hashlib.sha256).digest()
         digest = hmac.new(key, sid.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def same_origin(origin: str | None, fetch_site: str | None, own: set[str]) -> bool:
+    """Whether a form's post comes from one of the hub's `own` origins, as browsers name the page a form
+    came from (`Origin`, and `Sec-Fetch-Site` where a privacy setting sent "null"); a client that names
+    none (not a browser) is left to the CSRF token."""
+    if origin is None or (origin == "null" and fetch_site in (None, "same-origin")):
+        return True
+    return origin in own

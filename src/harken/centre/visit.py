@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from harken import cookies
 from harken.authority import Forbidden
 from harken.centre import i18n, signin
 from harken.centre import service as centre
@@ -238,16 +239,9 @@ class Visit:
 
     def same_origin(self) -> None:
         """Browsers name the page a form came from: a form posted from another site is refused."""
-        origin = self.request.headers.get("origin")
-        if origin is None or (
-            origin == "null" and self.request.headers.get("sec-fetch-site") in (None, "same-origin")
-        ):
-            return
-        own = {
-            f"{self.request.url.scheme}://{self.request.url.netloc}",
-            self.hub.settings.public_url.rstrip("/"),
-        }
-        if origin not in own:
+        headers, url = self.request.headers, self.request.url
+        own = {f"{url.scheme}://{url.netloc}", self.hub.settings.public_url.rstrip("/")}
+        if not cookies.same_origin(headers.get("origin"), headers.get("sec-fetch-site"), own):
             raise PageError(403, "error.csrf")
 
     def render(self, template: str, t: i18n.Translator, *, status: int = 200, **context: Any) -> HTMLResponse:

@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from harken import cookies
 from harken.authority import Authority, Forbidden, Tier
 from harken.centre.visit import HEADERS  # the centre's security headers, Content-Security-Policy included
 from harken.console import service as staff_service
@@ -241,16 +242,9 @@ class Visit:
 
     def same_origin(self) -> None:
         """Browsers name the page a form came from: a form posted from another site is refused."""
-        origin = self.request.headers.get("origin")
-        if origin is None or (
-            origin == "null" and self.request.headers.get("sec-fetch-site") in (None, "same-origin")
-        ):
-            return
-        own = {
-            f"{self.request.url.scheme}://{self.request.url.netloc}",
-            self.hub.settings.public_url.rstrip("/"),
-        }
-        if origin not in own:
+        headers, url = self.request.headers, self.request.url
+        own = {f"{url.scheme}://{url.netloc}", self.hub.settings.public_url.rstrip("/")}
+        if not cookies.same_origin(headers.get("origin"), headers.get("sec-fetch-site"), own):
             raise PageError(403, CSRF_REFUSED)
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
