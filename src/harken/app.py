@@ -34,6 +34,9 @@ from harken.edge.headers import SecurityHeaders
 from harken.edge.size import BodySizeLimit
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
+from harken.observe import logs
+from harken.observe.api import router as observe_router
+from harken.observe.middleware import Instruments
 from harken.orgs.api import router as keys_router
 from harken.profiling.api import router as profiling_router
 from harken.shares.api import router as shares_router
@@ -104,6 +107,8 @@ def create_app(
             Middleware(idempotency.IdempotencyMiddleware, hub=hub),
         ],
     )
+    # Outermost of all: every answer is counted, logged and given its X-Request-ID, refusals included.
+    app.add_middleware(Instruments, router=app.router, log=logs.logger(settings))
     app.state.hub = hub
     idempotency.document(app)
     limits.document(app)
@@ -122,6 +127,7 @@ def create_app(
         credentials_router,
         export_router,
         keys_router,
+        observe_router,
     ):
         app.include_router(router)
     # Decisions and consent writes skip FastAPI's per-request machinery when they can, and fall back
