@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -99,9 +100,25 @@ WEBHOOK_SECONDS = Histogram(
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    count, latency = _request_series(method, route, status)
+    count.inc()
+    latency.observe(seconds)
+
+
+# A labelled series is looked up once, not on every request (`labels()` takes a lock and builds a key);
+# the label sets are bounded (templates, statuses, reason codes), and so are these caches.
+@lru_cache(maxsize=4096)
+def _request_series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
     labels = (method, route, str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY_SECONDS.labels(*labels).observe(seconds)
+    return REQUESTS.labels(*labels), LATENCY_SECONDS.labels(*labels)
+
+
+@lru_cache(maxsize=1024)
+def _reason_series(outcome: str, reason: str) -> Counter:
+    return DECISION_REASONS.labels(outcome, reason)
+
+
+_DECIDED = {True: DECISIONS.labels("allowed"), False: DECISIONS.labels("refused")}
 
 
 def timed(work: Callable[..., T]) -> Callable[..., T]:
@@ -136,10 +153,10 @@ D = TypeVar("D", bound=Decision)
 
 def decided(decision: D) -> D:
     """Count a decision answered (after its unit of work committed) and its reason codes; returns it."""
+    _DECIDED[decision.allowed].inc()
     outcome = "allowed" if decision.allowed else "refused"
-    DECISIONS.labels(outcome).inc()
     for reason in decision.reasons:
-        DECISION_REASONS.labels(outcome, reason.code).inc()
+        _reason_series(outcome, reason.code).inc()
     return decision
 
 
