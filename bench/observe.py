@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -42,8 +43,8 @@ BODY_OFFERS = [{"id": f"o{j}", "title": "Tea", "topics": ["tea"]} for j in range
 
 
 def _plain(app: FastAPI) -> FastAPI:
-    """`app` without the request middleware (before its middleware stack is built)."""
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not Instruments]
+    """`app` without the request middleware (`harken.app.instrument` wraps the stack FastAPI builds)."""
+    app.build_middleware_stack = partial(FastAPI.build_middleware_stack, app)  # type: ignore[method-assign]
     return app
 
 
@@ -154,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
                 (await on.put(f"/v1/subjects/c{n}")).raise_for_status()
                 grant = {"status": "granted", "channels": ["email"]}
                 (await on.put(f"/v1/subjects/c{n}/consents/marketing", json=grant)).raise_for_status()
+
+            # The two apps differ as they should: only the instrumented one stamps a request id.
+            assert "x-request-id" in (await on.get("/healthz")).headers
+            assert "x-request-id" not in (await off.get("/healthz")).headers
 
             async def block(client: httpx.AsyncClient, start: int) -> tuple[float, float]:
                 began, cpu = time.perf_counter(), time.process_time()

@@ -107,8 +107,7 @@ def create_app(
             Middleware(idempotency.IdempotencyMiddleware, hub=hub),
         ],
     )
-    # Outermost of all: every answer is counted, logged and given its X-Request-ID, refusals included.
-    app.add_middleware(Instruments, router=app.router, log=logs.logger(settings))
+    instrument(app, settings)
     app.state.hub = hub
     idempotency.document(app)
     limits.document(app)
@@ -141,6 +140,14 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def instrument(app: FastAPI, settings: Settings) -> None:
+    """Outermost of all, outside even Starlette's ServerErrorMiddleware: every answer is counted, logged
+    and given its X-Request-ID, refusals and the 500 of an unhandled error included."""
+    build = app.build_middleware_stack
+    log = logs.logger(settings)
+    app.build_middleware_stack = lambda: Instruments(build(), router=app.router, log=log)  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:

@@ -108,3 +108,26 @@ def test_the_level_filters_lines(
     capsys.readouterr()
     client.get("/healthz")
     assert lines(capsys.readouterr().err) == []
+
+
+def test_an_unhandled_error_is_logged_and_answered_with_its_request_id(
+    app_with: Callable[..., TestClient], capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = app_with(log_format="json")
+
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    client.app.add_api_route("/boom", boom)  # type: ignore[attr-defined]
+    capsys.readouterr()
+    failed = TestClient(client.app, raise_server_exceptions=False).get(
+        "/boom", headers={"X-Request-ID": "r-500"}
+    )
+    assert failed.status_code == 500 and failed.headers["x-request-id"] == "r-500"
+    [line] = lines(capsys.readouterr().err)
+    assert (line["route"], line["status"], line["level"], line["request_id"]) == (
+        "/boom",
+        500,
+        "error",
+        "r-500",
+    )
