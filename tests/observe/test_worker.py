@@ -4,14 +4,22 @@ the endpoint's URL nor the payload."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
+import httpx
 import pytest
 
 from harken.config import Settings
 from harken.observe import logs, metrics
 from harken.webhooks import worker
 from harken.webhooks.destinations import client
+from tests.conftest import Database
+from tests.live import STARTS_WITHIN, free_port
 from tests.receiver import Receiver
 from tests.stories.conftest import Business, business  # noqa: F401
 from tests.webhooks.conftest import Worker, deliver, receiver, subscribe  # noqa: F401
@@ -50,3 +58,26 @@ def test_each_attempt_is_logged_and_counted(
     assert attempts("delivered") == delivered + 1 and attempts("retry") == retried + 1
     for secret in ("wren-secret-ref", receiver.url, "127.0.0.1:1"):
         assert secret not in err
+
+
+@pytest.mark.slow
+def test_the_worker_serves_its_metrics_on_loopback(fresh_database: Database, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "HARKEN_DATABASE_URL": fresh_database.url, "HARKEN_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "harken", "worker", "--metrics-port", str(port), "--interval", "0.2"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + STARTS_WITHIN
+        while True:
+            assert process.poll() is None, "harken worker exited"
+            try:
+                scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the worker's metrics did not answer"
+                time.sleep(0.2)
+        assert scraped.status_code == 200
+        assert "# TYPE harken_webhook_attempts_total counter" in scraped.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
