@@ -35,6 +35,9 @@ from harken.edge.headers import SecurityHeaders
 from harken.edge.size import BodySizeLimit
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
+from harken.observe import logs
+from harken.observe.api import router as observe_router
+from harken.observe.middleware import Instruments
 from harken.orgs.api import router as keys_router
 from harken.profiling.api import router as profiling_router
 from harken.shares.api import router as shares_router
@@ -105,6 +108,7 @@ def create_app(
             Middleware(idempotency.IdempotencyMiddleware, hub=hub),
         ],
     )
+    instrument(app, settings)
     app.state.hub = hub
     idempotency.document(app)
     limits.document(app)
@@ -124,6 +128,7 @@ def create_app(
         credentials_router,
         export_router,
         keys_router,
+        observe_router,
     ):
         app.include_router(router)
     # Decisions and consent writes skip FastAPI's per-request machinery when they can, and fall back
@@ -137,6 +142,14 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def instrument(app: FastAPI, settings: Settings) -> None:
+    """Outermost of all, outside even Starlette's ServerErrorMiddleware: every answer is counted, logged
+    and given its X-Request-ID, refusals and the 500 of an unhandled error included."""
+    build = app.build_middleware_stack
+    log = logs.logger(settings)
+    app.build_middleware_stack = lambda: Instruments(build(), router=app.router, log=log)  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:

@@ -14,6 +14,7 @@ from harken.credentials.cli import app as credential_app
 from harken.learning.cli import app as learn_app
 from harken.ledger.cli import app as ledger_app
 from harken.ledger.cli import receipt_app
+from harken.observe import metrics
 from harken.orgs.cli import app as org_app
 from harken.terminal import console, fail, open_store
 from harken.webhooks import cli as webhooks_cli
@@ -50,17 +51,28 @@ def serve(
     # whatever address a local client claims. Only the proxies the operator named are believed, by
     # the same rule as harken.edge.address (so the app's own reading of the header agrees).
     proxies = ",".join(str(network) for network in config.Settings().trusted_proxies)
-    uvicorn.run(
-        "harken.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
-    )
+    # Several workers add their metrics up in files in one directory (harken.observe.metrics), new for
+    # this run (or the operator's PROMETHEUS_MULTIPROC_DIR, emptied): files left by an earlier run would
+    # count again. One worker keeps its metrics in memory, unless the operator named a directory.
+    shared = workers > 1 or bool(os.environ.get(metrics.MULTIPROC))
+    directory, ours = metrics.multiprocess_dir(os.environ.get(metrics.MULTIPROC)) if shared else (None, False)
+    if directory is not None:
+        os.environ[metrics.MULTIPROC] = str(directory)  # read by each worker as it starts
+    try:
+        uvicorn.run(
+            "harken.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,  # the hub logs each request itself (harken.observe), without its path
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
+    finally:
+        if directory is not None and ours:
+            metrics.remove_dir(directory)
 
 
 @app.command()

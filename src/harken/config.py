@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, IPvAnyNetwork, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -101,7 +101,27 @@ class Settings(BaseSettings):
         "Empty (the default): only public addresses, checked at subscription and at every delivery.",
     )
 
-    @field_validator("trusted_proxies", "webhook_allowed_networks", mode="before")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="A bearer token that opens /metrics from any address (`Authorization: Bearer …`); a "
+        "scrape with a missing or wrong one is refused with 401. Unset: /metrics only by address (below).",
+    )
+    metrics_allow: Annotated[list[IPvAnyNetwork] | None, NoDecode] = Field(
+        None,
+        description="Client addresses (CIDRs, comma-separated) that may read /metrics without the token; a "
+        "refused one gets 404. Unset: loopback (127.0.0.0/8, ::1) when no token is set, nobody when one is; "
+        "empty: nobody. A request relayed by a proxy not in HARKEN_TRUSTED_PROXIES is never let in by address.",
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto",
+        description="Server and worker logs on stderr: json (one object a line), console (for people), or "
+        "auto: console when stderr is a terminal, else json.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="The least severe log lines written: debug, info, warning or error."
+    )
+
+    @field_validator("trusted_proxies", "webhook_allowed_networks", "metrics_allow", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return (
@@ -124,4 +144,4 @@ def describe() -> list[tuple[str, str, str]]:
 
 def _shown(value: object) -> str:
     """As the variable would be written: a list comma-separated."""
-    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    return ",".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)

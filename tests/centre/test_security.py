@@ -407,6 +407,9 @@ def test_known_and_unknown_addresses_get_the_same_answer(
 
     assert to_known.status_code == to_unknown.status_code == 303
     assert to_known.headers["location"] == to_unknown.headers["location"] == "/centre/sign-in/sent"
+    # Every answer has a request id of its own (harken.observe): all else is the same.
+    assert to_known.headers["x-request-id"] != to_unknown.headers["x-request-id"]
+    del to_known.headers["x-request-id"], to_unknown.headers["x-request-id"]
     assert dict(to_known.headers) == dict(to_unknown.headers)
     assert to_known.content == to_unknown.content
     assert known.get("/centre/sign-in/sent").text == unknown.get("/centre/sign-in/sent").text

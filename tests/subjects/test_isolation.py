@@ -30,7 +30,7 @@ EMAIL = "alice@example.com"
 class Route:
     method: str
     path: str
-    tier: str  # public | org | customer (a customer token's window) | person (verified only)
+    tier: str  # public | operator | org | customer (a customer token's window) | person (verified only)
     body: Any = None
     # What org B gets when the path names org A's things; None: B acts on its own namesake (allowed).
     foreign: int | None = 404
@@ -41,6 +41,10 @@ ROUTES = [
     Route("GET", "/.well-known/jwks.json", "public"),
     Route("GET", "/v1/status-lists/{list_id}", "public"),
     Route("GET", "/healthz", "public"),
+    Route("GET", "/readyz", "public"),
+    # The operator's, by HARKEN_METRICS_TOKEN or address, never by an org's or a customer's credential:
+    # tests/observe/test_metrics.py.
+    Route("GET", "/metrics", "operator"),
     Route("GET", "/v1/ledger/heads", "public"),
     Route("GET", "/v1/keys", "org", foreign=None),
     Route("POST", "/v1/keys", "org", foreign=None),
@@ -355,7 +359,7 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
 
 
 @pytest.mark.parametrize(
-    "route", [r for r in ROUTES if r.tier != "public"], ids=lambda r: f"{r.method} {r.path}"
+    "route", [r for r in ROUTES if r.tier not in ("public", "operator")], ids=lambda r: f"{r.method} {r.path}"
 )
 def test_each_credential_gets_exactly_what_its_tier_allows(route: Route, world: World) -> None:
     ids = _ids(world)

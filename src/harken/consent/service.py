@@ -20,6 +20,7 @@ from harken.ledger import chain
 from harken.ledger import service as ledger_service
 from harken.ledger.models import LedgerEntry
 from harken.ledger.service import Notary
+from harken.observe import metrics
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
 from harken.subjects import vault
@@ -163,6 +164,7 @@ def record(
         },
         now=now,
     )
+    metrics.consent_written(consent.status)
     return Recorded(consent, entry.hash, True)
 
 

@@ -33,6 +33,7 @@ from harken.decisions.schemas import (
 from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES
 from harken.learning import service as learning
+from harken.observe import metrics
 from harken.orgs.api import Call, OrgCall
 from harken.orgs.models import Org
 from harken.shares import service as share_service
@@ -140,7 +141,7 @@ async def _decide(call: OrgCall, body: DecisionPost, now: datetime, said: str) -
             said,
         )
 
-    return await call(work)
+    return metrics.decided(await call(metrics.timed(work)))  # counted once committed
 
 
 def _decision(decided: decision_service.Decided, said: str) -> DecisionRead:

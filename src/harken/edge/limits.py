@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from harken.edge.address import client_address
 from harken.edge.counters import Counters
 from harken.errors import PROBLEM_JSON
+from harken.observe import metrics
 from harken.problems import problem_response
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ class RateLimits:
     def _refuse(self, policy: Policy, remaining: Mapping[Policy, int], reset: int) -> Any:
         headers = {"Retry-After": str(reset)}
         headers.update((name.decode(), value.decode()) for name, value in self._fields(remaining, reset))
+        metrics.rate_limited(policy.name)
         detail = f"{policy.detail} (quota {policy.quota} in {self.window} s): retry in {reset} s"
         return problem_response(429, "quota-exceeded", "Too many requests", detail, headers=headers)
 

@@ -27,7 +27,9 @@ from typing import Any
 import httpx
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
+from structlog.typing import FilteringBoundLogger
 
+from harken.observe import metrics
 from harken.webhooks import outbox, sealing, signing
 from harken.webhooks.destinations import Refused
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
@@ -204,13 +206,33 @@ def run_once(
     clock: Callable[[], datetime],
     rng: random.Random,
     limit: int = 50,
+    log: FilteringBoundLogger | None = None,
 ) -> int:
     """Claim what is due, send it, record it; returns how many attempts were made."""
     batch: list[Claimed] = unit(lambda session: claim(session, now=clock(), limit=limit))
     for claimed in batch:
         outcome = send(claimed, http, now=clock())
-        unit(partial(_record, claimed=claimed, outcome=outcome, clock=clock, rng=rng))
+        result = unit(partial(_record, claimed=claimed, outcome=outcome, clock=clock, rng=rng))
+        _observe(log, claimed, outcome, result)
     return len(batch)
+
+
+def _observe(log: FilteringBoundLogger | None, claimed: Claimed, outcome: Outcome, result: str) -> None:
+    """Count the attempt and log it: ids the hub made, the event's type, how it went; never the
+    endpoint's URL (it may carry a secret) nor the payload."""
+    metrics.webhook_attempt(result, outcome.duration_ms / 1000 if outcome.status_code is not None else None)
+    if log is not None:
+        (log.info if outcome.delivered else log.warning)(
+            "webhook.attempt",
+            endpoint=str(claimed.endpoint_id),
+            delivery=str(claimed.delivery_id),
+            event_type=str(claimed.payload.get("type")),
+            attempt=claimed.attempts + 1,
+            status=outcome.status_code,
+            error=outcome.error,
+            result=result,
+            duration_ms=outcome.duration_ms,
+        )
 
 
 def _record(
