@@ -61,9 +61,11 @@ test-fast: setup  ## The quick tests only, in parallel: SQLite, no browser, fuzz
 screenshots: setup browser  ## Refresh the Preference Centre screenshots in docs/screenshots
 	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_centre.py -k every_page -q
 
-bench: setup  ## Measure writes, decisions, the ledger and imports; prove no stale decision; see docs/benchmarks.md
+bench: setup  ## Measure writes, decisions, the ledger, imports and learning; the engine alone; the instruments' cost; prove no stale decision; see docs/benchmarks.md
 	$(UV) run --frozen python -m bench $(BENCH_ARGS)
 	$(UV) run --frozen python -m bench.stale --sqlite
+	$(UV) run --frozen python -m bench.engine
+	$(UV) run --frozen python -m bench.observe
 
 clean:  ## Remove the environment and local state (not your database)
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache
