@@ -285,8 +285,6 @@ def _ranking(
             found.append(
                 _new(Ranked, (verdict.offer.id, False, round(close[span], 3), (*verdict.reasons, situation)))
             )
-        elif verdict.dropped is not None:
-            found.append(verdict.dropped)
         else:
             found.append(_new(Ranked, (verdict.offer.id, False, round(score, 3), (*verdict.reasons, _BELOW))))
     return found

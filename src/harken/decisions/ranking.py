@@ -28,15 +28,13 @@ class Ranked(NamedTuple):
 
 class Judged(NamedTuple):
     """An offer no hard gate dropped: how it meets what the customer declared, and the channels it may
-    go by — (channel, closed only by the hub's default table). `dropped` is the rules' view of an offer
-    that only such channels would carry: dropped, as it always was; a scorer may still revise it."""
+    go by — (channel, closed only by the hub's default table)."""
 
     offer: Offer
     reasons: tuple[Reason, ...]
     matches: dict[str, float]
     sensitive: bool
     channels: tuple[tuple[str, bool], ...]
-    dropped: Ranked | None = None
 
 
 @dataclass(slots=True)
@@ -165,11 +163,15 @@ def judge(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | Judg
     if closed is not None:
         if not spare or (sensitive and not sensitive_purpose):
             return _drop(offer_id, closed)
-        # (what the rules did not use stays out of data_used)
-        judged = _judge(offer, lens, set(), sensitive, tuple((c, True) for c in spare))
+        # Only channels the default table closes carry it: judged as usual, and ranked with what it would
+        # score were the table silent (engine._as_if_open). Dropped by a filter, it shows the closed channels
+        # as before, and what that filter read stays out of data_used.
+        read: set[tuple[str, str]] = set()
+        judged = _judge(offer, lens, read, sensitive, tuple((c, True) for c in spare))
         if isinstance(judged, Ranked):
             return _drop(offer_id, closed)
-        return judged._replace(dropped=_drop(offer_id, closed))
+        used |= read
+        return judged
     fit = lens.fit if usable is None else tuple((c, False) for c in usable)
     return _judge(offer, lens, used, sensitive, fit + tuple((c, True) for c in spare) if spare else fit)
 
@@ -220,7 +222,7 @@ def _judge(
     matches, why = _matches(offer, lens, sensitive, used)
     if sensitive:
         why.append(reason(Code.sensitive_declared_only))
-    return _new(Judged, (offer, tuple(why), matches, sensitive, channels, None))
+    return _new(Judged, (offer, tuple(why), matches, sensitive, channels))
 
 
 def _held(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None:
