@@ -20,6 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 EVENTS = ("INSERT", "UPDATE", "DELETE")
+WATCHED = ("terms_proffers",)  # the tables this revision adds to 0015's WATCHED
 # As 0015's BY_SUBJECT: the person whose counter a changed proffer bumps.
 BY_SUBJECT = "SELECT coalesce(s.person_id, s.id) FROM subjects s WHERE s.id = {row}.subject_id"
 
