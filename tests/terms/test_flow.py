@@ -187,3 +187,29 @@ def test_a_business_publishes_what_it_accepts(world: World) -> None:
     assert public["name"] == "Chapter One Books" and [a["id"] for a in public["accepts"]] == ["NO-AI"]
     assert world.call(world.cafe, "GET", "/v1/terms/accepted")["accepts"] == []
     assert world.client.get(f"/.well-known/myterms/{uuid.uuid4()}").status_code == 404
+
+
+def test_taking_up_the_alternative_a_business_offered_agrees_it_at_once(world: World) -> None:
+    made = world.call(
+        world.person, "POST", "/v1/me/terms", {"agreement": "SD-BASE", "orgs": [str(world.shop_id)]}
+    )
+    world.call(
+        world.shop, "POST", f"/v1/terms/proffers/{made[0]['id']}/alternative", {"agreement": "GS-ONLY"}
+    )
+    assert world.decide()["allowed"] is True  # an offer, not yet agreed: nothing binds
+    [taken] = world.call(
+        world.person, "POST", "/v1/me/terms", {"agreement": "GS-ONLY", "orgs": [str(world.shop_id)]}
+    )
+    assert taken["state"] == "accepted" and taken["agreement"] == "GS-ONLY"
+    record = world.call(world.shop, "GET", f"/v1/terms/proffers/{taken['id']}")["record"]
+    offered = world.call(world.shop, "GET", f"/v1/terms/proffers/{made[0]['id']}")["record"]
+    assert record["business"]["answered_by_key"] == offered["business"]["answered_by_key"] is not None
+    assert world.decide()["allowed"] is True  # its own goods, told to everyone alike
+    body = {
+        "subject": "noor",
+        "purpose": "personalised-offers",
+        "channels": ["email"],
+        "candidates": [{"id": "picked", "title": "Picked for you", "topics": ["books"]}],
+    }
+    refused = world.call(world.shop, "POST", "/v1/decisions", body)
+    assert [r["code"] for r in refused["reasons"]] == ["terms.purpose_excluded"]

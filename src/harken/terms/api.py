@@ -162,7 +162,8 @@ async def accept(proffer_id: uuid.UUID, call: Call, now: Now) -> SignedRecord:
 
 @router.post("/v1/terms/proffers/{proffer_id}/alternative", response_model=SignedRecord)
 async def offer_alternative(proffer_id: uuid.UUID, body: Alternative, call: Call, now: Now) -> SignedRecord:
-    """Offer one other agreement of the roster instead; the customer may proffer it to you."""
+    """Offer one other agreement of the roster instead. Should the customer proffer it to you, it is
+    agreed at once, on this answer."""
     return await _answer(call, proffer_id, ALTERNATIVE, now, body.agreement)
 
 

@@ -91,7 +91,8 @@ def proffer(
     now: datetime,
 ) -> list[TermsProffer]:
     """Proffer the agreement to each of `org_ids` (None: every business the person linked). A business
-    that already has this agreement before it (not withdrawn) keeps that proffer: proffering twice is once."""
+    that already has this agreement before it (not withdrawn) keeps that proffer: proffering twice is once.
+    Proffering the alternative a business offered is taking it up: agreed at once, on its earlier answer."""
     chosen = agreement(agreement_id)
     businesses = linked(session, viewer)
     if org_ids is not None:
@@ -115,6 +116,7 @@ def proffer(
         if existing is not None:
             made.append(existing)
             continue
+        offered = _offered(session, org.id, subject_id, chosen.id)
         row = TermsProffer(
             id=uuid.uuid4(),
             org_id=org.id,
@@ -137,10 +139,34 @@ def proffer(
             _proffer_document(row, org, chosen, issuer), notary.keys, signed.PROFFER_TYP
         )
         _enter(session, notary, row, now)
+        if offered is not None:  # the business offered this one itself: its answer stands, agreed
+            row.state, row.answered_at, row.answered_by = ACCEPTED, now, offered.answered_by
+            _enter(session, notary, row, now)
         session.add(row)
         made.append(row)
     session.flush()
     return made
+
+
+def _offered(
+    session: Session, org_id: uuid.UUID, subject_id: uuid.UUID, agreement_id: str
+) -> TermsProffer | None:
+    """The business's answer to an earlier proffer of this person's that offered `agreement_id` instead."""
+    return (
+        session.execute(
+            select(TermsProffer)
+            .where(
+                TermsProffer.org_id == org_id,
+                TermsProffer.subject_id == subject_id,
+                TermsProffer.state == ALTERNATIVE,
+                TermsProffer.alternative == agreement_id,
+            )
+            .order_by(TermsProffer.answered_at.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
 
 
 def withdraw(
