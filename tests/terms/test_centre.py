@@ -4,6 +4,7 @@ customer's language, withdraw; a business's app may see its window's terms but p
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 
 from sqlalchemy import func, select
@@ -33,6 +34,11 @@ def test_offer_terms_to_some_businesses_see_the_answers_and_withdraw(
     refused = me.submit("/centre/terms", "/centre/terms", {"agreement": "SD-BASE", "to": "some"}, status=422)
     assert 'id="orgs-error"' in refused.text and "tick at least one" in refused.text
     me.submit("/centre/terms", "/centre/terms", {"agreement": "NOPE", "to": "all"}, status=422)
+    for orgs in (["not-an-id"], [str(uuid.uuid4())]):  # not an id; not a business she deals with
+        bad = me.submit(
+            "/centre/terms", "/centre/terms", {"agreement": "NO-AI", "to": "some", "orgs": orgs}, 422
+        )
+        assert 'id="orgs-error"' in bad.text
     assert session.execute(select(func.count()).select_from(TermsProffer)).scalar_one() == 0
 
     done = me.submit(

@@ -98,6 +98,7 @@ def test_bad_input_names_its_field_and_writes_nothing(world: World) -> None:
             {"agreement": "SD-BASE", "orgs": [str(uuid.uuid4())]},
             "orgs[0]",
         ),
+        (world.person, "POST", "/v1/me/terms", {"agreement": "SD-BASE", "orgs": []}, "orgs"),
         (world.shop, "PUT", "/v1/terms/accepted", {"agreements": ["SD-BASE", "NOPE"]}, "agreements[1]"),
     ]
     for headers, method, path, body, field in cases:

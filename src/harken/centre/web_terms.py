@@ -59,7 +59,7 @@ async def proffer(visit: VisitDep) -> Response:
                 raise Invalid("agreement", "invalid.choose")
             org_ids = None
             if text_field(form.get("to")) != EVERY:
-                org_ids = [path_id(o) for o in form.getlist("orgs") if isinstance(o, str)]
+                org_ids = [_org_id(o) for o in form.getlist("orgs") if isinstance(o, str)]
                 if not org_ids:
                     raise Invalid("orgs", "invalid.terms_to")
             terms_service.proffer(
@@ -91,3 +91,10 @@ async def withdraw(proffer_id: str, visit: VisitDep) -> Response:
         return "/centre/terms?done=withdrawn"
 
     return await visit.act(work, template="terms.html", build=_terms(visit))
+
+
+def _org_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Invalid("orgs", "invalid.choose") from None

@@ -96,6 +96,8 @@ def proffer(
     chosen = agreement(agreement_id)
     businesses = linked(session, viewer)
     if org_ids is not None:
+        if not org_ids:
+            raise Invalid("orgs", "name at least one business, or leave `orgs` out to proffer to all")
         known = {org.id for org, _, _ in businesses}
         for i, org_id in enumerate(org_ids):
             if org_id not in known:
