@@ -43,6 +43,7 @@ from harken.profiling.api import router as profiling_router
 from harken.shares.api import router as shares_router
 from harken.subjects import tokens, vault
 from harken.subjects.api import router as subjects_router
+from harken.terms.api import router as terms_router
 from harken.webhooks.api import router as webhooks_router
 from harken.writer import GroupWriter
 
@@ -129,6 +130,7 @@ def create_app(
         export_router,
         keys_router,
         observe_router,
+        terms_router,
     ):
         app.include_router(router)
     # Decisions and consent writes skip FastAPI's per-request machinery when they can, and fall back

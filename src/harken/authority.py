@@ -7,8 +7,9 @@
 | `person`   | a verified person: a centre sign-in by magic link, or a token minted from it (`hp_…`) | the whole person, across every business they linked |
 
 A customer token never carries the person's whole authority: it cannot share with other businesses,
-make shares or credentials, mint tokens, or erase beyond its org (`POWERS`). A delegated grant for
-the person's own assistant is the next tier: a row in `POWERS` with the scopes the person chose.
+make shares or credentials, mint tokens, proffer terms, or erase beyond its org (`POWERS`); it may read
+the terms of its own window (`read`). A delegated grant for the person's own assistant is the next
+tier: a row in `POWERS` with the scopes the person chose.
 
 Every `/v1/` request is authenticated by `authenticate` before its body is read (`deps.Authenticate`):
 a caller without a valid credential gets 401, never a detailed 422. Routes then ask for a tier
@@ -59,6 +60,7 @@ class Power(StrEnum):
     credentials = "credentials"  # credentials to show off the hub
     links = "links"  # confirm or take back which businesses know me
     tokens = "tokens"  # mint tokens for /v1/me
+    terms = "terms"  # proffer my terms (MyTerms) to businesses, or withdraw them
 
 
 POWERS: dict[Tier, frozenset[Power]] = {

@@ -14,6 +14,7 @@ from harken.orgs.models import ApiKey, Org
 from harken.profiling.models import Question, QuestionAsk
 from harken.shares.models import Share, ShareGrant, ShareUse
 from harken.subjects.models import Subject, SubjectKey, SubjectRef, Token
+from harken.terms.models import TermsProffer, TermsPublished
 from harken.webhooks.models import Attempt, Delivery, Endpoint, OutboxEvent
 
 __all__ = [
@@ -58,5 +59,7 @@ __all__ = [
     "Subject",
     "SubjectKey",
     "SubjectRef",
+    "TermsProffer",
+    "TermsPublished",
     "Token",
 ]

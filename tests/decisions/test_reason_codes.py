@@ -15,6 +15,7 @@ REGENERATE = "uv run python -m tests.decisions.test_reason_codes > docs/reason-c
 # The gate each code's prefix belongs to; gates appear in the order of their first code in `Code`.
 GATES = {
     "subject": "The customer",
+    "terms": "Terms the customer set (MyTerms)",
     "consent": "Consent and channels",
     "channel": "Consent and channels",
     "context": "Context: the moment",
@@ -41,8 +42,8 @@ messages may change wording at any time: show them, don't parse them. They are i
 or French when the request's `Accept-Language` asks for it (the answer's `Content-Language` says which); the codes
 are the same in every language.
 
-Codes are grouped by the gate that gives them, in the order the engine checks: the customer,
-consent and channels, the moment, frequency; then each candidate is filtered and ranked.
+Codes are grouped by the gate that gives them, in the order the engine checks: the customer, the
+terms they set and the org accepted, consent and channels, the moment, frequency; then each candidate is filtered and ranked.
 """
 
 

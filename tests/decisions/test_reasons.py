@@ -40,6 +40,8 @@ VALUES = {
     "intent": "buying",
     "topics": ("books", "toys"),
     "persona": "Parent",
+    "agreement": "SD-BASE",  # MyTerms: the agreement's id, and its title (rendered in the reader's language)
+    "title": "Service delivery only",
 }
 
 

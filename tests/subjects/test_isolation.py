@@ -150,6 +150,19 @@ ROUTES = [
     Route("GET", "/v1/me/credentials", "person"),
     Route("POST", "/v1/me/credentials", "person", {}),
     Route("DELETE", "/v1/me/credentials/{credential_id}", "person"),
+    Route("GET", "/.well-known/myterms", "public"),
+    Route("GET", "/.well-known/myterms/{org_id}", "public"),
+    Route("GET", "/v1/me/terms", "customer"),
+    Route("POST", "/v1/me/terms", "person", {"agreement": "NO-AI", "orgs": ["{org_id}"]}),
+    Route("GET", "/v1/me/terms/{proffer_id}", "customer"),
+    Route("DELETE", "/v1/me/terms/{proffer_id}", "person"),
+    Route("GET", "/v1/terms/proffers", "org", foreign=None),
+    Route("GET", "/v1/terms/proffers/{proffer_id}", "org"),
+    Route("POST", "/v1/terms/proffers/{proffer_id}/accept", "org"),
+    Route("POST", "/v1/terms/proffers/{proffer_id}/alternative", "org", {"agreement": "SD-BASE"}),
+    Route("POST", "/v1/terms/proffers/{proffer_id}/decline", "org"),
+    Route("GET", "/v1/terms/accepted", "org", foreign=None),
+    Route("PUT", "/v1/terms/accepted", "org", {"agreements": ["NO-AI"]}, foreign=None),
 ]
 
 
@@ -330,7 +343,9 @@ def _ids(world: World) -> dict[str, str]:
             "expires_at": "2026-11-03T08:00:00Z",
         },
     )
+    proffered = world.call(person, "POST", "/v1/me/terms", {"agreement": "INTENT", "orgs": [world.org_a]})
     return {
+        "proffer_id": proffered[0]["id"],
         "ref": "alice",
         "purpose": "marketing",
         "receipt_id": world.receipt_id,

@@ -23,6 +23,8 @@ from harken.ledger.receipts import sign_receipt
 from harken.profiling.models import QuestionAsk
 from harken.shares import service as shares_service
 from harken.subjects.viewer import Viewer
+from harken.terms import record as terms_record
+from harken.terms import service as terms_service
 
 
 def document(
@@ -31,7 +33,8 @@ def document(
     """Everything held about the viewer, in one JSON document: data with provenance and source, consent
     records with their signed receipts, events, the decisions asked, sharing, shares (with how often
     each business read them), credentials issued (what each carries, never the credential itself),
-    questions asked and erasure requests."""
+    questions asked, erasure requests, and the terms proffered (MyTerms) with each business's answer, as
+    the signed record the business holds too."""
     receipts = {}
     for record_id in receipt_ids(session, viewer):
         document = receipt(session, viewer, record_id, issuer)
@@ -156,6 +159,13 @@ def document(
                 "outcome": a.outcome,
             }
             for a in asks
+        ],
+        "terms": [
+            {
+                "record": (found := terms_service.record(session, row, issuer=issuer)),
+                "jws": terms_record.sign(found, keys),
+            }
+            for row in terms_service.proffers_of(session, viewer)
         ],
         "erasure_requests": [
             {

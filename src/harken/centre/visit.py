@@ -59,12 +59,15 @@ NAV = (
     ("/centre/businesses", "nav.businesses"),
     ("/centre/consents", "nav.consents"),
     ("/centre/shares", "nav.shares"),
+    ("/centre/terms", "nav.terms"),
     ("/centre/credentials", "nav.credentials"),
     ("/centre/preferences", "nav.preferences"),
     ("/centre/data", "nav.data"),
 )
 DONE = (
     "saved",
+    "proffered",
+    "withdrawn",
     "context",
     "consent",
     "sharing",

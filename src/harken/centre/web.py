@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from harken.centre import service as centre
-from harken.centre import signin, web_credentials, web_profile, web_shares, web_sign_in
+from harken.centre import signin, web_credentials, web_profile, web_shares, web_sign_in, web_terms
 from harken.centre.visit import (
     CHANNELS,
     SESSION_COOKIE,
@@ -350,6 +350,7 @@ def install(app: FastAPI) -> None:
         web_sign_in.router,
         router,
         web_shares.router,
+        web_terms.router,
         web_credentials.router,
         web_profile.router,
         fallback,

@@ -30,6 +30,7 @@ class Basis:
     feedback: tuple[engine.Feedback, ...]  # feedback on this org's decisions
     consents: Mapping[str, engine.ConsentState]
     lends: bool  # a share lends this org something: decisions take the full path, which records its use
+    terms: tuple[engine.Terms, ...] = ()  # MyTerms the org accepted from the person: hard gates
 
     @property
     def limited(self) -> bool:
@@ -53,6 +54,7 @@ class Basis:
             purchases=purchases,
             contacts=contacts(profile),
             feedback=dismissed + feedback,
+            terms=self.terms,
         )
 
 

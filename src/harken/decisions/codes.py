@@ -10,6 +10,9 @@ class Code(StrEnum):
     # the customer
     subject_unknown = "subject.unknown"
     subject_erased = "subject.erased"
+    # terms the customer proffered and the org accepted (MyTerms)
+    terms_purpose_excluded = "terms.purpose_excluded"
+    terms_offer_purpose_excluded = "terms.offer_purpose_excluded"
     # consent
     consent_not_required = "consent.not_required"
     consent_missing = "consent.missing"
@@ -59,6 +62,11 @@ class Code(StrEnum):
 MEANING: dict[Code, str] = {
     Code.subject_unknown: "The org has no customer with this ref (or it belongs to another org): don't send.",
     Code.subject_erased: "The customer had their data erased: nothing is sent to them, service messages included.",
+    Code.terms_purpose_excluded: "The customer proffered terms (MyTerms, IEEE 7012) that this org accepted, and "
+    "they do not allow this purpose: don't send. The message names the agreement's title, `data_used` its id "
+    "(`terms.SD-BASE`). Service messages on a contract basis still pass under service-delivery terms.",
+    Code.terms_offer_purpose_excluded: "The offer serves a purpose the customer's accepted terms (MyTerms) do not "
+    "allow; the message names the agreement, `data_used` its id (`terms.SD-BASE`).",
     Code.consent_not_required: "The purpose rests on a contract (service messages): no marketing consent is "
     "needed, and the customer's likes, context and limits do not hold back what is owed.",
     Code.consent_missing: "The customer never decided on this purpose with this org.",

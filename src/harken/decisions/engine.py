@@ -1,8 +1,8 @@
 """The decision engine: `decide(snapshot, request, at)`, a pure function over plain data.
 
 No database, no web, no clock: the service builds the snapshot and passes the time in, and the scorer
-and the random draw too. Hard gates run in order — customer known, consent, context, frequency — then
-every candidate is filtered (ranking.judge); what is left are actions, each eligible offer on each
+and the random draw too. Hard gates run in order — customer known, the terms they set and the org
+accepted (MyTerms), consent, context, frequency — then every candidate is filtered (ranking.judge); what is left are actions, each eligible offer on each
 channel it may go by, and "don't send". The scorer scores them (`rules.RULES`, today's hand-set weights,
 unless a learned one is passed) and `scoring.choose` takes one, exploring only as far as the customer's
 own "surprise me" and the org's cap allow, never a sensitive offer, never anything a hard gate dropped.
@@ -26,7 +26,14 @@ from zoneinfo import ZoneInfo
 
 from harken.consent.purposes import CATALOGUE, LegalBasis
 from harken.decisions import features
-from harken.decisions.gates import consented_channels, next_opening, on_clock, open_channels, zone_of
+from harken.decisions.gates import (
+    consented_channels,
+    next_opening,
+    on_clock,
+    open_channels,
+    terms_refusal,
+    zone_of,
+)
 from harken.decisions.ranking import POSITIVE, Judged, Lens, Ranked, judge, lens_for, offer_channels
 from harken.decisions.reasons import Code, Explanation, Reason, explain, reason
 from harken.decisions.rules import PRIORS, RULES, Priors
@@ -49,6 +56,7 @@ from harken.decisions.snapshot import (
     Purchase,
     Request,
     Snapshot,
+    Terms,
     resolve,
 )
 
@@ -74,6 +82,7 @@ __all__ = [  # decide, and the plain data it works on (defined in snapshot.py)
     "Reason",
     "Request",
     "Snapshot",
+    "Terms",
     "decide",
     "resolve",
 ]
@@ -115,6 +124,11 @@ def decide(
     if not snapshot.known:
         return _deny([reason(Code.subject_unknown)], (), used, None, zone_of(snapshot.profile))
     profile = snapshot.profile
+    if snapshot.terms:
+        refusal = terms_refusal(snapshot.terms, request.purpose)
+        if refusal is not None:
+            used.add((f"terms.{refusal.params['agreement']}", DECLARED))
+            return _deny([refusal], (), used, None, zone_of(profile))
     purpose = CATALOGUE[request.purpose]
     contract = purpose.legal_basis == LegalBasis.contract
 
@@ -176,7 +190,7 @@ def _choose(
     """Score every action the hard gates leave, choose one, and say why. `refused`: the rules' answer
     when only the default table closes every channel (kept unless the scorer revises it); `kept`, the
     data used that the answer shows either way."""
-    judged = [judge(offer, lens, used) for offer in request.candidates]
+    judged = [_excluded(offer, lens, used) or judge(offer, lens, used) for offer in request.candidates]
     local = on_clock(lens.at, lens.snapshot.profile)
     shared = features.shared(lens.context, local)
     actions: list[Action] = []
@@ -356,7 +370,13 @@ def _owed(
     """A service message is owed, not chosen: the first candidate any open channel carries."""
     lens = lens_for(snapshot, request.purpose, channels, at, True)
     ranked = tuple(
-        sorted([_as_ranked(judge(offer, lens, used)) for offer in request.candidates], key=_best_first)
+        sorted(
+            [
+                _excluded(offer, lens, used) or _as_ranked(judge(offer, lens, used))
+                for offer in request.candidates
+            ],
+            key=_best_first,
+        )
     )
     best = ranked[0] if ranked and ranked[0].eligible else None
     if best is None:
@@ -376,6 +396,19 @@ def _owed(
         data_used=tuple(sorted(used)),
         retry_after=None,
     )
+
+
+def _excluded(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | None:
+    """The candidate dropped because it serves a purpose of its own that the customer's accepted terms
+    do not allow; None otherwise (and always, for a customer without terms)."""
+    terms = lens.snapshot.terms
+    if not terms or offer.purpose is None or offer.purpose == lens.purpose:
+        return None
+    why = terms_refusal(terms, offer.purpose, offer=True)
+    if why is None:
+        return None
+    used.add((f"terms.{why.params['agreement']}", DECLARED))
+    return _new(Ranked, (offer.id, False, 0.0, (why,)))
 
 
 def _as_ranked(verdict: Ranked | Judged) -> Ranked:

@@ -1,4 +1,5 @@
-"""The gates before any candidate: consent for the purpose and channel, the moment (do-not-disturb,
+"""The gates before any candidate: the terms the customer set and the org accepted, consent for the
+purpose and channel, the moment (do-not-disturb,
 quiet hours, a hurried intent, the situation), the customer's weekly limits — and, when they close every
 channel, the earliest moment one opens again. Time on the customer's clock lives here too.
 
@@ -13,7 +14,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from harken.decisions.reasons import Code, Reason, reason
-from harken.decisions.snapshot import DECLARED, ChannelPreference, Context, Profile, Snapshot
+from harken.decisions.snapshot import DECLARED, ChannelPreference, Context, Profile, Snapshot, Terms
 
 WEEK = timedelta(days=7)
 HORIZON = timedelta(days=31)  # how far ahead retry_after looks (a context lasts at most 30 days)
@@ -36,6 +37,16 @@ DAY_PARTS = (5, 12, 17, 22, 29)
 _PART_ENDS = {
     hour: timedelta(hours=next(h for h in DAY_PARTS if h > hour)) for hour in range(DAY_PARTS[0], 29)
 }
+
+
+def terms_refusal(terms: tuple[Terms, ...], purpose: str, *, offer: bool = False) -> Reason | None:
+    """The first accepted agreement (MyTerms) that does not allow `purpose`, as the reason to refuse (an
+    offer's own purpose: to drop it); None when every agreement allows it, or there is none."""
+    for agreement in terms:
+        if purpose not in agreement.purposes:
+            code = Code.terms_offer_purpose_excluded if offer else Code.terms_purpose_excluded
+            return reason(code, agreement=agreement.agreement, title=agreement.title, purpose=purpose)
+    return None
 
 
 def consented_channels(

@@ -25,6 +25,7 @@ from harken.decisions.basis import FEEDBACK_MEMORY, PURCHASE_MEMORY, Basis
 from harken.decisions.models import DecisionFeedback
 from harken.shares import lending
 from harken.subjects.service import person
+from harken.terms import service as terms_service
 
 # Built once: every decision that reads runs them.
 _CONSENTS = (
@@ -101,6 +102,10 @@ def load(
         feedback=feedback,
         consents=consents,
         lends=bool(grants) or lending.lends_any(session, org_id=org_id, subject_id=subject_id, now=since),
+        terms=tuple(
+            engine.Terms(a.id, a.title, a.terms.allowed())
+            for a in terms_service.in_force(session, org_id=org_id, subject_id=subject_id)
+        ),
     )
 
 

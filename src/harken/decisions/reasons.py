@@ -128,6 +128,8 @@ def _values(reason: Reason, words: dict[str, str], language: str) -> dict[str, s
             found[key] = ", ".join(value)
         elif key == "intent":
             found[key] = words.get(f"intent.{value or ''}", words["intent."])
+        elif key == "title":  # an agreement's title, in the reader's language where the roster has none
+            found[key] = words.get(f"agreement.{reason.params.get('agreement')}", value)
         elif key == "topic":
             found[key] = words["unshared_topic"] if value is None else value
         elif key == "until":

@@ -10,6 +10,8 @@ from harken.decisions.codes import Code
 ENGLISH: dict[Code, str] = {
     Code.subject_unknown: "this business does not know you",
     Code.subject_erased: "you asked for your data to be erased",
+    Code.terms_purpose_excluded: "your terms “{title}”, which this business accepted, do not allow {purpose}",
+    Code.terms_offer_purpose_excluded: "it serves {purpose}, which your terms “{title}” do not allow",
     Code.consent_not_required: "it is a service message about something you arranged",
     Code.consent_missing: "you have not agreed to {purpose} from this business",
     Code.consent_denied: "you said no to {purpose} from this business",
@@ -52,6 +54,8 @@ ENGLISH: dict[Code, str] = {
 GERMAN: dict[Code, str] = {
     Code.subject_unknown: "Dieses Unternehmen kennt Sie nicht",
     Code.subject_erased: "Sie haben Ihre Daten löschen lassen",
+    Code.terms_purpose_excluded: "Ihre Bedingungen „{title}“, die dieses Unternehmen angenommen hat, erlauben den Zweck „{purpose}“ nicht",
+    Code.terms_offer_purpose_excluded: "Es dient dem Zweck „{purpose}“, den Ihre Bedingungen „{title}“ nicht erlauben",
     Code.consent_not_required: "Es ist eine Servicenachricht zu etwas, das Sie vereinbart haben",
     Code.consent_missing: "Sie haben dem Zweck „{purpose}“ bei diesem Unternehmen nicht zugestimmt",
     Code.consent_denied: "Sie haben dem Zweck „{purpose}“ bei diesem Unternehmen widersprochen",
@@ -97,6 +101,8 @@ GERMAN: dict[Code, str] = {
 FRENCH: dict[Code, str] = {
     Code.subject_unknown: "cette entreprise ne vous connaît pas",
     Code.subject_erased: "vous avez demandé l'effacement de vos données",
+    Code.terms_purpose_excluded: "vos conditions « {title} », acceptées par cette entreprise, n'autorisent pas {purpose}",
+    Code.terms_offer_purpose_excluded: "elle sert {purpose}, que vos conditions « {title} » n'autorisent pas",
     Code.consent_not_required: "c'est un message de service sur quelque chose que vous avez convenu",
     Code.consent_missing: "vous n'avez pas accepté « {purpose} » de la part de cette entreprise",
     Code.consent_denied: "vous avez refusé « {purpose} » de la part de cette entreprise",
@@ -199,6 +205,11 @@ WORDS: dict[str, dict[str, str]] = {
         "situation.commuting": "auf dem Arbeitsweg",
         "situation.travelling": "auf Reisen",
         "situation.out": "unterwegs",
+        "agreement.SD-BASE": "Nur Leistungserbringung",
+        "agreement.SD-DP": "Nur Leistungserbringung, mit Datenschutz",
+        "agreement.NO-AI": "Kein KI-Training",
+        "agreement.GS-ONLY": "Nur Waren und Dienstleistungen",
+        "agreement.INTENT": "Absicht statt Tracking",
     },
     "fr": {
         "sending": "Envoi de « {title} » par {channel} : {because}.",
@@ -235,5 +246,10 @@ WORDS: dict[str, dict[str, str]] = {
         "situation.commuting": "en trajet",
         "situation.travelling": "en voyage",
         "situation.out": "dehors",
+        "agreement.SD-BASE": "Fourniture du service uniquement",
+        "agreement.SD-DP": "Fourniture du service avec protection des données",
+        "agreement.NO-AI": "Pas d'entraînement d'IA",
+        "agreement.GS-ONLY": "Biens et services uniquement",
+        "agreement.INTENT": "L'intention plutôt que le pistage",
     },
 }

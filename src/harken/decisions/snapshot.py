@@ -111,6 +111,14 @@ class ConsentState(NamedTuple):
     method: str
 
 
+class Terms(NamedTuple):
+    """An agreement the customer proffered and this org accepted (MyTerms): the purposes it leaves open."""
+
+    agreement: str  # its id on the roster (`SD-BASE`)
+    title: str
+    purposes: frozenset[str]  # what a decision under it may serve; everything else is refused
+
+
 class Offer(NamedTuple):
     id: str
     title: str
@@ -135,6 +143,7 @@ class Snapshot:
     purchases: tuple[Purchase, ...] = ()
     contacts: tuple[Contact, ...] = ()
     feedback: tuple[Feedback, ...] = ()
+    terms: tuple[Terms, ...] = ()  # accepted MyTerms agreements: hard gates
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, select, tuple_, union_all, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from harken.clock import Clock
@@ -39,6 +39,7 @@ from harken.errors import Invalid, NotFound
 from harken.learning import vw
 from harken.learning.models import OPTED_OUT_REWARD, LearningModel, LearningSettings
 from harken.orgs.models import Org
+from harken.terms import service as terms_service
 
 SETTLED = timedelta(hours=24)  # how long a decision's feedback has to arrive before it is learned from
 BATCH = 1000  # decisions read at a time
@@ -229,8 +230,13 @@ def pending(
 
 
 def _trainable(org: Org, since: datetime, until: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The org's logged choices a model may learn from: never those about a customer whose terms the
+    org accepted forbid AI training (MyTerms "no AI training", "service delivery only"…)."""
     return (
         DecisionLog.org_id == org.id,
+        or_(
+            DecisionLog.subject_id.is_(None), DecisionLog.subject_id.not_in(terms_service.untrainable(org.id))
+        ),
         DecisionLog.choice.is_not(None),
         DecisionLog.decided_at > since,
         DecisionLog.decided_at <= until,

@@ -26,6 +26,7 @@ from harken.shares.schemas import GrantRead, SharedWithYou, SharePost, ShareRead
 from harken.subjects import vault
 from harken.subjects.models import SubjectRef
 from harken.subjects.service import person, person_subjects
+from harken.terms import service as terms_service
 from harken.webhooks import outbox
 from harken.webhooks.schemas import EventType
 
@@ -49,9 +50,17 @@ def create(
     trip = body.trip.model_dump(mode="json", exclude_none=True) if body.trip else {}
     wanted = select(Org).where(Org.id.in_([g.org for g in body.grants]))
     orgs = {org.id: org for org in session.execute(wanted).scalars()}
+    people = person(session, subject_id)
     for i, grant in enumerate(body.grants):
         if grant.org not in orgs:
             raise Invalid(f"grants[{i}].org", "no such business on this hub (GET /v1/me/directory)")
+        refused = terms_service.declined(session, org_id=grant.org, subject_ids=people)
+        if refused:
+            raise Invalid(
+                f"grants[{i}].org",
+                f"{orgs[grant.org].name} declined your terms ({', '.join(refused)}): it cannot be shared with "
+                "under them (withdraw the proffer at DELETE /v1/me/terms/{id} to share anyway)",
+            )
         for field in grant.fields:
             name = field.removeprefix("trip.")
             if name != field and name not in trip:
