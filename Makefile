@@ -58,8 +58,9 @@ test: lint browser  ## Lint, then every test (PostgreSQL too when HARKEN_TEST_PO
 test-fast: setup  ## The quick tests only, in parallel: SQLite, no browser, fuzzing or server processes
 	$(PYTEST) -n $(TEST_WORKERS) -m "not slow" --sqlite-only $(PYTEST_ARGS)
 
-screenshots: setup browser  ## Refresh the Preference Centre screenshots in docs/screenshots
+screenshots: setup browser  ## Refresh the Preference Centre's and the console's screenshots in docs/screenshots
 	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_centre.py -k every_page -q
+	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_console.py -q
 
 bench: setup  ## Measure writes, decisions, the ledger, imports and learning; the engine alone; the instruments' cost; prove no stale decision; see docs/benchmarks.md
 	$(UV) run --frozen python -m bench $(BENCH_ARGS)

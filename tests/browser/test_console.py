@@ -1,6 +1,7 @@
 """The business console in a real browser (Debian's Chromium): a staff member's sign-in and round of the
-pages, axe with no serious violation on every page, a viewer refused a change, and the screenshots at
-1280 px (docs/screenshots/console-*.png, with HARKEN_SCREENSHOTS_DIR=docs/screenshots).
+pages, axe with no serious violation on every page, a viewer refused a change, the overview's charts drawn
+without JavaScript at 1280 and 360 px, and the screenshots at 1280 px (the overview at 360 px too:
+docs/screenshots/console-*.png, with HARKEN_SCREENSHOTS_DIR=docs/screenshots).
 
 Everything runs against one real `harken serve` per module (the `centre_hub` fixture), the staff added
 with `harken staff add` as the operator adds them.
@@ -21,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.axe import describe, run_axe, serious_violations
 from tests.browser.conftest import NewContext
-from tests.browser.harness import URL, CentreHub
+from tests.browser.harness import PHONE, URL, CentreHub
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +53,9 @@ class Shop:
 
 @pytest.fixture(scope="module")
 def shop(centre_hub: CentreHub) -> Shop:
-    """A bookshop with notices, a question, offers, a webhook, customers with consents and decisions,
-    and two staff: an admin and a viewer."""
+    """A bookshop with notices, a question, offers, a webhook, customers with consents and decisions (one
+    refused for want of consent, one a withdrawal, feedback on a send: the overview's charts have
+    something to draw), and two staff: an admin and a viewer."""
     api = centre_hub.create_org(SHOP)
     call(api, "PUT", "/v1/notices/marketing", {"text": "News about books, at most weekly.", "locale": "en"})
     call(
@@ -98,7 +100,18 @@ def shop(centre_hub: CentreHub) -> Shop:
             {"provenance": "observed", "interests": {"books": 0.8}},
         )
         decision = {"subject": ref, "purpose": "marketing", "channels": ["email"], "offer_ids": ["book-club"]}
+        sent = call(api, "POST", "/v1/decisions", decision)
+    call(api, "POST", f"/v1/decisions/{sent['decision_id']}/feedback", {"kind": "accepted"})
+    call(api, "PUT", "/v1/subjects/reader-3", {})
+    for ref in ("reader-2", "reader-3"):
+        decision = {
+            "subject": ref,
+            "purpose": "marketing",
+            "channels": ["push"],
+            "offer_ids": ["poetry-night"],
+        }
         call(api, "POST", "/v1/decisions", decision)
+    call(api, "PUT", "/v1/subjects/reader-2/consents/marketing", {"status": "withdrawn", "channels": []})
     centre_hub.harken("worker", "--once")  # nothing listens at 127.0.0.1:9: the attempts fail
     admin, viewer = centre_hub.address("admin"), centre_hub.address("viewer")
     centre_hub.harken("staff", "add", "--org", SHOP, "--email", admin, "--role", "admin")
@@ -169,8 +182,9 @@ def test_every_console_page_is_accessible_and_photographed(
     page = new_context().new_page()  # 1280 px
     checker = Checker(screenshot_directories(tmp_path), [])
     sign_in(page, centre_hub, shop.admin, checker)
-    expect(page.locator(".figures")).to_contain_text("2 customers")
-    checker.check(page, "overview")
+    expect(page.locator(".figures")).to_contain_text("3 customers")
+    expect(page.get_by_role("img", name=re.compile("^Decisions per day"))).to_be_visible()
+    checker.check(page, "overview-1280")
 
     go(page, "Offers")
     expect(page.get_by_role("cell", name="Autumn book club")).to_be_visible()
@@ -235,6 +249,41 @@ def test_every_console_page_is_accessible_and_photographed(
     assert response is not None and response.status == 404
     checker.check(page, "not-found")
 
+    if checker.problems:
+        pytest.fail("\n".join(checker.problems), pytrace=False)
+
+
+def test_the_overview_draws_its_charts_without_javascript_at_phone_width(
+    centre_hub: CentreHub, shop: Shop, browser: Browser, new_context: NewContext, tmp_path: Path
+) -> None:
+    context = browser.new_context(
+        viewport={"width": PHONE, "height": 780}, locale="en-GB", java_script_enabled=False
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        sign_in(page, centre_hub, shop.viewer)
+        chart = page.locator("#decisions")
+        expect(chart.get_by_role("img", name=re.compile("^Decisions per day"))).to_be_visible()
+        box = chart.locator(".picture.narrow svg").bounding_box()
+        assert box is not None and 0 < box["width"] <= PHONE and box["height"] > 200, box
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE  # nothing wider than the phone
+        # The text table beside the chart says what the API answered: two sent, two refused, today
+        chart.get_by_text("The numbers as a table").click()
+        expect(chart.get_by_role("table").get_by_role("row").last).to_have_text(re.compile(r"total\s*2\s*2"))
+        with page.expect_download() as downloading:
+            chart.get_by_role("link", name=re.compile("^Download the numbers as CSV")).click()
+        download = downloading.value
+        assert download.suggested_filename.startswith("harken-decisions-")
+        assert Path(download.path()).read_bytes().startswith(b"day,sent,not sent\r\n")
+    finally:
+        context.close()
+
+    page = new_context(width=PHONE).new_page()  # axe runs in the page: a context with script
+    sign_in(page, centre_hub, shop.viewer)
+    expect(page.locator("#decisions .picture.narrow svg")).to_be_visible()
+    checker = Checker(screenshot_directories(tmp_path), [])
+    checker.check(page, "overview-360")
     if checker.problems:
         pytest.fail("\n".join(checker.problems), pytrace=False)
 

@@ -201,3 +201,9 @@ def test_a_narrower_chart_for_a_phone_scales_with_its_page_and_keeps_its_numbers
     root = ElementTree.fromstring(narrow)
     assert root.get("viewBox") == "0 0 400 360" and root.get("width") is None
     assert drawn(narrow) == drawn(charts.svg(chart()))
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_days_with_no_series_at_all_say_there_is_nothing(kind: Kind) -> None:
+    no_reasons = Table("Why we did not send", "day", (), tuple(Row(day, ()) for day in DAYS))
+    assert "Nothing in this range" in charts.svg(chart(kind, no_reasons, "not-sent"))

@@ -4,6 +4,9 @@ pages. The catalogue, customers, integrations and staff pages are in web_*.py.""
 from __future__ import annotations
 
 import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -11,9 +14,20 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from harken.console import counts, signin, web_catalogue, web_customers, web_integrations, web_staff
+from harken.centre.visit import HEADERS
+from harken.console import (
+    charts,
+    counts,
+    signin,
+    web_catalogue,
+    web_customers,
+    web_integrations,
+    web_staff,
+)
+from harken.console import overview as numbers
 from harken.console.models import Staff
 from harken.console.visit import (
+    NOT_FOUND,
     SESSION_COOKIE,
     PageError,
     SignInRequired,
@@ -24,6 +38,7 @@ from harken.console.visit import (
 )
 from harken.deps import Hub
 from harken.edge.address import client_address
+from harken.errors import Invalid
 from harken.orgs.models import Org
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -155,13 +170,127 @@ async def sign_out(visit: VisitDep) -> Response:
     return response
 
 
+DEFAULT_DAYS = 30
+WIDE, NARROW = (720, 360), (360, 420)  # a chart's viewBox on a wide page and on a phone's
+RANGE_LABELS = {"since": "From", "until": "Up to (not including)"}
+
+
+@dataclass(frozen=True)
+class Range:
+    """The days the overview's charts cover, [since, until), as asked for in the query or by default;
+    `errors` names each field that was not a date, or a range the charts cannot draw."""
+
+    since: date
+    until: date
+    entered: dict[str, str]
+    errors: dict[str, str]
+
+    @property
+    def query(self) -> str:
+        return f"since={self.since.isoformat()}&until={self.until.isoformat()}"
+
+
+def asked_range(visit: Visit) -> Range:
+    """`since` and `until` from the query, each an ISO date; by default the last DEFAULT_DAYS days up to
+    and including today on the hub's clock (UTC), so `until` is tomorrow: a range never holds its `until`."""
+    until = visit.now.date() + timedelta(days=1)
+    default = {"since": until - timedelta(days=DEFAULT_DAYS), "until": until}
+    entered: dict[str, str] = {}
+    found: dict[str, date] = {}
+    errors: dict[str, str] = {}
+    for name in ("since", "until"):
+        text = (visit.request.query_params.get(name) or "").strip()
+        entered[name] = text or default[name].isoformat()
+        try:
+            found[name] = date.fromisoformat(text) if text else default[name]
+        except ValueError:
+            errors[name] = "Enter a date as year-month-day, like 2026-11-02."
+    if not errors:
+        try:
+            numbers.span(found["since"], found["until"])
+        except Invalid as refused:
+            errors = {e.field: f"{e.message[:1].upper()}{e.message[1:]}." for e in refused.errors or []}
+    if errors:
+        return Range(default["since"], default["until"], entered, errors)
+    return Range(found["since"], found["until"], entered, {})
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """One chart as the page shows it: its picture wide and narrow, its numbers, and where its CSV is."""
+
+    chart: charts.Chart
+    wide: str
+    narrow: str
+    table: charts.TextTable
+    csv: str
+
+
 @router.get("")
 async def overview(visit: VisitDep) -> Response:
-    def build(session: Session, staff: Staff, org: Org) -> dict[str, Any]:
-        # The charts (harken.console.overview, harken.console.charts) join these figures here.
-        return {"counts": counts.of(session, org)}
+    """The figures at a glance, then each chart over the range asked for: its picture (drawn twice, for a
+    wide page and a phone's; the page's CSS shows one), its numbers as a table, and a CSV link. The SVGs'
+    own styles are allowed by a nonce of this answer alone."""
+    asked = asked_range(visit)
+    nonce = secrets.token_urlsafe(16)
 
-    return await visit.page("overview.html", build)
+    def build(session: Session, staff: Staff, org: Org) -> dict[str, Any]:
+        page: dict[str, Any] = {
+            "counts": counts.of(session, org),
+            "range": asked,
+            "entered": asked.entered,
+            "range_errors": asked.errors,  # not `errors`: the page's summary of those says "Not saved"
+            "labels": RANGE_LABELS,
+            "drawn": (),
+        }
+        if asked.errors:
+            return page
+        seen = numbers.overview(session, org_id=org.id, since=asked.since, until=asked.until, now=visit.now)
+        page["drawn"] = tuple(_drawn(chart, asked, nonce) for chart in charts.charts(seen))
+        return page
+
+    response = await visit.page("overview.html", build, status=422 if asked.errors else 200)
+    policy = HEADERS["Content-Security-Policy"].replace(
+        "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'"
+    )
+    response.headers["Content-Security-Policy"] = policy
+    return response
+
+
+def _drawn(chart: charts.Chart, asked: Range, nonce: str) -> Drawn:
+    narrow = charts.Chart(
+        f"{chart.slug}-phone", chart.description, chart.table, chart.kind, chart.since, chart.until
+    )
+    return Drawn(
+        chart=chart,
+        wide=charts.svg(chart, width=WIDE[0], height=WIDE[1], nonce=nonce),
+        narrow=charts.svg(narrow, width=NARROW[0], height=NARROW[1], nonce=nonce),
+        table=charts.text_table(chart),
+        csv=f"/console/overview/{chart.slug}.csv?{asked.query}",
+    )
+
+
+@router.get("/overview/{slug}.csv")
+async def chart_csv(slug: str, visit: VisitDep) -> Response:
+    """One chart's numbers as CSV, over the range asked for, for the staff member's own org. A bad range is
+    the overview's page again, saying why; a chart the org's page does not show is a 404."""
+    asked = asked_range(visit)
+    if asked.errors:
+        return await overview(visit)
+
+    def read(session: Session, staff: Staff, org: Org) -> charts.Chart:
+        seen = numbers.overview(session, org_id=org.id, since=asked.since, until=asked.until, now=visit.now)
+        found = next((chart for chart in charts.charts(seen) if chart.slug == slug), None)
+        if found is None:
+            raise PageError(404, NOT_FOUND)
+        return found
+
+    chart = await visit.unit(read)
+    return Response(
+        charts.csv_text(chart),
+        media_type="text/csv; charset=utf-8",
+        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{chart.csv_filename}"'},
+    )
 
 
 fallback = APIRouter(prefix="/console", include_in_schema=False)  # included last: unknown paths
