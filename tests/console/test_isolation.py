@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from fastapi.routing import APIRoute
 
 from tests.console.conftest import Shop, Staffer, stock
 
@@ -20,11 +21,13 @@ def test_another_orgs_ids_are_not_found_on_every_page(two: tuple[Shop, Staffer, 
     books, ana, rail, _ = two
     stock(books, "books")
     theirs = stock(rail, "rail")
-    for path in (
-        f"/console/offers/{theirs.offer}",
-        f"/console/customers/{theirs.ref}",
-        f"/console/receipts/{theirs.record}",
-    ):
+    pages = {
+        "/console/offers/{offer_id}": f"/console/offers/{theirs.offer}",
+        "/console/customers/{ref}": f"/console/customers/{theirs.ref}",
+        "/console/receipts/{record_id}": f"/console/receipts/{theirs.record}",
+    }
+    assert {("GET", template) for template in pages} == {r for r in TAKES_AN_ID if r[0] == "GET"}
+    for path in pages.values():
         assert "Not found" in ana.get(path, status=404).text, path
     for path in (
         "/console/offers",
@@ -43,14 +46,22 @@ def test_another_orgs_ids_change_nothing_from_every_form(two: tuple[Shop, Staffe
     stock(books, "books")
     theirs = stock(rail, "rail")
     chain_before, deliveries = rail.entries(), rail.api.call("GET", "/v1/webhooks/deliveries")
-    for path, data in (
-        (f"/console/offers/{theirs.offer}", {"title": "Hijacked", "suppress_days": "30"}),
-        (f"/console/offers/{theirs.offer}/retire", {}),
-        (f"/console/keys/{theirs.key}/revoke", {}),
-        (f"/console/keys/{theirs.key}/rotate", {}),
-        (f"/console/webhooks/deliveries/{theirs.delivery}/replay", {}),
-        (f"/console/staff/{raj_id(raj, rail)}/remove", {}),
-    ):
+    forms: dict[str, tuple[str, dict[str, str]]] = {
+        "/console/offers/{offer_id}": (
+            f"/console/offers/{theirs.offer}",
+            {"title": "Hijacked", "suppress_days": "30"},
+        ),
+        "/console/offers/{offer_id}/retire": (f"/console/offers/{theirs.offer}/retire", {}),
+        "/console/keys/{key_id}/revoke": (f"/console/keys/{theirs.key}/revoke", {}),
+        "/console/keys/{key_id}/rotate": (f"/console/keys/{theirs.key}/rotate", {}),
+        "/console/webhooks/deliveries/{delivery_id}/replay": (
+            f"/console/webhooks/deliveries/{theirs.delivery}/replay",
+            {},
+        ),
+        "/console/staff/{staff_id}/remove": (f"/console/staff/{raj_id(raj, rail)}/remove", {}),
+    }
+    assert {("POST", template) for template in forms} == {r for r in TAKES_AN_ID if r[0] == "POST"}
+    for path, data in forms.values():
         refused = ana.post(path, data, page="/console/keys", status=404)
         assert "Not found" in refused.text, path
     assert rail.api.call("GET", f"/v1/offers/{theirs.offer}")["title"] == "rail club"
@@ -77,3 +88,57 @@ def raj_id(raj: Staffer, rail: Shop) -> str:
     from tests.console.conftest import row_id
 
     return row_id(raj.get("/console/staff").text, raj.email, "/console/staff/", "/remove")
+
+
+# Every console route, by how it keeps to the staff member's own org. A route that takes an id is in the
+# tests above with another org's id; the others name no id (they list, show or create the signed-in
+# member's org's own) or serve the sign-in. A new route fails here until it is placed, and tested.
+TAKES_AN_ID = {
+    ("GET", "/console/offers/{offer_id}"),
+    ("GET", "/console/customers/{ref}"),
+    ("GET", "/console/receipts/{record_id}"),
+    ("POST", "/console/offers/{offer_id}"),
+    ("POST", "/console/offers/{offer_id}/retire"),
+    ("POST", "/console/keys/{key_id}/revoke"),
+    ("POST", "/console/keys/{key_id}/rotate"),
+    ("POST", "/console/webhooks/deliveries/{delivery_id}/replay"),
+    ("POST", "/console/staff/{staff_id}/remove"),
+}
+OWN_ORG_ONLY = {
+    ("GET", "/console"),
+    ("GET", "/console/overview/{slug}.csv"),  # a chart of the member's org (test_overview_page.py)
+    ("GET", "/console/offers"),
+    ("GET", "/console/offers/new"),
+    ("POST", "/console/offers"),
+    ("GET", "/console/notices"),
+    ("GET", "/console/questions"),
+    ("GET", "/console/customers"),
+    ("GET", "/console/webhooks"),
+    ("GET", "/console/keys"),
+    ("POST", "/console/keys"),
+    ("GET", "/console/ledger"),
+    ("POST", "/console/ledger/verify"),
+    ("GET", "/console/staff"),
+    ("POST", "/console/staff"),
+}
+SIGN_IN = {
+    ("GET", "/console/sign-in"),
+    ("POST", "/console/sign-in"),
+    ("GET", "/console/sign-in/sent"),
+    ("GET", "/console/link/{token}"),
+    ("POST", "/console/link"),
+    ("POST", "/console/sign-out"),
+}
+
+
+def test_every_console_route_is_placed() -> None:
+    from harken.console import web, web_catalogue, web_customers, web_integrations, web_staff
+
+    served = {
+        (method, route.path)
+        for module in (web, web_catalogue, web_customers, web_integrations, web_staff)
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    assert served == TAKES_AN_ID | OWN_ORG_ONLY | SIGN_IN
