@@ -20,6 +20,7 @@ from harken.centre.mail import MemoryMailer
 from harken.consent.purposes import CATALOGUE
 from harken.consent.schemas import Channel, CurrentStatus
 from harken.context.schemas import Intent, Provenance, Situation
+from harken.grants import service as grants_service
 from harken.shares.schemas import TripStatus
 from tests.centre_client import Visitor, csrf_of
 from tests.stories.conftest import Business
@@ -32,7 +33,16 @@ CENTRE = Path(i18n.__file__).parent
 TEMPLATES = CENTRE / "templates"
 WEB = [
     CENTRE / f"{name}.py"
-    for name in ("visit", "forms", "web", "web_sign_in", "web_profile", "web_shares", "web_credentials")
+    for name in (
+        "visit",
+        "forms",
+        "web",
+        "web_sign_in",
+        "web_profile",
+        "web_shares",
+        "web_credentials",
+        "web_grants",
+    )
 ]
 NAMESPACES = {key.split(".")[0] for key in KEYS}
 ASKS_GERMAN = "de-DE,de;q=0.9,en;q=0.5"
@@ -53,6 +63,8 @@ DYNAMIC: dict[str, set[str]] = {
     "shared.": set(web_shares.SHARED),
     "trip_status.": {s.value for s in TripStatus},
     "lasts.": set(web_shares.LASTS),
+    "scope.": set(grants_service.SCOPES),
+    "expiry.": set(grants_service.EXPIRIES),
 }
 PREFIXES_NOT_TRANSLATED = {"sign_in.", "invalid."}  # base.html/forms.py: a message that is already a key
 

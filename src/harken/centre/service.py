@@ -61,6 +61,8 @@ def businesses(session: Session, viewer: Viewer) -> list[Business]:
     )
     if viewer.org_id is not None:
         query = query.where(Org.id == viewer.org_id)
+    if viewer.orgs is not None:  # an agent's grant limited to some businesses
+        query = query.where(Org.id.in_(viewer.orgs))
     found: dict[uuid.UUID, Business] = {}
     for org, ref, subject_id in session.execute(query):
         found.setdefault(org.id, Business(org, ref, subject_id))
@@ -81,10 +83,11 @@ def facts(session: Session, viewer: Viewer, now: datetime) -> list[StoredFact]:
         return context_service.visible(session, subject_id=viewer.subject_id, org_id=viewer.org_id, now=now)[
             0
         ]
+    allowed = None if viewer.orgs is None else {str(org_id) for org_id in viewer.orgs}
     return [
         row
         for row in context_service.facts(session, subject_id=viewer.subject_id)
-        if row.valid_until is None or row.valid_until > now
+        if (row.valid_until is None or row.valid_until > now) and (allowed is None or row.source in allowed)
     ]
 
 
@@ -106,6 +109,10 @@ def declare(session: Session, viewer: Viewer, changes: list[Change], notary: Not
     if viewer.org_id is not None:
         org = session.get_one(Org, viewer.org_id)
         _write(session, viewer.subject_id, str(org.id), org.chain, changes, notary, now)
+        return
+    if viewer.orgs is not None:  # an agent limited to some businesses tells each of them, no one else
+        for found in businesses(session, viewer):
+            _write(session, found.subject_id, str(found.org.id), found.org.chain, changes, notary, now)
         return
     _write(session, viewer.subject_id, CENTRE, CENTRE_CHAIN, changes, notary, now)
     keys = {c.key for c in changes}

@@ -59,6 +59,7 @@ NAV = (
     ("/centre/consents", "nav.consents"),
     ("/centre/shares", "nav.shares"),
     ("/centre/credentials", "nav.credentials"),
+    ("/centre/assistants", "nav.assistants"),
     ("/centre/preferences", "nav.preferences"),
     ("/centre/data", "nav.data"),
 )

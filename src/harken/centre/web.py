@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from harken.centre import service as centre
-from harken.centre import signin, web_credentials, web_profile, web_shares, web_sign_in
+from harken.centre import signin, web_credentials, web_grants, web_profile, web_shares, web_sign_in
 from harken.centre.visit import (
     CHANNELS,
     SESSION_COOKIE,
@@ -351,6 +351,7 @@ def install(app: FastAPI) -> None:
         router,
         web_shares.router,
         web_credentials.router,
+        web_grants.router,
         web_profile.router,
         fallback,
     ):
