@@ -106,15 +106,16 @@ def declare(session: Session, viewer: Viewer, changes: list[Change], notary: Not
     """What the customer says here. For the whole person a datum is one thing wherever it was told:
     the centre's copy is set and other declared copies of the same key are removed (each in its org's
     chain), so no business keeps an answer the customer has since changed."""
+    via = "agent" if viewer.agent else None
     if viewer.org_id is not None:
         org = session.get_one(Org, viewer.org_id)
         _write(session, viewer.subject_id, str(org.id), org.chain, changes, notary, now)
         return
     if viewer.orgs is not None:  # an agent limited to some businesses tells each of them, no one else
         for found in businesses(session, viewer):
-            _write(session, found.subject_id, str(found.org.id), found.org.chain, changes, notary, now)
+            _write(session, found.subject_id, str(found.org.id), found.org.chain, changes, notary, now, via)
         return
-    _write(session, viewer.subject_id, CENTRE, CENTRE_CHAIN, changes, notary, now)
+    _write(session, viewer.subject_id, CENTRE, CENTRE_CHAIN, changes, notary, now, via)
     keys = {c.key for c in changes}
     stale: dict[tuple[uuid.UUID, str], list[Change]] = {}
     for row in context_service.facts(session, subject_id=viewer.subject_id):
@@ -134,6 +135,7 @@ def _write(
     changes: list[Change],
     notary: Notary,
     now: datetime,
+    via: str | None = None,
 ) -> None:
     context_service.write(
         session,
@@ -144,6 +146,7 @@ def _write(
         chain_id=chain_id,
         notary=notary,
         now=now,
+        via=via,
     )
 
 

@@ -414,6 +414,21 @@ def grants_of(session: Session, viewer: Viewer, *, acts: int = 20) -> list[Grant
     ]
 
 
+def acts(session: Session, viewer: Viewer, *, limit: int) -> list[tuple[str, str, datetime]]:
+    """What the person's agents did, newest first, as (agent name, act, when): for the person's access
+    log. A business's window (a customer token) sees none of it."""
+    if viewer.org_id is not None:
+        return []
+    rows = session.execute(
+        select(Grant.name, GrantAct.act, GrantAct.at)
+        .join(GrantAct, GrantAct.grant_id == Grant.id)
+        .where(Grant.subject_id == viewer.subject_id)
+        .order_by(GrantAct.at.desc())
+        .limit(limit)
+    )
+    return [(name, act, at) for name, act, at in rows]
+
+
 def revoke(session: Session, viewer: Viewer, grant_id: uuid.UUID, notary: Notary, now: datetime) -> None:
     """The person revokes one of their grants; NotFound for anyone else's."""
     if viewer.org_id is not None:

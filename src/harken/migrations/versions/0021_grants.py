@@ -1,4 +1,5 @@
-"""grants: the person's own agents — OAuth clients, grants, pending requests and codes, tokens, acts
+"""grants: the person's own agents — OAuth clients, grants, pending requests and codes, tokens, acts;
+and `facts.via`, "agent" for what the customer declared through their own agent
 
 Revision ID: 0021
 Revises: 0019
@@ -92,9 +93,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_grant_acts")),
     )
     op.create_index("ix_grant_acts_grant_at", "grant_acts", ["grant_id", "at"], unique=False)
+    op.add_column("facts", sa.Column("via", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("facts", schema=None) as batch_op:
+        batch_op.drop_column("via")
     op.drop_index("ix_grant_acts_grant_at", table_name="grant_acts")
     op.drop_table("grant_acts")
     op.drop_index(op.f("ix_grant_tokens_grant_id"), table_name="grant_tokens")
