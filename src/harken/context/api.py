@@ -231,7 +231,11 @@ async def put_my_sharing(org_id: uuid.UUID, body: SharingPut, me: MeSharing, now
 
 def _declare(session: Session, window: Viewer, changes: list[Change], hub: Hub, now: datetime) -> list[Datum]:
     centre.declare(session, window, changes, hub.notary, now)
-    return _written(changes, Provenance.declared, window.source, now, "agent" if window.agent else None)
+    via = "agent" if window.agent else None
+    if window.orgs is not None:  # an agent limited to some businesses told each of them
+        told = [str(b.org.id) for b in centre.businesses(session, window)]
+        return [d for source in told for d in _written(changes, Provenance.declared, source, now, via)]
+    return _written(changes, Provenance.declared, window.source, now, via)
 
 
 def _written(
