@@ -103,7 +103,12 @@ async def register(body: ClientPost, hub: HubDep, now: Now) -> ClientRead:
 # ---- authorization and tokens ----------------------------------------------------------------------
 
 
-@router.get("/oauth/authorize", status_code=303, responses={303: {"description": "To the consent screen"}})
+# The OAuth protocol's own endpoints answer in its own format (redirects with `error=`, RFC 6749 §5.2
+# errors), not problem+json: the metadata above describes them (RFC 8414), and docs/agents.md; they
+# are not in the OpenAPI schema.
+
+
+@router.get("/oauth/authorize", include_in_schema=False)
 async def authorize(request: Request, hub: HubDep, now: Now) -> Response:
     """Start an authorization code request (PKCE S256 required): the browser goes on to the centre's
     consent screen, where the person signs in, chooses and approves or declines."""
@@ -157,11 +162,7 @@ def _caught(call: Callable[[], dict[str, Any]]) -> dict[str, Any] | OAuthError:
         return refused
 
 
-@router.post(
-    "/oauth/token",
-    responses={400: {"description": "An RFC 6749 §5.2 error: `{error, error_description}`"}},
-    openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {}}}},
-)
+@router.post("/oauth/token", include_in_schema=False)
 async def token(request: Request, hub: HubDep, now: Now) -> Response:
     """Exchange a code and its PKCE verifier (`grant_type=authorization_code`), or a refresh token
     (`grant_type=refresh_token`, rotated: each is good once), for a 15-minute access token (`ha_…`)
@@ -198,9 +199,7 @@ async def token(request: Request, hub: HubDep, now: Now) -> Response:
         return _oauth_error(refused)
 
 
-@router.post(
-    "/oauth/revoke", openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {}}}}
-)
+@router.post("/oauth/revoke", include_in_schema=False)
 async def revoke(request: Request, hub: HubDep, now: Now) -> Response:
     """Revoke an access or refresh token (RFC 7009); a refresh token takes its whole grant with it.
     200 whether or not the token was known."""
