@@ -19,7 +19,9 @@ def test_pkce_s256_matches_rfc_7636_appendix_b() -> None:
     )
 
 
-def test_approve_call_within_scope_refuse_outside_revoke(client: TestClient, ana: Visitor) -> None:
+def test_approve_call_within_scope_refuse_outside_revoke(
+    client: TestClient, ana: Visitor, clock: FixedClock
+) -> None:
     browser = ana
     agent = Agent.register(client)
     tokens = agent.connect(browser, scope="read context")
@@ -28,6 +30,7 @@ def test_approve_call_within_scope_refuse_outside_revoke(client: TestClient, ana
     assert tokens["scope"] == "read context"
     me = client.get("/v1/me", headers=bearer(tokens))
     assert me.status_code == 200, me.text
+    clock.advance(seconds=1)
     said = client.put("/v1/me/context", headers=bearer(tokens), json={"situation": "travelling"})
     assert said.status_code == 200, said.text
     refused = client.patch("/v1/me/preferences", headers=bearer(tokens), json={"interests": {"golf": 1}})

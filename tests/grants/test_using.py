@@ -18,7 +18,7 @@ from harken.errors import NotFound
 from harken.ledger.models import LedgerEntry
 from harken.subjects.viewer import Viewer
 from tests.centre_client import Visitor, csrf_of
-from tests.factories import auth, make_org
+from tests.factories import FixedClock, auth, make_org
 from tests.grants.agent import Agent, bearer, pkce
 
 EMAIL = "bea@example.com"
@@ -146,9 +146,12 @@ def test_an_agent_never_erases_mints_tokens_or_makes_grants(two: Two) -> None:
     assert two.client.get("/v1/subjects", headers=agent).status_code == 401
 
 
-def test_every_act_is_in_the_ledger_and_the_access_log_through_the_agent(two: Two, session: Session) -> None:
+def test_every_act_is_in_the_ledger_and_the_access_log_through_the_agent(
+    two: Two, session: Session, clock: FixedClock
+) -> None:
     agent = two.agent("read context")
     two.call(agent, "PUT", "/v1/me/context", {"situation": "home"})
+    clock.advance(seconds=1)
     two.call(agent, "GET", "/v1/me")
     log = [e for e in two.call(two.person(), "GET", "/v1/me/access-log") if e["kind"] == "agent"]
     assert [(e["agent"], e["purpose"]) for e in log] == [
