@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from harken.centre.visit import HEADERS, Visit, VisitDep, path_id, text_field
 from harken.errors import NotFound
+from harken.grants import oauth
 from harken.grants import service as grants
 from harken.orgs.models import Org
 from harken.subjects.viewer import Viewer
@@ -54,7 +55,7 @@ async def revoke_assistant(grant_id: str, visit: VisitDep) -> Response:
 
 def _request(visit: Visit, request_id: uuid.UUID) -> Callable[[Session, Viewer], dict[str, Any]]:
     def build(session: Session, viewer: Viewer) -> dict[str, Any]:
-        found = grants.pending(session, request_id, visit.now)
+        found = oauth.pending(session, request_id, visit.now)
         linked = grants.linked_orgs(session, viewer)
         names = session.execute(select(Org.id, Org.name).where(Org.id.in_(linked)).order_by(Org.name)).all()
         return {
@@ -84,7 +85,7 @@ def _allowing(response: Response, redirect_uri: str | None) -> Response:
 async def _redirect_uri(visit: Visit, request_id: uuid.UUID) -> str | None:
     def read(session: Session) -> str | None:
         try:
-            return grants.pending(session, request_id, visit.now).request.redirect_uri
+            return oauth.pending(session, request_id, visit.now).request.redirect_uri
         except NotFound:
             return None
 
@@ -108,17 +109,17 @@ async def authorize(request_id: str, visit: VisitDep) -> Response:
 
     def work(session: Session, viewer: Viewer) -> str:
         if text_field(form.get("decision")) != "approve":
-            return grants.deny(session, found, visit.now)
+            return oauth.deny(session, found, visit.now)
         orgs = None
         if text_field(form.get("businesses")) == "some":
             orgs = [path_id(v) for v in form.getlist("orgs") if isinstance(v, str)]
-        choice = grants.Choice(
+        choice = oauth.Choice(
             name=text_field(form.get("name")) or "",
             scopes=[v for v in form.getlist("scopes") if isinstance(v, str)],
             expiry=text_field(form.get("expiry")) or "",
             orgs=orgs,
         )
-        return grants.approve(session, viewer, found, choice, visit.hub.notary, visit.now)
+        return oauth.approve(session, viewer, found, choice, visit.hub.notary, visit.now)
 
     answer = await visit.act(work, template="authorize.html", build=_request(visit, found))
     return _allowing(answer, redirect_uri)

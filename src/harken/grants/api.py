@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from harken.authority import PERSON_ONLY
 from harken.deps import Hub, HubDep, Now
 from harken.errors import PROBLEM_RESPONSES
-from harken.grants import service
-from harken.grants.service import OAuthError, RedirectError
+from harken.grants import oauth, service
+from harken.grants.oauth import OAuthError, RedirectError
+from harken.grants.schemas import ActRead, ClientPost, ClientRead, GrantRead
 from harken.subjects.api import MeGrants
 from harken.subjects.viewer import Viewer
 
@@ -65,31 +64,13 @@ async def protected_resource(hub: HubDep) -> dict[str, Any]:
 # ---- registration (RFC 7591) -----------------------------------------------------------------------
 
 
-class ClientPost(BaseModel):
-    client_name: str = Field("An agent", min_length=1, max_length=200)
-    redirect_uris: list[str] = Field(min_length=1, max_length=service.MAX_REDIRECT_URIS)
-    token_endpoint_auth_method: str = Field("none", pattern="^none$")
-    grant_types: list[str] = Field(["authorization_code", "refresh_token"])
-    response_types: list[str] = Field(["code"])
-
-
-class ClientRead(BaseModel):
-    client_id: str
-    client_name: str
-    redirect_uris: list[str]
-    client_id_issued_at: int
-    token_endpoint_auth_method: str = "none"
-    grant_types: list[str] = ["authorization_code", "refresh_token"]
-    response_types: list[str] = ["code"]
-
-
 @router.post("/oauth/register", response_model=ClientRead, status_code=201)
 async def register(body: ClientPost, hub: HubDep, now: Now) -> ClientRead:
     """Register an agent's software as a public client (no secret): it may then ask a person for a
     grant, redirecting only to the URIs named here (https, or http on a loopback address, any port)."""
 
     def work(session: Session) -> ClientRead:
-        client = service.register(session, name=body.client_name, redirect_uris=body.redirect_uris, now=now)
+        client = oauth.register(session, name=body.client_name, redirect_uris=body.redirect_uris, now=now)
         return ClientRead(
             client_id=client.id,
             client_name=client.name,
@@ -116,7 +97,7 @@ async def authorize(request: Request, hub: HubDep, now: Now) -> Response:
 
     def work(session: Session) -> uuid.UUID | RedirectError:
         try:
-            return service.start(session, params, now).id
+            return oauth.start(session, params, now).id
         except RedirectError as refused:
             return refused
 
@@ -175,7 +156,7 @@ async def token(request: Request, hub: HubDep, now: Now) -> Response:
             return await _answer(
                 hub,
                 lambda session: _caught(
-                    lambda: service.exchange(
+                    lambda: oauth.exchange(
                         session,
                         hub.secret,
                         client_id=client_id,
@@ -191,7 +172,7 @@ async def token(request: Request, hub: HubDep, now: Now) -> Response:
             return await _answer(
                 hub,
                 lambda session: _caught(
-                    lambda: service.refresh(session, hub.secret, client_id=client_id, token=renewal, now=now)
+                    lambda: oauth.refresh(session, hub.secret, client_id=client_id, token=renewal, now=now)
                 ),
             )
         raise OAuthError("unsupported_grant_type", "grant_type is authorization_code or refresh_token")
@@ -209,29 +190,12 @@ async def revoke(request: Request, hub: HubDep, now: Now) -> Response:
     except OAuthError as refused:
         return _oauth_error(refused)
     await hub.run(
-        lambda session: service.revoke_token(session, hub.secret, client_id=client_id, token=bearer, now=now)
+        lambda session: oauth.revoke_token(session, hub.secret, client_id=client_id, token=bearer, now=now)
     )
     return Response(status_code=200, headers=NO_STORE)
 
 
 # ---- the person's grants -----------------------------------------------------------------------------
-
-
-class ActRead(BaseModel):
-    at: datetime
-    act: str = Field(description='What the agent did, e.g. "PUT /v1/me/context".')
-
-
-class GrantRead(BaseModel):
-    id: str
-    name: str = Field(description="The name the person gave the agent.")
-    client_id: str
-    scopes: list[str]
-    businesses: list[str] | None = Field(description="The businesses it is limited to; null: all.")
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-    acts: list[ActRead] = Field(description="What it did, newest first (the latest 20).")
 
 
 @router.get("/v1/me/grants", response_model=list[GrantRead], tags=["me"], responses=PERSON_ONLY)
