@@ -98,6 +98,9 @@ def test_a_grant_limited_to_one_business_reads_and_tells_that_business_only(two:
     assert asked == set()
     mine = two.call(two.person(), "GET", "/v1/me/access-log")
     assert "Rival Rail" in {e["org"] for e in mine}
+    exported = two.client.get("/v1/me/export", headers=agent)
+    assert exported.status_code == 200 and "Skyway Airlines" in exported.text
+    assert "Rival Rail" not in exported.text and two.org_b not in exported.text
     # A share reaches businesses beyond the limit: refused, though the scope is granted.
     share = {
         "grants": [{"org": two.org_b, "purpose": "service", "fields": ["context"]}],
