@@ -33,6 +33,7 @@ from harken.edge import limits
 from harken.edge.counters import open_counters
 from harken.edge.headers import SecurityHeaders
 from harken.edge.size import BodySizeLimit
+from harken.grants.api import router as grants_router
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
 from harken.observe import logs
@@ -131,6 +132,7 @@ def create_app(
         keys_router,
         observe_router,
         terms_router,
+        grants_router,
     ):
         app.include_router(router)
     # Decisions and consent writes skip FastAPI's per-request machinery when they can, and fall back

@@ -5,11 +5,13 @@
 | `org`      | an org API key (`hk_…`)                      | that org's own records of its own refs       |
 | `customer` | a token the org minted for its customer (`hc_…`) | the customer inside that org's window only |
 | `person`   | a verified person: a centre sign-in by magic link, or a token minted from it (`hp_…`) | the whole person, across every business they linked |
+| `agent`    | an access token (`ha_…`) of a grant the person approved for their own agent (OAuth 2.1 + PKCE, `harken.grants`) | the person, within the scopes they chose and the businesses they named, until expiry or revocation |
 
 A customer token never carries the person's whole authority: it cannot share with other businesses,
 make shares or credentials, mint tokens, proffer terms, or erase beyond its org (`POWERS`); it may read
-the terms of its own window (`read`). A delegated grant for the person's own assistant is the next
-tier: a row in `POWERS` with the scopes the person chose.
+the terms of its own window (`read`). A delegated grant for the person's own assistant is the fourth
+tier: `POWERS[Tier.agent]` is what may ever be delegated, and each grant's scopes (`Authority.scopes`)
+narrow it further; erasure, tokens, links, credentials and new grants are never delegable.
 
 Every `/v1/` request is authenticated by `authenticate` before its body is read (`deps.Authenticate`):
 a caller without a valid credential gets 401, never a detailed 422. Routes then ask for a tier
@@ -36,6 +38,8 @@ from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
 from harken.errors import PROBLEM_JSON, HarkenError, Problem, TokenExpired, Unauthenticated
+from harken.grants import tokens as grant_tokens
+from harken.grants.models import Grant, GrantToken
 from harken.orgs import service as org_service
 from harken.orgs.models import ApiKey, Org
 from harken.subjects import tokens
@@ -46,6 +50,7 @@ class Tier(StrEnum):
     org = "org"
     customer = "customer"
     person = "person"
+    agent = "agent"
 
 
 class Power(StrEnum):
@@ -60,13 +65,20 @@ class Power(StrEnum):
     credentials = "credentials"  # credentials to show off the hub
     links = "links"  # confirm or take back which businesses know me
     tokens = "tokens"  # mint tokens for /v1/me
-    terms = "terms"  # proffer my terms (MyTerms) to businesses, or withdraw them
+    consents = "consents"  # grant or withdraw a consent at one business
+    terms = "terms"  # proffer terms (IEEE 7012 MyTerms)
+    grants = "grants"  # see and revoke the grants for my agents
+
+
+# What a grant's scopes may be: each names the one power it delegates.
+DELEGABLE = (Power.read, Power.context, Power.preferences, Power.consents, Power.shares, Power.terms)
 
 
 POWERS: dict[Tier, frozenset[Power]] = {
     Tier.org: frozenset(),
     Tier.customer: frozenset({Power.read, Power.context, Power.preferences, Power.erase}),
     Tier.person: frozenset(Power),
+    Tier.agent: frozenset(DELEGABLE),
 }
 
 
@@ -96,10 +108,20 @@ class Authority:
     token_id: uuid.UUID | None = None
     expires_at: datetime | None = None
     key_hash: str | None = None  # an org key's `api_keys.key_hash` (its `digest`), never the key
+    # An agent's grant: its id, the name the person gave the agent, its scopes, and the businesses it
+    # is limited to (None: every business the person linked).
+    grant_id: uuid.UUID | None = None
+    agent: str | None = None
+    scopes: frozenset[Power] = frozenset()
+    orgs: tuple[uuid.UUID, ...] | None = None
 
     def require(self, power: Power) -> None:
         if power not in POWERS[self.tier]:
             raise Forbidden(f"a {self.tier} credential may not do this ({power}): it needs a {_who(power)}")
+        if self.tier == Tier.agent and power not in self.scopes:
+            raise Forbidden(f"this agent's grant does not include the `{power}` scope: ask the person for it")
+        if self.tier == Tier.agent and self.orgs is not None and power == Power.shares:
+            raise Forbidden("a grant limited to some businesses may not make shares, which reach others")
 
 
 def _who(power: Power) -> str:
@@ -121,6 +143,8 @@ def authenticate(session: Session, *, secret: bytes, bearer: str, now: datetime)
     if bearer.startswith(org_service.KEY_PREFIX):
         key_hash = digest(bearer)
         return Authority(Tier.org, org_id=_live_key(session, key_hash, now).id, key_hash=key_hash)
+    if bearer.startswith(grant_tokens.ACCESS):
+        return _live_agent(session, _read_agent(secret, bearer), now)
     read = tokens.read(secret, bearer)
     if read is None:
         raise Unauthenticated(
@@ -128,6 +152,13 @@ def authenticate(session: Session, *, secret: bytes, bearer: str, now: datetime)
         )
     tier, token_id = read
     return _live_token(session, Tier(tier), token_id, now)
+
+
+def _read_agent(secret: bytes, bearer: str) -> uuid.UUID:
+    token_id = grant_tokens.read(secret, grant_tokens.ACCESS, bearer)
+    if token_id is None:
+        raise Unauthenticated("this access token is not known")
+    return token_id
 
 
 def org_of(session: Session, authority: Authority, now: datetime) -> Org:
@@ -148,6 +179,8 @@ def holder(session: Session, authority: Authority, now: datetime) -> Authority:
     and naming the subject its ref names now."""
     if authority.tier == Tier.org or authority.token_id is None:
         raise Unauthenticated("send a customer token (`hc_…` or `hp_…`), not an org API key")
+    if authority.tier == Tier.agent:
+        return _live_agent(session, authority.token_id, now)
     return _live_token(session, authority.tier, authority.token_id, now)
 
 
@@ -216,4 +249,51 @@ def _live_token(session: Session, tier: Tier, token_id: uuid.UUID, now: datetime
         ref=token.ref,
         token_id=token_id,
         expires_at=token.expires_at,
+    )
+
+
+# An access token, its grant, and whether the person it speaks for was erased: one statement.
+_AGENT = (
+    select(
+        GrantToken.kind,
+        GrantToken.expires_at,
+        GrantToken.revoked_at,
+        Grant.id.label("grant_id"),
+        Grant.subject_id,
+        Grant.name,
+        Grant.scopes,
+        Grant.orgs,
+        Grant.expires_at.label("grant_expires_at"),
+        Grant.revoked_at.label("grant_revoked_at"),
+        Subject.erased_at,
+    )
+    .join(Grant, Grant.id == GrantToken.grant_id)
+    .join(Subject, Subject.id == Grant.subject_id)
+    .where(GrantToken.id == bindparam("token_id"))
+)
+
+
+def _live_agent(session: Session, token_id: uuid.UUID, now: datetime) -> Authority:
+    """An agent's access token as it stands at `now`: refused once it or its grant is revoked or
+    expired, or its person erased."""
+    token = session.execute(_AGENT, {"token_id": token_id}).one_or_none()
+    if token is None or token.kind != "access":
+        raise Unauthenticated("this access token is not known")
+    if token.revoked_at is not None or token.grant_revoked_at is not None:
+        raise Unauthenticated("this access token or its grant was revoked")
+    if token.grant_expires_at <= now:
+        raise TokenExpired(f"this grant expired at {rfc3339(token.grant_expires_at)}: ask the person again")
+    if token.expires_at <= now:
+        raise TokenExpired(f"this access token expired at {rfc3339(token.expires_at)}: refresh it")
+    if token.erased_at is not None:
+        raise Unauthenticated("the person this token spoke for was erased")
+    return Authority(
+        Tier.agent,
+        subject_id=token.subject_id,
+        token_id=token_id,
+        expires_at=token.expires_at,
+        grant_id=token.grant_id,
+        agent=token.name,
+        scopes=frozenset(Power(s) for s in token.scopes),
+        orgs=None if token.orgs is None else tuple(uuid.UUID(o) for o in token.orgs),
     )

@@ -165,6 +165,8 @@ class Authenticate:
         if not path.startswith("/v1/") or path.startswith(PUBLIC):
             await self.app(scope, receive, send)
             return
+        if path.startswith("/v1/me"):
+            send = self._pointing_to_metadata(send)
         bearer = _bearer(scope)
         name = "" if bearer is None else authority.digest(bearer)
         try:
@@ -187,6 +189,21 @@ class Authenticate:
         return lambda session: authority.authenticate(
             session, secret=hub.secret, bearer=bearer, now=hub.clock()
         )
+
+    def _pointing_to_metadata(self, send: Send) -> Send:
+        """A 401 from `/v1/me` says where an agent finds how to get a token (RFC 9728 §5.1)."""
+        metadata = f'resource_metadata="{self.hub.issuer}/.well-known/oauth-protected-resource"'.encode()
+
+        async def pointing(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                headers = list(message.get("headers", []))
+                said = next((v for k, v in headers if k.lower() == b"www-authenticate"), b"Bearer")
+                challenge = b"Bearer " + metadata if said == b"Bearer" else said + b", " + metadata
+                headers = [(k, v) for k, v in headers if k.lower() != b"www-authenticate"]
+                message = {**message, "headers": [*headers, (b"www-authenticate", challenge)]}
+            await send(message)
+
+        return pointing
 
     def _forgetting_refused(self, name: str, send: Send) -> Send:
         async def forgetting(message: Message) -> None:

@@ -8,6 +8,7 @@ from harken.credentials.models import Credential, PresentationNonce, StatusEntry
 from harken.db import Base
 from harken.decisions.models import DecisionFeedback, DecisionLog, Offer
 from harken.edge.models import IdempotencyKey, RateCount
+from harken.grants.models import Grant, GrantAct, GrantRequest, GrantToken, OAuthClient
 from harken.learning.models import LearningModel, LearningSettings
 from harken.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from harken.orgs.models import ApiKey, Org
@@ -32,6 +33,10 @@ __all__ = [
     "ErasureRequest",
     "Event",
     "Fact",
+    "Grant",
+    "GrantAct",
+    "GrantRequest",
+    "GrantToken",
     "IdempotencyKey",
     "LearningModel",
     "LearningSettings",
@@ -39,6 +44,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerHead",
     "Notice",
+    "OAuthClient",
     "Offer",
     "Org",
     "OutboxEvent",

@@ -241,7 +241,11 @@ def test_a_missing_or_unknown_token_is_refused_as_before(
 ) -> None:
     answer = client.get("/v1/me", headers=auth(bearer) if bearer else {})
     found = problem(answer, 401, "unauthenticated")
-    assert found["title"] == "Not authenticated" and answer.headers["www-authenticate"] == "Bearer"
+    assert found["title"] == "Not authenticated"
+    # `/v1/me` also says where an agent learns how to get a token (RFC 9728, docs/agents.md).
+    assert answer.headers["www-authenticate"] == (
+        'Bearer resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource"'
+    )
     assert detail is None or found["detail"] == detail
 
 

@@ -20,6 +20,7 @@ from harken.centre.mail import MemoryMailer
 from harken.consent.purposes import CATALOGUE
 from harken.consent.schemas import Channel, CurrentStatus
 from harken.context.schemas import Intent, Provenance, Situation
+from harken.grants import service as grants_service
 from harken.shares.schemas import TripStatus
 from harken.terms import roster
 from tests.centre_client import Visitor, csrf_of
@@ -42,6 +43,7 @@ WEB = [
         "web_shares",
         "web_credentials",
         "web_terms",
+        "web_grants",
     )
 ]
 NAMESPACES = {key.split(".")[0] for key in KEYS}
@@ -65,6 +67,8 @@ DYNAMIC: dict[str, set[str]] = {
     "lasts.": set(web_shares.LASTS),
     "agreement.": set(roster.AGREEMENTS),
     "agreement_text.": set(roster.AGREEMENTS),
+    "scope.": set(grants_service.SCOPES),
+    "expiry.": set(grants_service.EXPIRIES),
 }
 PREFIXES_NOT_TRANSLATED = {"sign_in.", "invalid."}  # base.html/forms.py: a message that is already a key
 

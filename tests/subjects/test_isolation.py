@@ -20,8 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from harken.grants.service import SCOPES
 from tests.centre_client import Visitor
 from tests.factories import auth, make_org
+from tests.grants.agent import Agent, bearer
 
 EMAIL = "alice@example.com"
 
@@ -34,6 +36,13 @@ class Route:
     body: Any = None
     # What org B gets when the path names org A's things; None: B acts on its own namesake (allowed).
     foreign: int | None = 404
+    # Whether the person's own agent (an `ha_…` token of a grant with every scope) may: None, as its
+    # tier says (a customer's route yes, the verified person's no).
+    agent: bool | None = None
+
+    @property
+    def delegable(self) -> bool:
+        return self.tier == "customer" if self.agent is None else self.agent
 
 
 ROUTES = [
@@ -46,6 +55,9 @@ ROUTES = [
     # tests/observe/test_metrics.py.
     Route("GET", "/metrics", "operator"),
     Route("GET", "/v1/ledger/heads", "public"),
+    Route("GET", "/.well-known/oauth-authorization-server", "public"),
+    Route("GET", "/.well-known/oauth-protected-resource", "public"),
+    Route("POST", "/oauth/register", "public"),
     Route("GET", "/v1/keys", "org", foreign=None),
     Route("POST", "/v1/keys", "org", foreign=None),
     Route("DELETE", "/v1/keys/{key_id}", "org"),
@@ -132,10 +144,10 @@ ROUTES = [
     Route("DELETE", "/v1/me/personas/{key}", "customer"),
     Route("PATCH", "/v1/me/preferences", "customer", {"interests": {"travel": -1}}),
     Route("DELETE", "/v1/me/token", "customer"),
-    Route("DELETE", "/v1/me", "customer"),
+    Route("DELETE", "/v1/me", "customer", agent=False),
     Route("PUT", "/v1/me/sharing/{org_id}", "person", {"profile": True, "purchases": True}),
     Route("POST", "/v1/me/tokens", "person", {}),
-    Route("GET", "/v1/me/shares", "person"),
+    Route("GET", "/v1/me/shares", "person", agent=True),
     Route(
         "POST",
         "/v1/me/shares",
@@ -144,18 +156,19 @@ ROUTES = [
             "grants": [{"org": "{org_id}", "purpose": "service", "fields": ["context"]}],
             "expires_at": "2026-11-03T08:00:00Z",
         },
+        agent=True,
     ),
-    Route("DELETE", "/v1/me/shares/{share_id}", "person"),
-    Route("DELETE", "/v1/me/shares/{share_id}/orgs/{org_id}", "person"),
+    Route("DELETE", "/v1/me/shares/{share_id}", "person", agent=True),
+    Route("DELETE", "/v1/me/shares/{share_id}/orgs/{org_id}", "person", agent=True),
     Route("GET", "/v1/me/credentials", "person"),
     Route("POST", "/v1/me/credentials", "person", {}),
     Route("DELETE", "/v1/me/credentials/{credential_id}", "person"),
     Route("GET", "/.well-known/myterms", "public"),
     Route("GET", "/.well-known/myterms/{org_id}", "public"),
     Route("GET", "/v1/me/terms", "customer"),
-    Route("POST", "/v1/me/terms", "person", {"agreement": "NO-AI", "orgs": ["{org_id}"]}),
+    Route("POST", "/v1/me/terms", "person", {"agreement": "NO-AI", "orgs": ["{org_id}"]}, agent=True),
     Route("GET", "/v1/me/terms/{proffer_id}", "customer"),
-    Route("DELETE", "/v1/me/terms/{proffer_id}", "person"),
+    Route("DELETE", "/v1/me/terms/{proffer_id}", "person", agent=True),
     Route("GET", "/v1/terms/proffers", "org", foreign=None),
     Route("GET", "/v1/terms/proffers/{proffer_id}", "org"),
     Route("POST", "/v1/terms/proffers/{proffer_id}/accept", "org"),
@@ -163,6 +176,8 @@ ROUTES = [
     Route("POST", "/v1/terms/proffers/{proffer_id}/decline", "org"),
     Route("GET", "/v1/terms/accepted", "org", foreign=None),
     Route("PUT", "/v1/terms/accepted", "org", {"agreements": ["NO-AI"]}, foreign=None),
+    Route("GET", "/v1/me/grants", "person"),
+    Route("DELETE", "/v1/me/grants/{grant_id}", "person"),
 ]
 
 
@@ -225,6 +240,14 @@ class World:
             response.text,
         )
         return response.json() if response.content else None
+
+    def agent_token(self) -> tuple[dict[str, str], str]:
+        """An access token of alice's own agent, granted every scope at every business she linked; and
+        its grant's id."""
+        tokens = Agent.register(self.client).connect(self.browser, scope=" ".join(SCOPES))
+        person = auth(self.browser.person_token())
+        grant_id = self.call(person, "GET", "/v1/me/grants")[0]["id"]
+        return bearer(tokens), grant_id
 
     def token(self, org: dict[str, str], ref: str) -> dict[str, str]:
         return auth(self.call(org, "POST", f"/v1/subjects/{ref}/sessions")["token"])
@@ -331,7 +354,7 @@ def test_a_customer_token_cannot_outlive_revocation_nor_its_erased_person(world:
     assert world.client.post("/v1/subjects/alice/sessions", headers=world.a, json={}).status_code == 410
 
 
-def _ids(world: World) -> dict[str, str]:
+def _ids(world: World, grant_id: str = "") -> dict[str, str]:
     """Org A's things, named in every path: what org B (or anyone but A) must not reach."""
     person = auth(world.browser.person_token())
     share = world.call(
@@ -360,6 +383,7 @@ def _ids(world: World) -> dict[str, str]:
         "key": "parent",
         "list_id": str(uuid.uuid4()),
         "key_id": world.call(world.a, "GET", "/v1/keys")[0]["id"],
+        "grant_id": grant_id or str(uuid.uuid4()),
     }
 
 
@@ -377,7 +401,8 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
     "route", [r for r in ROUTES if r.tier not in ("public", "operator")], ids=lambda r: f"{r.method} {r.path}"
 )
 def test_each_credential_gets_exactly_what_its_tier_allows(route: Route, world: World) -> None:
-    ids = _ids(world)
+    agent, grant_id = world.agent_token()
+    ids = _ids(world, grant_id)
     path, body = route.path.format(**ids), _fill(route.body, ids)
     before = world.seen_by_a()
 
@@ -387,9 +412,10 @@ def test_each_credential_gets_exactly_what_its_tier_allows(route: Route, world: 
     assert status({}) == 401
     assert status({"Authorization": "Bearer hk_forged"}) == 401
     if route.tier == "org":
-        # Customer tokens of either tier never act as an org.
+        # Customer tokens of either tier, and agents' tokens, never act as an org.
         assert status(world.tok_b) == 401
         assert status(auth(world.browser.person_token())) == 401
+        assert status(agent) == 401
         found = status(world.b)
         if route.foreign is not None:
             assert found == route.foreign, f"org B reached org A's {route.path}: {found}"
@@ -405,6 +431,12 @@ def test_each_credential_gets_exactly_what_its_tier_allows(route: Route, world: 
     # Whatever B did, with whatever credential, A sees and decides exactly as before.
     assert world.seen_by_a() == before
     if route.tier != "org":
+        # Her own agent may what its grant delegates, and never what only she may (403).
+        found = status(agent)
+        if route.delegable:
+            assert found < 400 or found in (404, 422), found
+        else:
+            assert found == 403, f"an agent did what only the verified person may: {found}"
         found = status(auth(world.browser.person_token()))
         assert found < 400 or found in (404, 422), found  # the person may; an id that is not theirs is 404
 

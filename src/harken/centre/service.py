@@ -61,6 +61,8 @@ def businesses(session: Session, viewer: Viewer) -> list[Business]:
     )
     if viewer.org_id is not None:
         query = query.where(Org.id == viewer.org_id)
+    if viewer.orgs is not None:  # an agent's grant limited to some businesses
+        query = query.where(Org.id.in_(viewer.orgs))
     found: dict[uuid.UUID, Business] = {}
     for org, ref, subject_id in session.execute(query):
         found.setdefault(org.id, Business(org, ref, subject_id))
@@ -81,10 +83,11 @@ def facts(session: Session, viewer: Viewer, now: datetime) -> list[StoredFact]:
         return context_service.visible(session, subject_id=viewer.subject_id, org_id=viewer.org_id, now=now)[
             0
         ]
+    allowed = None if viewer.orgs is None else {str(org_id) for org_id in viewer.orgs}
     return [
         row
         for row in context_service.facts(session, subject_id=viewer.subject_id)
-        if row.valid_until is None or row.valid_until > now
+        if (row.valid_until is None or row.valid_until > now) and (allowed is None or row.source in allowed)
     ]
 
 
@@ -103,11 +106,16 @@ def declare(session: Session, viewer: Viewer, changes: list[Change], notary: Not
     """What the customer says here. For the whole person a datum is one thing wherever it was told:
     the centre's copy is set and other declared copies of the same key are removed (each in its org's
     chain), so no business keeps an answer the customer has since changed."""
+    via = "agent" if viewer.agent else None
     if viewer.org_id is not None:
         org = session.get_one(Org, viewer.org_id)
         _write(session, viewer.subject_id, str(org.id), org.chain, changes, notary, now)
         return
-    _write(session, viewer.subject_id, CENTRE, CENTRE_CHAIN, changes, notary, now)
+    if viewer.orgs is not None:  # an agent limited to some businesses tells each of them, no one else
+        for found in businesses(session, viewer):
+            _write(session, found.subject_id, str(found.org.id), found.org.chain, changes, notary, now, via)
+        return
+    _write(session, viewer.subject_id, CENTRE, CENTRE_CHAIN, changes, notary, now, via)
     keys = {c.key for c in changes}
     stale: dict[tuple[uuid.UUID, str], list[Change]] = {}
     for row in context_service.facts(session, subject_id=viewer.subject_id):
@@ -127,6 +135,7 @@ def _write(
     changes: list[Change],
     notary: Notary,
     now: datetime,
+    via: str | None = None,
 ) -> None:
     context_service.write(
         session,
@@ -137,6 +146,7 @@ def _write(
         chain_id=chain_id,
         notary=notary,
         now=now,
+        via=via,
     )
 
 

@@ -61,6 +61,7 @@ NAV = (
     ("/centre/shares", "nav.shares"),
     ("/centre/terms", "nav.terms"),
     ("/centre/credentials", "nav.credentials"),
+    ("/centre/assistants", "nav.assistants"),
     ("/centre/preferences", "nav.preferences"),
     ("/centre/data", "nav.data"),
 )

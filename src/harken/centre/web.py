@@ -17,7 +17,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from harken.centre import service as centre
-from harken.centre import signin, web_credentials, web_profile, web_shares, web_sign_in, web_terms
+from harken.centre import (
+    signin,
+    web_credentials,
+    web_grants,
+    web_profile,
+    web_shares,
+    web_sign_in,
+    web_terms,
+)
 from harken.centre.visit import (
     CHANNELS,
     SESSION_COOKIE,
@@ -352,6 +360,7 @@ def install(app: FastAPI) -> None:
         web_shares.router,
         web_terms.router,
         web_credentials.router,
+        web_grants.router,
         web_profile.router,
         fallback,
     ):

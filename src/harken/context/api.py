@@ -231,10 +231,16 @@ async def put_my_sharing(org_id: uuid.UUID, body: SharingPut, me: MeSharing, now
 
 def _declare(session: Session, window: Viewer, changes: list[Change], hub: Hub, now: datetime) -> list[Datum]:
     centre.declare(session, window, changes, hub.notary, now)
-    return _written(changes, Provenance.declared, window.source, now)
+    via = "agent" if window.agent else None
+    if window.orgs is not None:  # an agent limited to some businesses told each of them
+        told = [str(b.org.id) for b in centre.businesses(session, window)]
+        return [d for source in told for d in _written(changes, Provenance.declared, source, now, via)]
+    return _written(changes, Provenance.declared, window.source, now, via)
 
 
-def _written(changes: list[Change], provenance: Provenance, source: str, now: datetime) -> list[Datum]:
+def _written(
+    changes: list[Change], provenance: Provenance, source: str, now: datetime, via: str | None = None
+) -> list[Datum]:
     return [
         Datum(
             field=c.key,
@@ -243,6 +249,7 @@ def _written(changes: list[Change], provenance: Provenance, source: str, now: da
             source=source,
             recorded_at=now,
             valid_until=c.valid_until,
+            via=via,
         )
         for c in changes
         if c.value is not None
@@ -257,6 +264,7 @@ def _datum(row: StoredFact) -> Datum:
         source=row.source,
         recorded_at=row.recorded_at,
         valid_until=row.valid_until,
+        via=row.via,
     )
 
 

@@ -28,6 +28,9 @@ class Fact(Base):
     value: Mapped[dict[str, Any]] = mapped_column(JSONType)
     valid_until: Mapped[datetime | None]
     recorded_at: Mapped[datetime]
+    # `agent`: the customer declared it through their own agent (a delegated grant, harken.grants); still
+    # declared, their word, but a business may want to know it came that way.
+    via: Mapped[str | None] = mapped_column(String(16))
 
 
 class Sharing(Base):

@@ -244,6 +244,11 @@ class Datum(BaseModel):
     source: str = Field(description="The org it came through, or `centre`.")
     recorded_at: datetime
     valid_until: datetime | None
+    via: str | None = Field(
+        None,
+        description="`agent`: the customer declared it through their own agent (a grant they approved); "
+        "still `declared`, their word.",
+    )
 
 
 class ConsentSummary(BaseModel):
@@ -277,14 +282,16 @@ class MeView(BaseModel):
 
 
 class AccessEntry(BaseModel):
-    """One time a business used what it knows of me: a decision it asked for, or a read of my share."""
+    """One time a business used what it knows of me: a decision it asked for, or a read of my share; or
+    one act of my own agent, through a grant I approved."""
 
-    kind: Literal["decision", "share.read"] = "decision"
+    kind: Literal["decision", "share.read", "agent"] = "decision"
     decision_id: str | None = Field(None, description="The decision's id (decisions only).")
     share: str | None = Field(None, description="The share read (share reads only).")
-    org: str
+    agent: str | None = Field(None, description="The name I gave my agent (its acts only).")
+    org: str = Field(description="The business; empty for an act of my own agent.")
     at: datetime
-    purpose: str
+    purpose: str = Field(description="What for; for an act of my agent, the call it made.")
     channels: list[str] = []
     allowed: bool | None = Field(None, description="Whether it was told it may contact me (decisions only).")
     channel: str | None = None

@@ -113,8 +113,10 @@ def write(
     chain_id: str,
     notary: Notary,
     now: datetime,
+    via: str | None = None,
 ) -> None:
-    """Set or remove data about a person, with one ledger entry that names each change by digest only."""
+    """Set or remove data about a person, with one ledger entry that names each change by digest only
+    (and `via`: "agent" when the customer said it through their own agent)."""
     if not changes:
         return
     db = session.connection()
@@ -135,6 +137,7 @@ def write(
                     ),
                     "valid_until": change.valid_until,
                     "recorded_at": now,
+                    "via": via,
                 },
             )
     ledger_service.append(
@@ -146,6 +149,7 @@ def write(
             "subject": str(subject_id),
             "provenance": str(provenance),
             "source": source,
+            **({"via": via} if via else {}),
             # The kind of each datum in clear, the rest by digest only: "interest", never "interest:pregnancy".
             "changes": [
                 {
@@ -178,6 +182,7 @@ def _upsert(dialect_insert: Any) -> Any:
             "value": stmt.excluded.value,
             "valid_until": stmt.excluded.valid_until,
             "recorded_at": stmt.excluded.recorded_at,
+            "via": stmt.excluded.via,
         },
     )
 
@@ -191,7 +196,14 @@ _DELETE = delete(Fact).where(
 )
 # Every datum held about the person: the subject's own, and every subject linked to the same verified person.
 _FACTS = select(
-    Fact.key, Fact.provenance, Fact.source, Fact.value, Fact.valid_until, Fact.recorded_at, Fact.subject_id
+    Fact.key,
+    Fact.provenance,
+    Fact.source,
+    Fact.value,
+    Fact.valid_until,
+    Fact.recorded_at,
+    Fact.subject_id,
+    Fact.via,
 ).where(Fact.subject_id.in_(person_subjects(bindparam("subject_id"))))
 _PEOPLES_FACTS = select(*_FACTS.selected_columns).where(
     Fact.subject_id.in_(bindparam("people", expanding=True))
@@ -206,6 +218,7 @@ class StoredFact(NamedTuple):
     valid_until: datetime | None
     recorded_at: datetime
     subject_id: uuid.UUID | None = None  # which of the person's subjects holds it
+    via: str | None = None  # "agent": declared through the customer's own agent
 
 
 _SHARING = select(Sharing).where(
@@ -283,8 +296,9 @@ def facts(
             valid_until,
             recorded_at,
             holder,
+            via,
         )
-        for key, provenance, source, value, valid_until, recorded_at, holder in rows
+        for key, provenance, source, value, valid_until, recorded_at, holder, via in rows
     ]
 
 

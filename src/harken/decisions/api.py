@@ -32,6 +32,7 @@ from harken.decisions.schemas import (
 )
 from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES
+from harken.grants import service as grants_service
 from harken.learning import service as learning
 from harken.observe import metrics
 from harken.orgs.api import Call, OrgCall
@@ -226,6 +227,12 @@ async def get_access_log(
                 session, subject_ids=subject_ids, org_id=org_id, window_org_id=org_id, limit=limit
             )
         ]
-        return sorted(asked + read, key=lambda entry: entry.at, reverse=True)[:limit]
+        acted = [  # the person's own agents: "through <agent name>" (harken.grants)
+            AccessEntry(
+                kind="agent", agent=name, org="", at=at, purpose=act, explanation=f"Through {name}: {act}"
+            )
+            for name, act, at in grants_service.acts(session, window, limit=limit)
+        ]
+        return sorted(asked + read + acted, key=lambda entry: entry.at, reverse=True)[:limit]
 
     return await me(work)

@@ -18,6 +18,7 @@ from harken.consent import service as consent_service
 from harken.consent.schemas import ConsentPut, Method, Status
 from harken.deps import Hub, HubDep, Now, authority_of
 from harken.errors import PROBLEM_RESPONSES, Unauthenticated
+from harken.grants import service as grants_service
 from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
@@ -134,6 +135,7 @@ class CustomerCall:
     hub: Hub
     authority: Authority
     gpc: bool
+    act: str = ""  # "PUT /v1/me/context": what an agent's call did, for its person's record
 
     async def __call__(self, work: Callable[[Session, Viewer], T]) -> T:
         hub, checked = self.hub, self.authority
@@ -142,6 +144,8 @@ class CustomerCall:
             found = holder(session, checked, hub.clock())  # still live, in this transaction
             assert found.subject_id is not None  # a customer or person credential always names its subject
             window = viewer(session, found.subject_id, found.org_id)
+            if found.tier == Tier.agent:  # through a grant: its businesses only, and the act recorded
+                window = grants_service.window(session, found, window, self.act, hub.notary, hub.clock())
             if self.gpc:
                 _honour_gpc(session, self.hub, window)
             return work(session, window)
@@ -168,7 +172,8 @@ def _honour_gpc(session: Session, hub: Hub, window: Viewer) -> None:
 
 _bearer = HTTPBearer(
     auto_error=False,
-    description="A customer token: `hc_…` (an org's app, its window only) or `hp_…` (the verified person).",
+    description="A customer token: `hc_…` (an org's app, its window only), `hp_…` (the verified person), "
+    "or `ha_…` (the person's own agent, through a grant: docs/agents.md).",
 )
 
 
@@ -182,7 +187,8 @@ def _me(power: Power) -> Callable[..., object]:
         if found.tier == Tier.org:
             raise Unauthenticated("send a customer token (`hc_…` or `hp_…`), not an org API key")
         found.require(power)
-        return CustomerCall(hub, found, request.headers.get("sec-gpc") == "1")
+        act = f"{request.method} {request.url.path}"
+        return CustomerCall(hub, found, request.headers.get("sec-gpc") == "1", act)
 
     return customer_call
 
@@ -195,6 +201,7 @@ MeSharing = Annotated[CustomerCall, Depends(_me(Power.sharing))]
 MeShares = Annotated[CustomerCall, Depends(_me(Power.shares))]
 MeCredentials = Annotated[CustomerCall, Depends(_me(Power.credentials))]
 MeTokens = Annotated[CustomerCall, Depends(_me(Power.tokens))]
+MeGrants = Annotated[CustomerCall, Depends(_me(Power.grants))]
 
 
 @router.post("/v1/me/tokens", response_model=SessionRead, status_code=201, tags=["me"], responses=PERSON_ONLY)
@@ -222,8 +229,12 @@ async def revoke_my_token(me: Me, now: Now) -> Response:
     is refused."""
     token_id = me.authority.token_id
 
+    agent = me.authority.tier == Tier.agent
+
     def work(session: Session, _window: Viewer) -> None:
-        if token_id is not None:
+        if token_id is not None and agent:
+            grants_service.revoke_access(session, token_id, now)
+        elif token_id is not None:
             subject_service.revoke_token(session, token_id=token_id, now=now)
 
     await me(work)

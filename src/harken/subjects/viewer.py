@@ -22,6 +22,10 @@ class Viewer:
     org_id: uuid.UUID | None
     csrf: str = ""
     subject_ids: tuple[uuid.UUID, ...] = ()  # the person: every subject they are; the window's one
+    # Through an agent's grant (`harken.grants`): the name the person gave it, and the businesses the
+    # grant is limited to (None: all the person linked).
+    orgs: tuple[uuid.UUID, ...] | None = None
+    agent: str | None = None
 
     def __post_init__(self) -> None:
         if not self.subject_ids:
