@@ -114,6 +114,11 @@ def serve(
         **{f"HARKEN_{name.upper()}": str(value) for name, value in UNLIMITED.items()},
         **(extra_env or {}),
     }
+    # The server's output (a log line per request) goes to a file: a pipe no one reads while the tests
+    # run fills up after some hundreds of requests, and then the server blocks on its next line.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    output = data_dir / f"serve-{port}.log"
+    log = output.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -128,7 +133,7 @@ def serve(
             "warning",
         ],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -137,7 +142,7 @@ def serve(
         deadline = time.monotonic() + STARTS_WITHIN
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"harken serve exited: {process.stdout.read() if process.stdout else ''}")
+                raise RuntimeError(f"harken serve exited: {output.read_text()}")
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
@@ -157,5 +162,4 @@ def serve(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stdout:
-            process.stdout.close()
+        log.close()
