@@ -1,0 +1,92 @@
+"""`/mcp` on the hub: the tools over streamable HTTP, for an assistant that reaches the hub itself.
+
+Each request is authenticated as `/v1/me` authenticates it (any customer-side token; an org key or no
+valid token is a 401 with `WWW-Authenticate`), then each tool calls the hub's own `/v1/me` routes in
+process with that same `Authorization`: through the same middleware, rate limits and refusals as the
+person's app would meet. Stateless: no MCP session outlives its request, so a revoked token stops the
+very next call and several workers need nothing shared."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from mcp.server.mcpserver import Context
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from harken import authority
+from harken.authority import Tier
+from harken.deps import Hub
+from harken.errors import Unauthenticated
+from harken.mcp import tools
+from harken.problems import error_response
+
+PATH = "/mcp"
+TIMEOUT = 30.0
+
+
+class Endpoint:
+    """The ASGI app at `/mcp`. `hub_app` is the hub's whole application, which the tools call."""
+
+    def __init__(self, hub: Hub, hub_app: ASGIApp) -> None:
+        self.hub, self.hub_app = hub, hub_app
+        self.server = tools.server(self._connect)
+        # Builds the session manager the requests go to; the returned Starlette app is not used (its
+        # lifespan would never run when mounted): the hub's lifespan enters `running`.
+        self.server.streamable_http_app(
+            streamable_http_path=PATH,
+            stateless_http=True,
+            json_response=True,
+            # DNS-rebinding protection guards servers that trust whoever reaches them; this one trusts
+            # only a bearer token, which a page rebound to the hub's address does not have.
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+
+    def route(self) -> Route:
+        """`/mcp`, every method (POST for messages; GET and DELETE answer as the transport says)."""
+        return Route(PATH, self, include_in_schema=False)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        async with self.server.session_manager.run():
+            yield
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await run_in_threadpool(self._authenticate, Headers(scope=scope).get("authorization", ""))
+        except Unauthenticated as refused:
+            await error_response(refused)(scope, receive, send)
+            return
+        await self.server.session_manager.handle_request(scope, receive, send)
+
+    def _authenticate(self, header: str) -> None:
+        scheme, _, bearer = header.partition(" ")
+        if scheme.lower() != "bearer" or not bearer.strip():
+            raise Unauthenticated("send your token as `Authorization: Bearer …` (the one /v1/me accepts)")
+        hub = self.hub
+        found = hub.read(
+            lambda session: authority.authenticate(
+                session, secret=hub.secret, bearer=bearer.strip(), now=hub.clock()
+            )
+        )
+        if found.tier == Tier.org:
+            raise Unauthenticated("send a customer token (`hp_…`), not an org API key")
+
+    def _connect(self, ctx: Context) -> httpx.AsyncClient:
+        """A client to the hub itself, in process, carrying this request's `Authorization` and its
+        caller's address (so rate limits count the caller, not the hub)."""
+        request: Any = ctx.request_context.request
+        client = getattr(request, "client", None)
+        transport = httpx.ASGITransport(
+            app=self.hub_app, client=(client.host, client.port) if client else ("127.0.0.1", 0)
+        )
+        headers = {"Authorization": (ctx.headers or {}).get("authorization", "")}
+        return httpx.AsyncClient(
+            transport=transport, base_url="http://harken", headers=headers, timeout=TIMEOUT
+        )
