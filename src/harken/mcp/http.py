@@ -8,12 +8,13 @@ very next call and several workers need nothing shared."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -31,12 +32,24 @@ PATH = "/mcp"
 TIMEOUT = 30.0
 
 
+def _leaving_logging_alone(build: Callable[[], MCPServer]) -> MCPServer:
+    """The SDK's server configures the root logger as it is made (`logging.basicConfig`), which suits a
+    process of its own (`harken mcp`) but not the hub, whose logs are its own (harken.observe.logs)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return build()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 class Endpoint:
     """The ASGI app at `/mcp`. `hub_app` is the hub's whole application, which the tools call."""
 
     def __init__(self, hub: Hub, hub_app: ASGIApp) -> None:
         self.hub, self.hub_app = hub, hub_app
-        self.server = tools.server(self._connect)
+        self.server = _leaving_logging_alone(lambda: tools.server(self._connect))
         # Builds the session manager the requests go to; the returned Starlette app is not used (its
         # lifespan would never run when mounted): the hub's lifespan enters `running`.
         self.server.streamable_http_app(
