@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -49,17 +50,7 @@ class Endpoint:
 
     def __init__(self, hub: Hub, hub_app: ASGIApp) -> None:
         self.hub, self.hub_app = hub, hub_app
-        self.server = _leaving_logging_alone(lambda: tools.server(self._connect))
-        # Builds the session manager the requests go to; the returned Starlette app is not used (its
-        # lifespan would never run when mounted): the hub's lifespan enters `running`.
-        self.server.streamable_http_app(
-            streamable_http_path=PATH,
-            stateless_http=True,
-            json_response=True,
-            # DNS-rebinding protection guards servers that trust whoever reaches them; this one trusts
-            # only a bearer token, which a page rebound to the hub's address does not have.
-            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-        )
+        self.manager: StreamableHTTPSessionManager | None = None
 
     def route(self) -> Route:
         """`/mcp`, every method (POST for messages; GET and DELETE answer as the transport says)."""
@@ -67,8 +58,25 @@ class Endpoint:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        async with self.server.session_manager.run():
-            yield
+        """For the hub's lifespan: the MCP server is made here, not with the app (an app that never
+        starts, as most tests' apps, pays nothing for it), and serves until the hub stops."""
+        server = _leaving_logging_alone(lambda: tools.server(self._connect))
+        # Makes the session manager the requests go to; the Starlette app it returns is not used (a
+        # mounted app's lifespan never runs): this lifespan runs the manager instead.
+        server.streamable_http_app(
+            streamable_http_path=PATH,
+            stateless_http=True,
+            json_response=True,
+            # DNS-rebinding protection guards servers that trust whoever reaches them; this one trusts
+            # only a bearer token, which a page rebound to the hub's address does not have.
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        async with server.session_manager.run():
+            self.manager = server.session_manager
+            try:
+                yield
+            finally:
+                self.manager = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -76,7 +84,9 @@ class Endpoint:
         except Unauthenticated as refused:
             await error_response(refused)(scope, receive, send)
             return
-        await self.server.session_manager.handle_request(scope, receive, send)
+        if self.manager is None:
+            raise RuntimeError("/mcp serves only while the hub's lifespan runs (Endpoint.running)")
+        await self.manager.handle_request(scope, receive, send)
 
     def _authenticate(self, header: str) -> None:
         scheme, _, bearer = header.partition(" ")
