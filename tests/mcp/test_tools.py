@@ -215,3 +215,29 @@ def test_an_org_key_is_no_persons_token(client: TestClient, shop: tuple[str, dic
         assert ": 401 " in said, said
 
     drive(client, headers["Authorization"].removeprefix("Bearer "), work)
+
+
+def test_mcp_over_http_in_process_answers_a_persons_token_and_refuses_the_rest(
+    client: TestClient, person: str, shop: tuple[str, dict[str, str]]
+) -> None:
+    _, headers = shop
+    accept = {"Accept": "application/json, text/event-stream"}
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    with client:  # the hub's lifespan runs the MCP server
+        listed = client.post("/mcp", headers={"Authorization": f"Bearer {person}", **accept}, json=listing)
+        assert listed.status_code == 200, listed.text
+        assert {tool["name"] for tool in listed.json()["result"]["tools"]} == TOOLS
+        calling = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "what_businesses_know", "arguments": {}},
+        }
+        called = client.post("/mcp", headers={"Authorization": f"Bearer {person}", **accept}, json=calling)
+        assert called.status_code == 200, called.text
+        known = called.json()["result"]["structuredContent"]
+        assert [(c["org"], c["purpose"]) for c in known["consents"]] == [("Chapter & Verse", "marketing")]
+        for refused_with in ({}, headers, {"Authorization": f"Bearer {person}x"}):
+            refused = client.post("/mcp", headers={**refused_with, **accept}, json=listing)
+            assert refused.status_code == 401, refused.text
+            assert refused.headers["www-authenticate"] == "Bearer"
