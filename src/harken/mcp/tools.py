@@ -26,7 +26,8 @@ streamable HTTP: the request's own `Authorization`)."""
 INSTRUCTIONS = (
     "Harken holds what this person told the businesses they deal with: context, personas, interests, "
     "channel limits, shares and the terms they proffer. Every tool acts for the person, with their own "
-    "token, and changes only what its description says."
+    "token, and changes only what its description says. With the verified person's token a change "
+    "reaches every business they linked; with a token a business's app gave them, that business only."
 )
 
 
@@ -84,7 +85,9 @@ def server(connect: Connect) -> MCPServer:
 
 
 class Powers:
-    """The tools. Each docstring is the tool's description: what it changes, and for whom."""
+    """The tools. Each docstring is the tool's description: what it changes, and for whom. "Every
+    business I linked" is the verified person's reach; a business app's token (`hc_…`) reaches that
+    business only, as the INSTRUCTIONS tell the assistant."""
 
     def __init__(self, connect: Connect) -> None:
         self.connect = connect
