@@ -36,6 +36,7 @@ from harken.edge.size import BodySizeLimit
 from harken.grants.api import router as grants_router
 from harken.ledger import keys as ledger_keys
 from harken.ledger.api import router as ledger_router
+from harken.mcp import http as mcp_http
 from harken.observe import logs
 from harken.observe.api import router as observe_router
 from harken.observe.middleware import Instruments
@@ -85,7 +86,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await counters.open()  # on the loop that serves this process's requests
         try:
-            yield
+            async with assistant.running():
+                yield
         finally:
             await counters.close()
 
@@ -139,6 +141,10 @@ def create_app(
     # to its route (fastpath).
     fastpath.install(app, decisions_router, "/v1/decisions", "POST", fast_decisions)
     fastpath.install(app, consent_router, "/v1/subjects/{ref}/consents/{purpose}", "PUT", fast_consents)
+
+    # The person's powers as MCP tools (streamable HTTP), calling this app's own /v1/me routes.
+    assistant = mcp_http.Endpoint(hub, app)
+    app.router.routes.append(assistant.route())
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

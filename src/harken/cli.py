@@ -86,6 +86,23 @@ def demo() -> None:
         print(f"  {org:<24} API key: {key}")  # plain print: a key must never be wrapped
 
 
+@app.command("mcp")
+def mcp_stdio(
+    url: str = typer.Option(..., envvar="HARKEN_URL", help="The hub, e.g. https://harken.example.org."),
+    token: str = typer.Option(
+        ...,
+        envvar="HARKEN_TOKEN",
+        help="A token /v1/me accepts (the verified person's `hp_…`).",
+        show_default=False,
+    ),
+) -> None:
+    """Serve the person's powers to an AI assistant as MCP tools over stdio: each tool is one /v1/me call
+    to the hub with this token, so the assistant may do exactly what the token may."""
+    from harken.mcp import stdio
+
+    stdio.run(url, token)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to this Harken's schema (creating it if needed)."""
