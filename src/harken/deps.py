@@ -166,7 +166,7 @@ class Authenticate:
             await self.app(scope, receive, send)
             return
         if path.startswith("/v1/me"):
-            send = self._pointing_to_metadata(send)
+            send = pointing_to_metadata(send, f"{self.hub.issuer}/.well-known/oauth-protected-resource")
         bearer = _bearer(scope)
         name = "" if bearer is None else authority.digest(bearer)
         try:
@@ -190,21 +190,6 @@ class Authenticate:
             session, secret=hub.secret, bearer=bearer, now=hub.clock()
         )
 
-    def _pointing_to_metadata(self, send: Send) -> Send:
-        """A 401 from `/v1/me` says where an agent finds how to get a token (RFC 9728 §5.1)."""
-        metadata = f'resource_metadata="{self.hub.issuer}/.well-known/oauth-protected-resource"'.encode()
-
-        async def pointing(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 401:
-                headers = list(message.get("headers", []))
-                said = next((v for k, v in headers if k.lower() == b"www-authenticate"), b"Bearer")
-                challenge = b"Bearer " + metadata if said == b"Bearer" else said + b", " + metadata
-                headers = [(k, v) for k, v in headers if k.lower() != b"www-authenticate"]
-                message = {**message, "headers": [*headers, (b"www-authenticate", challenge)]}
-            await send(message)
-
-        return pointing
-
     def _forgetting_refused(self, name: str, send: Send) -> Send:
         async def forgetting(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] in _RECHECK:
@@ -220,3 +205,20 @@ def _bearer(scope: Scope) -> str | None:
             scheme, _, credential = value.decode("latin-1").partition(" ")
             return credential.strip() or None if scheme.lower() == "bearer" else None
     return None
+
+
+def pointing_to_metadata(send: Send, metadata: str) -> Send:
+    """A 401 says where an agent finds how to get a token (RFC 9728 §5.1): `metadata`, the URL of the
+    resource's protected-resource metadata."""
+    pointer = f'resource_metadata="{metadata}"'.encode()
+
+    async def pointing(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 401:
+            headers = list(message.get("headers", []))
+            said = next((v for k, v in headers if k.lower() == b"www-authenticate"), b"Bearer")
+            challenge = b"Bearer " + pointer if said == b"Bearer" else said + b", " + pointer
+            headers = [(k, v) for k, v in headers if k.lower() != b"www-authenticate"]
+            message = {**message, "headers": [*headers, (b"www-authenticate", challenge)]}
+        await send(message)
+
+    return pointing

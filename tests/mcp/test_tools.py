@@ -240,4 +240,6 @@ def test_mcp_over_http_in_process_answers_a_persons_token_and_refuses_the_rest(
         for refused_with in ({}, headers, {"Authorization": f"Bearer {person}x"}):
             refused = client.post("/mcp", headers={**refused_with, **accept}, json=listing)
             assert refused.status_code == 401, refused.text
-            assert refused.headers["www-authenticate"] == "Bearer"
+            challenge = refused.headers["www-authenticate"]  # where an agent learns how to get a token
+            assert challenge.startswith('Bearer resource_metadata="'), challenge
+            assert challenge.endswith('/.well-known/oauth-protected-resource/mcp"'), challenge

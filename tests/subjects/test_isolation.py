@@ -57,6 +57,7 @@ ROUTES = [
     Route("GET", "/v1/ledger/heads", "public"),
     Route("GET", "/.well-known/oauth-authorization-server", "public"),
     Route("GET", "/.well-known/oauth-protected-resource", "public"),
+    Route("GET", "/.well-known/oauth-protected-resource/mcp", "public"),
     Route("POST", "/oauth/register", "public"),
     Route("GET", "/v1/keys", "org", foreign=None),
     Route("POST", "/v1/keys", "org", foreign=None),

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from harken.deps import Hub
 
 API = "/v1/"
+MCP = "/mcp"  # the person's assistant's endpoint (harken.mcp.http)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,14 @@ class RateLimits:
         return digest.hexdigest()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        # The MCP endpoint's tools call /v1/me, where each call is counted; /mcp itself counts only its
+        # failed authentications, so a token cannot be guessed there more freely than on the API.
+        assistant = path == MCP or path.startswith(MCP + "/")
+        if not path.startswith(API) and not assistant:
             await self.app(scope, receive, send)
             return
         address = client_address(scope, self.hub.settings)
@@ -84,10 +92,10 @@ class RateLimits:
         counted = []
         if self.failures.quota:
             counted.append(Count(self.failures, failure_bucket, 0))
-        if self.address.quota:
+        if self.address.quota and not assistant:
             counted.append(Count(self.address, self._bucket(self.address, address), 1))
         credential = _bearer(scope)
-        if credential and self.key.quota:
+        if credential and self.key.quota and not assistant:
             counted.append(Count(self.key, self._bucket(self.key, credential), 1))
         if not counted:
             await self.app(scope, receive, send)

@@ -52,12 +52,23 @@ async def authorization_server(hub: HubDep) -> dict[str, Any]:
 @router.get(RESOURCE_METADATA)
 async def protected_resource(hub: HubDep) -> dict[str, Any]:
     """What an agent's access token opens (RFC 9728): the person's `/v1/me`."""
+    return _resource(hub.issuer, "/v1/me", "Harken: what businesses know about me, and what I tell them")
+
+
+@router.get(RESOURCE_METADATA + "/mcp")
+async def protected_mcp(hub: HubDep) -> dict[str, Any]:
+    """The same for the MCP endpoint (`/mcp`), at the address RFC 9728 §3.1 gives a resource with a path:
+    an MCP client checks that the resource it was sent to is the one the metadata names."""
+    return _resource(hub.issuer, "/mcp", "Harken for your assistant (MCP): the same powers as /v1/me")
+
+
+def _resource(issuer: str, path: str, name: str) -> dict[str, Any]:
     return {
-        "resource": f"{hub.issuer}/v1/me",
-        "authorization_servers": [hub.issuer],
+        "resource": f"{issuer}{path}",
+        "authorization_servers": [issuer],
         "scopes_supported": list(service.SCOPES),
         "bearer_methods_supported": ["header"],
-        "resource_name": "Harken: what businesses know about me, and what I tell them",
+        "resource_name": name,
     }
 
 

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harken import authority
 from harken.authority import Tier
-from harken.deps import Hub
+from harken.deps import Hub, pointing_to_metadata
 from harken.errors import Unauthenticated
 from harken.mcp import tools
 from harken.problems import error_response
@@ -82,7 +82,8 @@ class Endpoint:
         try:
             await run_in_threadpool(self._authenticate, Headers(scope=scope).get("authorization", ""))
         except Unauthenticated as refused:
-            await error_response(refused)(scope, receive, send)
+            metadata = f"{self.hub.issuer}/.well-known/oauth-protected-resource/mcp"
+            await error_response(refused)(scope, receive, pointing_to_metadata(send, metadata))
             return
         if self.manager is None:
             raise RuntimeError("/mcp serves only while the hub's lifespan runs (Endpoint.running)")
@@ -99,7 +100,9 @@ class Endpoint:
             )
         )
         if found.tier == Tier.org:
-            raise Unauthenticated("send a customer token (`hp_…`), not an org API key")
+            raise Unauthenticated(
+                "send your own token (`hp_…`, or your assistant's `ha_…`), not an org API key"
+            )
 
     def _connect(self, ctx: Context) -> httpx.AsyncClient:
         """A client to the hub itself, in process, carrying this request's `Authorization` and its
