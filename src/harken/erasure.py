@@ -19,6 +19,7 @@ from harken.centre.models import CentreSession, ErasureRequest, SignInLink
 from harken.context.models import Event, Fact, Sharing
 from harken.credentials import service as credential_service
 from harken.decisions.models import DecisionFeedback, DecisionLog
+from harken.grants import service as grant_service
 from harken.learning import service as learning_service
 from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
@@ -141,6 +142,7 @@ def erase(session: Session, *, subject_id: uuid.UUID, notary: Notary, now: datet
     session.execute(delete(ShareGrant).where(ShareGrant.share_id.in_(shares)))
     session.execute(delete(Share).where(Share.subject_id == subject_id))
     credential_service.erase(session, subject_id=subject_id)
+    grant_service.forget(session, subject_id=subject_id)
     outbox.forget(session, subject_id=subject_id)
     vault.destroy(session, subject_id)
     subject.email_digest, subject.erased_at = None, now

@@ -166,3 +166,17 @@ def test_two_server_workers_hold_one_quota(fresh_database: Database, tmp_path: P
 
         claims = [{**auth(f"hk_guess{n}"), "X-Forwarded-For": f"198.51.100.{n}"} for n in range(guesses + 2)]
         assert [ask(claim) for claim in claims] == [401] * guesses + [429] * 2
+
+
+def test_an_agents_registrations_and_failed_logins_on_mcp_are_counted_too(
+    hub_with: Callable[..., TestClient],
+) -> None:
+    """/oauth/ (open to anyone: registering a client, trading a code) counts as the API does; /mcp counts
+    its failed authentications, its tools' calls being counted where they land, on /v1/me."""
+    client = hub_with(rate_limit_per_address=2, rate_limit_failed_auth=2)
+    body = {"client_name": "Pocket Assistant", "redirect_uris": ["http://127.0.0.1:8765/callback"]}
+    registered = [client.post("/oauth/register", json=body).status_code for _ in range(3)]
+    assert registered == [201, 201, 429]
+    other = hub_with(rate_limit_per_address=100, rate_limit_failed_auth=2)
+    guesses = [other.post("/mcp", headers={"Authorization": "Bearer hp_guess"}).status_code for _ in range(3)]
+    assert guesses == [401, 401, 429]

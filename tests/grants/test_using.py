@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from harken.centre import service as centre
 from harken.errors import NotFound
+from harken.grants.models import Grant, GrantAct, GrantRequest, GrantToken
 from harken.ledger.models import LedgerEntry
 from harken.subjects.viewer import Viewer
 from tests.centre_client import Visitor, csrf_of
@@ -225,3 +226,17 @@ def test_a_session_opened_from_a_business_s_app_cannot_grant(
     refused = app_window.http.post(location, data={**form, "scopes": ["read"]})
     assert refused.status_code == 403
     assert two.call(two.person(), "GET", "/v1/me/grants") == []
+
+
+def test_erasing_the_person_erases_their_grants_and_what_their_agents_did(two: Two, session: Session) -> None:
+    agent = two.agent("read context")
+    two.call(agent, "PUT", "/v1/me/context", {"situation": "travelling"})
+    [made] = session.scalars(select(Grant.id)).all()
+    assert session.scalars(select(GrantAct).where(GrantAct.grant_id == made)).all() != []
+
+    assert two.call(two.person(), "DELETE", "/v1/me")["scope"] == "everywhere"
+    session.expire_all()
+    assert session.scalars(select(Grant)).all() == []  # the names she gave her agents with them
+    for model in (GrantAct, GrantToken, GrantRequest):
+        assert session.scalars(select(model).where(model.grant_id == made)).all() == []
+    two.call(agent, "GET", "/v1/me", status=401)

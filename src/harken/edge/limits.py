@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 API = "/v1/"
 MCP = "/mcp"  # the person's assistant's endpoint (harken.mcp.http)
+OAUTH = "/oauth/"  # where an agent registers and trades codes (harken.grants): counted as the API is
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class RateLimits:
         # The MCP endpoint's tools call /v1/me, where each call is counted; /mcp itself counts only its
         # failed authentications, so a token cannot be guessed there more freely than on the API.
         assistant = path == MCP or path.startswith(MCP + "/")
-        if not path.startswith(API) and not assistant:
+        if not path.startswith((API, OAUTH)) and not assistant:
             await self.app(scope, receive, send)
             return
         address = client_address(scope, self.hub.settings)

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from harken.authority import DELEGABLE, Authority, Forbidden
 from harken.errors import NotFound
-from harken.grants.models import Grant, GrantAct, GrantToken
+from harken.grants.models import Grant, GrantAct, GrantRequest, GrantToken
 from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
@@ -170,3 +170,12 @@ def enter(session: Session, notary: Notary, kind: str, grant: Grant, now: dateti
         data={"subject": str(grant.subject_id), "grant": str(grant.id), "client": grant.client_id, **extra},
         at=now,
     )
+
+
+def forget(session: Session, *, subject_id: uuid.UUID) -> None:
+    """The person is erased: their grants go, with the names they gave their agents, what each agent
+    did, its tokens and any code not yet traded. (The ledger's entries name ids and scopes only.)"""
+    grants = select(Grant.id).where(Grant.subject_id == subject_id).scalar_subquery()
+    for model in (GrantAct, GrantToken, GrantRequest):
+        session.execute(delete(model).where(model.grant_id.in_(grants)))
+    session.execute(delete(Grant).where(Grant.subject_id == subject_id))
