@@ -51,7 +51,17 @@ ICEBREAKER = {
     "intrusiveness": 1,
 }
 OFFER = {"title": "Autumn book club", "topics": ["books"], "channels": ["email"]}
-PAGES = ("now", "businesses", "consents", "shares", "terms", "assistants", "credentials", "preferences", "data")
+PAGES = (
+    "now",
+    "businesses",
+    "consents",
+    "shares",
+    "terms",
+    "assistants",
+    "credentials",
+    "preferences",
+    "data",
+)
 EXPIRES = re.compile(r"This expires by itself at (\d{1,2} \w+ \d{4}, \d{2}:\d{2})\.")
 
 

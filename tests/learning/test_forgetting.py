@@ -21,7 +21,7 @@ from harken.cli import app as cli
 from harken.db import session_scope
 from harken.decisions.models import DecisionLog
 from harken.errors import Invalid
-from harken.learning import offline, service, vw
+from harken.learning import offline, service, serving, vw
 from harken.learning.models import LearningModel, LearningSettings
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
@@ -57,7 +57,7 @@ def test_an_erasure_marks_the_org_and_the_next_training_rebuilds_without_the_era
     customer(session, org, 200, seed=2)
     service.train(session, org, clock=FixedClock(NOW))
     service.promote(session, org, version=1, force=True)
-    cached = service.scorer_for(session, org)
+    cached = serving.scorer_for(session, org)
     assert cached is not None and cached.name == f"vw:{org.id}:1"
     customer(session, org, 100, seed=3, days=1)
     two = service.train(session, org, clock=FixedClock(NOW))
@@ -76,8 +76,8 @@ def test_an_erasure_marks_the_org_and_the_next_training_rebuilds_without_the_era
     forgotten = session.scalars(select(LearningModel).where(LearningModel.forgotten_at.is_not(None)))
     assert {m.forgotten_at for m in forgotten} == {NOW}
     assert service.rebuild_due(session, org) is None
-    serving = service.scorer_for(session, org)
-    assert serving is not None and serving is not cached and serving.name == f"vw:{org.id}:3"
+    live = serving.scorer_for(session, org)
+    assert live is not None and live is not cached and live.name == f"vw:{org.id}:3"
     with pytest.raises(Invalid, match="forgotten"):
         service.promote(session, org, version=1, force=True)
     with pytest.raises(Invalid, match="forgotten"):
@@ -109,7 +109,7 @@ def test_when_no_forgotten_version_was_live_the_rules_keep_deciding(session: Ses
     rebuilt = service.train(session, org, clock=FixedClock(NOW))
     assert rebuilt is not None and not rebuilt.live and rebuilt.examples == 100
     assert versions(session, org) == [(2, False, True), (1, False, False)]
-    assert service.scorer_for(session, org) is None
+    assert serving.scorer_for(session, org) is None
 
 
 def test_with_nothing_left_to_learn_from_every_version_is_forgotten_and_the_rules_decide(
@@ -119,13 +119,13 @@ def test_with_nothing_left_to_learn_from_every_version_is_forgotten_and_the_rule
     erased = customer(session, org, 100, seed=1)
     service.train(session, org, clock=FixedClock(NOW))
     service.promote(session, org, version=1, force=True)
-    assert service.scorer_for(session, org) is not None  # loaded, and kept by this process
+    assert serving.scorer_for(session, org) is not None  # loaded, and kept by this process
     erasure.erase(session, subject_id=erased, notary=notary, now=ERASED_AT)
     progress = service.Progress()
     assert service.train(session, org, clock=FixedClock(NOW), progress=progress) is None
     assert progress.forgotten == [1] and service.rebuild_due(session, org) is None
     assert versions(session, org) == [(1, False, False)]
-    assert service.scorer_for(session, org) is None
+    assert serving.scorer_for(session, org) is None
     # The next model starts afresh (from no forgotten version), numbered after the ones before.
     customer(session, org, 40, seed=4, days=2)
     fresh = service.train(session, org, clock=FixedClock(NOW))
@@ -138,14 +138,14 @@ def test_a_scorer_loaded_before_the_rebuild_is_not_served_after_it(session: Sess
     customer(session, org, 100, seed=2)
     service.train(session, org, clock=FixedClock(NOW))
     service.promote(session, org, version=1, force=True)
-    before = service.scorer_for(session, org)
-    assert isinstance(before, vw.LearnedScorer) and service._cache[org.id] == (1, before)
+    before = serving.scorer_for(session, org)
+    assert isinstance(before, vw.LearnedScorer) and serving._cache[org.id] == (1, before)
     erasure.erase(session, subject_id=erased, notary=notary, now=ERASED_AT)
     service.train(session, org, clock=FixedClock(NOW))
-    assert org.id not in service._cache  # this process dropped it at the rebuild
+    assert org.id not in serving._cache  # this process dropped it at the rebuild
     # Another process's cache, still holding version 1, reads which version is live: it reloads.
-    service._cache[org.id] = (1, before)
-    after = service.scorer_for(session, org)
+    serving._cache[org.id] = (1, before)
+    after = serving.scorer_for(session, org)
     assert after is not None and after is not before and after.name == f"vw:{org.id}:2"
 
 

@@ -18,7 +18,7 @@ from harken.db import session_scope
 from harken.decisions.models import DecisionFeedback, DecisionLog
 from harken.decisions.scoring import Choice
 from harken.errors import Invalid, NotFound
-from harken.learning import service, vw
+from harken.learning import service, serving, vw
 from harken.learning.models import LearningModel
 from harken.orgs.models import Org
 from harken.subjects.models import Subject
@@ -82,7 +82,7 @@ def log(
 
 
 def best(session: Session, org: Org, shared: dict[str, float]) -> int:
-    scorer = service.scorer_for(session, org)
+    scorer = serving.scorer_for(session, org)
     assert scorer is not None
     scores = scorer.score(shared, ACTIONS)
     return max(range(len(scores)), key=scores.__getitem__)
@@ -91,17 +91,17 @@ def best(session: Session, org: Org, shared: dict[str, float]) -> int:
 def test_a_model_trained_from_the_log_and_promoted_ranks_the_true_best_first(session: Session) -> None:
     org, _ = make_org(session)
     log(session, org, logged(3000), start=T0)
-    assert service.scorer_for(session, org) is None  # a cold org: the rules decide
+    assert serving.scorer_for(session, org) is None  # a cold org: the rules decide
     assert service.pending(session, org, now=NOW) == 3000
     seen: list[int] = []
     model = service.train(session, org, clock=FixedClock(NOW), on_example=seen.append)
     assert model is not None and model.version == 1 and model.examples == 3000 and not model.live
     assert seen[-1] == 3000 and model.trained_through == T0 + timedelta(seconds=2999)
-    assert service.scorer_for(session, org) is None  # trained is not live
+    assert serving.scorer_for(session, org) is None  # trained is not live
     service.promote(session, org, version=1, force=True)
     assert best(session, org, dict(COMMUTING)) == BEST["commuting"]
     assert best(session, org, dict(AT_HOME)) == BEST["home"]
-    assert service.scorer_for(session, org).name == f"vw:{org.id}:1"  # type: ignore[union-attr]
+    assert serving.scorer_for(session, org).name == f"vw:{org.id}:1"  # type: ignore[union-attr]
 
 
 def test_a_model_round_trips_through_the_table(session: Session) -> None:
@@ -152,14 +152,14 @@ def test_an_orgs_model_never_scores_for_another_org(session: Session) -> None:
     log(session, a, logged(300), start=T0)
     service.train(session, a, clock=FixedClock(NOW))
     service.promote(session, a, version=1, force=True)
-    assert service.scorer_for(session, a) is not None
-    assert service.scorer_for(session, b) is None  # B is cold: A's model is not B's
+    assert serving.scorer_for(session, a) is not None
+    assert serving.scorer_for(session, b) is None  # B is cold: A's model is not B's
     assert service.train(session, b, clock=FixedClock(NOW)) is None  # and A's log teaches B nothing
     log(session, b, logged(300, seed=11), start=T0)
     trained = service.train(session, b, clock=FixedClock(NOW))
     assert trained is not None and trained.version == 1 and trained.examples == 300
     service.promote(session, b, version=1, force=True)
-    scorer_a, scorer_b = service.scorer_for(session, a), service.scorer_for(session, b)
+    scorer_a, scorer_b = serving.scorer_for(session, a), serving.scorer_for(session, b)
     assert scorer_a is not None and scorer_b is not None
     assert scorer_a.name == f"vw:{a.id}:1" and scorer_b.name == f"vw:{b.id}:1"
     assert scorer_a.score(COMMUTING, ACTIONS) != scorer_b.score(COMMUTING, ACTIONS)
@@ -182,11 +182,11 @@ def test_promotion_needs_an_evaluation_against_the_policy_in_force_unless_forced
     two.metrics = {"beats_current": True, "against": "rules"}  # evaluated before version 1 went live
     with pytest.raises(Invalid):
         service.promote(session, org, version=2)
-    assert service.scorer_for(session, org).name == one.scorer_name  # type: ignore[union-attr]
+    assert serving.scorer_for(session, org).name == one.scorer_name  # type: ignore[union-attr]
     two.metrics = {"beats_current": True, "against": one.scorer_name}
     service.promote(session, org, version=2)
     assert [m.live for m in service.models(session, org)] == [True, False]
-    assert service.scorer_for(session, org).name == two.scorer_name  # type: ignore[union-attr]
+    assert serving.scorer_for(session, org).name == two.scorer_name  # type: ignore[union-attr]
 
 
 def test_an_opt_out_costs_what_the_org_says(session: Session) -> None:

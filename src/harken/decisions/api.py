@@ -33,7 +33,7 @@ from harken.decisions.schemas import (
 from harken.deps import Now
 from harken.errors import PROBLEM_RESPONSES
 from harken.grants import service as grants_service
-from harken.learning import service as learning
+from harken.learning import serving as learning
 from harken.observe import metrics
 from harken.orgs.api import Call, OrgCall
 from harken.orgs.models import Org

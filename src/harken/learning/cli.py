@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from harken.clock import system_clock
 from harken.db import session_scope
 from harken.errors import HarkenError
-from harken.learning import offline, service
+from harken.learning import offline, service, serving
 from harken.learning.models import LearningModel
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
@@ -214,7 +214,7 @@ def explore(
         org = _org(session, org_name)
         if cap is not None:
             service.set_explore_cap(session, org, cap, now=system_clock())
-        value = service.policy(session, org)[1]
+        value = serving.policy(session, org)[1]
     console.print(f"{org_name}: at most {value:.0%} of decisions explore.", highlight=False)
 
 
