@@ -35,21 +35,37 @@ def verify_receipt(
     `saved` is what GET /v1/receipts/{id} returned ({receipt, jws}) or the bare JWS. When the
     readable `receipt` is present it must be exactly what was signed: an edited copy fails.
     """
-    token = saved if isinstance(saved, str) else saved.get("jws")
-    if not isinstance(token, str):
-        raise ReceiptProblem("no `jws` in the receipt")
-    try:
-        header, payload = jws.verify_by_kid(token.strip(), public_keys)
-    except jws.JWSProblem as exc:
-        raise ReceiptProblem(str(exc)) from exc
-    if header.get("typ") != RECEIPT_TYP:
-        raise ReceiptProblem(f"this JWS is not a receipt (typ {header.get('typ')!r})")
-    signed = json.loads(payload)
-    if not isinstance(saved, str) and "receipt" in saved and canonical(saved["receipt"]) != canonical(signed):
-        raise ReceiptProblem("the readable receipt differs from what the hub signed")
+    signed = signed_document(saved, public_keys, typ=RECEIPT_TYP, field="receipt", problem=ReceiptProblem)
     problem = entry_problem(signed)
     if problem:
         raise ReceiptProblem(problem)
+    return signed
+
+
+def signed_document(
+    saved: Mapping[str, Any] | str,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    *,
+    typ: str,
+    field: str,
+    problem: type[ValueError],
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """What a document the hub signed says, once its signature checks out: `saved` is what the API
+    returned (`{<field>, jws}`) or the bare JWS, and a readable `<field>` beside it must be exactly what
+    was signed. Anything else raises `problem`, naming the document as `kind` (`field` unless given)."""
+    token = saved if isinstance(saved, str) else saved.get("jws")
+    if not isinstance(token, str):
+        raise problem(f"no `jws` in the {field}")
+    try:
+        header, payload = jws.verify_by_kid(token.strip(), public_keys)
+    except jws.JWSProblem as exc:
+        raise problem(str(exc)) from exc
+    if header.get("typ") != typ:
+        raise problem(f"this JWS is not a {kind or field} (typ {header.get('typ')!r})")
+    signed = json.loads(payload)
+    if not isinstance(saved, str) and field in saved and canonical(saved[field]) != canonical(signed):
+        raise problem(f"the readable {field} differs from what the hub signed")
     return dict(signed)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from harken import jws
+from harken.ledger import receipts
 from harken.ledger.chain import canonical, link
 from harken.ledger.keys import KeyRing
 
@@ -36,23 +36,14 @@ def verify(
     """The signed document, once its signature checks out against `public_keys`. `saved` is what the
     API returned (`{record, jws}`) or the bare JWS; a readable `record` must be exactly what was signed.
     A record (not the bare proffer) must also agree with its ledger entry."""
-    token = saved if isinstance(saved, str) else saved.get("jws")
-    if not isinstance(token, str):
-        raise RecordProblem("no `jws` in the record")
-    try:
-        header, payload = jws.verify_by_kid(token.strip(), public_keys)
-    except jws.JWSProblem as exc:
-        raise RecordProblem(str(exc)) from exc
-    if header.get("typ") != typ:
-        raise RecordProblem(f"this JWS is not a MyTerms record (typ {header.get('typ')!r})")
-    signed = json.loads(payload)
-    if not isinstance(saved, str) and "record" in saved and canonical(saved["record"]) != canonical(signed):
-        raise RecordProblem("the readable record differs from what the hub signed")
+    signed = receipts.signed_document(
+        saved, public_keys, typ=typ, field="record", problem=RecordProblem, kind="MyTerms record"
+    )
     if typ == RECORD_TYP:
         problem = entry_problem(signed)
         if problem:
             raise RecordProblem(problem)
-    return dict(signed)
+    return signed
 
 
 def entry_problem(record: Mapping[str, Any]) -> str | None:
