@@ -116,50 +116,50 @@ def serve(
     }
     # The server's output (a log line per request) goes to a file: a pipe no one reads while the tests
     # run fills up after some hundreds of requests, and then the server blocks on its next line.
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     output = data_dir / f"serve-{port}.log"
-    log = output.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harken",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTS_WITHIN
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"harken serve exited: {output.read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"harken serve did not answer within {STARTS_WITHIN} s")
-            time.sleep(0.1)
-        live = LiveHub(url, env, pid=process.pid)
-        yield live
-        for client in live.clients:
-            client.close()
-    finally:
-        process.terminate()
+    owner_only = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # as the data dir's files
+    with open(owner_only, "w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "harken",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            deadline = time.monotonic() + STARTS_WITHIN
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"harken serve exited: {output.read_text()}")
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"harken serve did not answer within {STARTS_WITHIN} s")
+                time.sleep(0.1)
+            live = LiveHub(url, env, pid=process.pid)
+            yield live
+            for client in live.clients:
+                client.close()
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
