@@ -76,7 +76,7 @@ DELEGABLE = (Power.read, Power.context, Power.preferences, Power.consents, Power
 
 POWERS: dict[Tier, frozenset[Power]] = {
     Tier.org: frozenset(),
-    Tier.customer: frozenset({Power.read, Power.context, Power.preferences, Power.erase}),
+    Tier.customer: frozenset({Power.read, Power.context, Power.preferences, Power.consents, Power.erase}),
     Tier.person: frozenset(Power),
     Tier.agent: frozenset(DELEGABLE),
 }

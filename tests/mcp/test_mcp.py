@@ -41,6 +41,7 @@ TOOLS = {
     "remove_persona",
     "change_preferences",
     "pause_topics",
+    "decide_consent",
     "share_profile_with",
     "make_share",
     "list_shares",

@@ -243,3 +243,24 @@ def test_mcp_over_http_in_process_answers_a_persons_token_and_refuses_the_rest(
             challenge = refused.headers["www-authenticate"]  # where an agent learns how to get a token
             assert challenge.startswith('Bearer resource_metadata="'), challenge
             assert challenge.endswith('/.well-known/oauth-protected-resource/mcp"'), challenge
+
+
+def test_a_consent_at_one_business(client: TestClient, person: str, shop: tuple[str, dict[str, str]]) -> None:
+    org_id, headers = shop
+
+    async def work(session: Client) -> None:
+        withdrawn = ok(
+            await session.call_tool(
+                "decide_consent", {"business": org_id, "purpose": "marketing", "status": "withdrawn"}
+            )
+        )
+        assert (
+            withdrawn["changed"]["status"] == "withdrawn"
+            and withdrawn["changed"]["business"] == "Chapter & Verse"
+        )
+        no_channels = {"business": org_id, "purpose": "marketing", "status": "granted"}
+        assert "422" in refused(await session.call_tool("decide_consent", no_channels))
+
+    drive(client, person, work)
+    states = client.get("/v1/subjects/alice/consents", headers=headers).json()["consents"]
+    assert [s["status"] for s in states if s["purpose"] == "marketing"] == ["withdrawn"]

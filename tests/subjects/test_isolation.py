@@ -147,6 +147,7 @@ ROUTES = [
     Route("DELETE", "/v1/me/token", "customer"),
     Route("DELETE", "/v1/me", "customer", agent=False),
     Route("PUT", "/v1/me/sharing/{org_id}", "person", {"profile": True, "purchases": True}),
+    Route("PUT", "/v1/me/consents/{org_id}/{purpose}", "customer", {"status": "withdrawn"}),
     Route("POST", "/v1/me/tokens", "person", {}),
     Route("GET", "/v1/me/shares", "person", agent=True),
     Route(

@@ -308,9 +308,11 @@ def decide_consent(
     channels: list[Channel],
     notary: Notary,
     now: datetime,
+    via: str = "preference-centre",
 ) -> ConsentRecord:
-    """Grant or withdraw from the centre: a consent record like any other, method preference-centre,
-    against the notice the customer was shown (the org's latest)."""
+    """Grant or withdraw from the centre (or `/v1/me`, `via` the person's app or agent): a consent record
+    like any other, method preference-centre, against the notice the customer was shown (the org's
+    latest)."""
     found = business(session, viewer, org_id)
     if purpose not in CATALOGUE:
         raise NotFound("no such purpose")
@@ -320,7 +322,7 @@ def decide_consent(
         channels=channels,
         method=Method.preference_centre,
         notice_version=shown.version if shown else None,
-        evidence={"via": "preference-centre"},
+        evidence={"via": via},
     )
     return consent_service.record(
         session, org=found.org, ref=found.ref, purpose=purpose, change=change, notary=notary, now=now

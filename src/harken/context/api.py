@@ -13,6 +13,7 @@ from harken.authority import PERSON_ONLY
 from harken.centre import service as centre
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
+from harken.consent.schemas import PurposePath, Status
 from harken.context import events as context_events
 from harken.context import service as context_service
 from harken.context.schemas import (
@@ -23,6 +24,8 @@ from harken.context.schemas import (
     EventRead,
     Key,
     MeView,
+    MyConsentPut,
+    MyConsentRead,
     OrgContextPut,
     OrgPreferencesPatch,
     PersonaPut,
@@ -33,11 +36,11 @@ from harken.context.schemas import (
 )
 from harken.context.service import Change, StoredFact
 from harken.deps import Hub, Now
-from harken.errors import PROBLEM_RESPONSES
+from harken.errors import PROBLEM_RESPONSES, Invalid
 from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
-from harken.subjects.api import Me, MeContext, MePreferences, MeSharing
+from harken.subjects.api import Me, MeConsents, MeContext, MePreferences, MeSharing
 from harken.subjects.schemas import Ref
 from harken.subjects.viewer import Viewer
 
@@ -225,6 +228,41 @@ async def put_my_sharing(org_id: uuid.UUID, body: SharingPut, me: MeSharing, now
             now=now,
         )
         return body
+
+    return await me(work)
+
+
+@router.put("/v1/me/consents/{org_id}/{purpose}", response_model=MyConsentRead, tags=["me"])
+async def put_my_consent(
+    org_id: uuid.UUID, purpose: PurposePath, body: MyConsentPut, me: MeConsents, now: Now
+) -> MyConsentRead:
+    """Grant or withdraw a purpose at one business I linked (a business's app: at that business only; my
+    agent: at the businesses its grant names). A consent record like the centre's, in that business's
+    ledger, with its receipt; the business's next decision sees it."""
+    if body.status == "granted" and not body.channels and purpose != "analytics":
+        raise Invalid("channels", "name at least one channel the grant covers")
+
+    def work(session: Session, window: Viewer) -> MyConsentRead:
+        record = centre.decide_consent(
+            session,
+            window,
+            org_id,
+            purpose,
+            status=Status(body.status),
+            channels=body.channels,
+            notary=me.hub.notary,
+            now=now,
+            via="agent" if window.agent else "api",
+        )
+        return MyConsentRead(
+            org=org_id,
+            business=centre.business(session, window, org_id).org.name,
+            purpose=purpose,
+            status=body.status,
+            channels=body.channels,
+            record=record.id,
+            recorded_at=record.recorded_at,
+        )
 
     return await me(work)
 

@@ -299,3 +299,25 @@ class AccessEntry(BaseModel):
     reasons: list[str] = []
     fields: list[str] = Field([], description="The share's fields it read, or a decision used.")
     explanation: str
+
+
+class MyConsentPut(BaseModel):
+    """Grant or withdraw one purpose at one business I linked, as the centre's consents page does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["granted", "withdrawn"]
+    channels: list[Channel] = Field(
+        default_factory=list,
+        description="The channels a grant covers (at least one, save for analytics); a withdrawal needs none.",
+    )
+
+
+class MyConsentRead(BaseModel):
+    org: uuid.UUID
+    business: str
+    purpose: str
+    status: Literal["granted", "withdrawn"]
+    channels: list[Channel]
+    record: uuid.UUID = Field(description="The consent record's id: the business's receipt names it.")
+    recorded_at: datetime

@@ -9,13 +9,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import AwareDatetime
 
+from harken.consent.purposes import PurposeKey
+from harken.consent.schemas import Channel
 from harken.context.schemas import Intent, Key, Label, PreferencesPatch, Situation, Topics
 from harken.shares.schemas import SharePost
 
@@ -71,6 +73,7 @@ def server(connect: Connect) -> MCPServer:
         powers.remove_persona,
         powers.change_preferences,
         powers.pause_topics,
+        powers.decide_consent,
         powers.share_profile_with,
         powers.make_share,
         powers.list_shares,
@@ -181,6 +184,23 @@ class Powers:
         event = {"label": label, "topics": topics, "until": until.isoformat()}
         written = await self._call(ctx, "PATCH", "/v1/me/preferences", json={"life_events": {key: event}})
         return {"changed": written}
+
+    # ---- what I consent to --------------------------------------------------------------------------
+
+    async def decide_consent(
+        self,
+        ctx: Context,
+        business: uuid.UUID,
+        purpose: PurposeKey,
+        status: Literal["granted", "withdrawn"],
+        channels: list[Channel] | None = None,
+    ) -> dict[str, Any]:
+        """Grant or withdraw one purpose (marketing, personalised-offers…) at one business I linked, on
+        the channels I name (PUT /v1/me/consents/{business}/{purpose}). That business alone is told; its
+        next decision about me sees it, and its ledger keeps the record and its receipt."""
+        body = {"status": status, "channels": channels or []}
+        decided = await self._call(ctx, "PUT", f"/v1/me/consents/{business}/{purpose}", json=body)
+        return {"changed": decided}
 
     # ---- what I share ------------------------------------------------------------------------------
 

@@ -196,6 +196,7 @@ def _me(power: Power) -> Callable[..., object]:
 Me = Annotated[CustomerCall, Depends(_me(Power.read))]
 MeContext = Annotated[CustomerCall, Depends(_me(Power.context))]
 MePreferences = Annotated[CustomerCall, Depends(_me(Power.preferences))]
+MeConsents = Annotated[CustomerCall, Depends(_me(Power.consents))]
 MeErase = Annotated[CustomerCall, Depends(_me(Power.erase))]
 MeSharing = Annotated[CustomerCall, Depends(_me(Power.sharing))]
 MeShares = Annotated[CustomerCall, Depends(_me(Power.shares))]
