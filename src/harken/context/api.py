@@ -256,7 +256,7 @@ async def put_my_consent(
         )
         return MyConsentRead(
             org=org_id,
-            business=centre.business(session, window, org_id).org.name,
+            business=session.get_one(Org, org_id).name,  # decide_consent found it among hers: loaded
             purpose=purpose,
             status=body.status,
             channels=body.channels,

@@ -19,13 +19,12 @@ Two rules shape what the engine may use:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from harken.consent.purposes import CATALOGUE, LegalBasis
-from harken.decisions import features
+from harken.decisions import features, shown
 from harken.decisions.gates import (
     consented_channels,
     next_opening,
@@ -213,7 +212,7 @@ def _choose(
                     )
                 )
             spans.append((verdict, start, len(actions)))
-    actions.append(_STAY)
+    actions.append(shown.STAY)
     scores = scorer.score(shared, actions)
     stay = scores[-1]
     # The engine ranks on scores to three decimals, as it always has (ties: the first asked); an
@@ -227,9 +226,11 @@ def _choose(
             if not verdict.sensitive:
                 explorable[start:end] = [True] * (end - start)
     choice = choose(scorer.name, shared, actions, keys, explore=explore, draw=draw, explorable=explorable)
-    close = _as_if_open(scorer, shared, actions, spans, keys, stay) if lens.soft else {}
-    situation = next((r for r in reasons if r.code in _SITUATIONAL), _BELOW) if close else _BELOW
-    ranked = tuple(sorted(_ranking(judged, spans, keys, stay, close, situation), key=_best_first))
+    close = shown.as_if_open(scorer, shared, actions, spans, keys, stay) if lens.soft else {}
+    situation = (
+        next((r for r in reasons if r.code in shown.SITUATIONAL), shown.BELOW) if close else shown.BELOW
+    )
+    ranked = tuple(sorted(shown.ranking(judged, spans, keys, stay, close, situation), key=shown.best_first))
     taken = actions[choice.chosen]
     if taken.offer_id == DONT_SEND:
         if refused is not None:  # the rules' refusal, with what was close and the data that says so
@@ -265,79 +266,11 @@ def _choose(
     )
 
 
-_STAY = Action(DONT_SEND, None, {})
 _new = tuple.__new__  # builds a named tuple without its Python-level __new__: some fifty per decision
 
 
 def _greedy(keys: list[float]) -> int:
     return keys.index(max(keys))  # ties: the first
-
-
-def _ranking(
-    judged: list[Ranked | Judged],
-    spans: list[tuple[Judged, int, int]],
-    scores: list[float],
-    stay: float,
-    close: dict[int, float],
-    situation: Reason,
-) -> list[Ranked]:
-    """Each offer as the ranking shows it: dropped, or scored by its best action against "don't send".
-    An offer only channels the default table closes would carry, and that does not beat it there, shows
-    what it would have scored were the table silent (`close`, by span), and the situation that closed
-    them: a business sees what was close."""
-    found: list[Ranked] = []
-    at = iter(enumerate(spans))
-    for verdict in judged:
-        if not isinstance(verdict, Judged):
-            found.append(verdict)
-            continue
-        span, (_, start, end) = next(at)
-        score = max(scores[start:end]) if end > start else -math.inf
-        if score >= stay:
-            found.append(_new(Ranked, (verdict.offer.id, True, round(score, 3), verdict.reasons)))
-        elif span in close:
-            found.append(
-                _new(Ranked, (verdict.offer.id, False, round(close[span], 3), (*verdict.reasons, situation)))
-            )
-        else:
-            found.append(_new(Ranked, (verdict.offer.id, False, round(score, 3), (*verdict.reasons, _BELOW))))
-    return found
-
-
-_BELOW = reason(Code.relevance_below_floor)
-_SITUATIONAL = (Code.context_in_transit, Code.context_situation)
-
-
-def _as_if_open(
-    scorer: Scorer,
-    shared: dict[str, float],
-    actions: list[Action],
-    spans: list[tuple[Judged, int, int]],
-    scores: list[float],
-    stay: float,
-) -> dict[int, float]:
-    """What each offer that only the default table kept from every channel (and that did not beat "don't
-    send" there) would have scored on those channels were the table silent, by span: scored again
-    without the table's mark, for these offers only (most decisions have none)."""
-    shut = [
-        (span, start, end)
-        for span, (verdict, start, end) in enumerate(spans)
-        if end > start and all(unfit for _, unfit in verdict.channels) and max(scores[start:end]) < stay
-    ]
-    if not shut:
-        return {}
-    opened: list[Action] = []
-    for _, start, end in shut:
-        for action in actions[start:end]:
-            own = {k: v for k, v in action.features.items() if k != features.DEFAULT_UNFIT}
-            opened.append(action._replace(features=own))
-    again = scorer.score(shared, [*opened, _STAY])
-    found: dict[int, float] = {}
-    at = 0
-    for span, start, end in shut:
-        found[span] = max(again[at : at + end - start])
-        at += end - start
-    return found
 
 
 def _learned(owner: Judged, shared: dict[str, float], lens: Lens, kept: set[tuple[str, str]]) -> Reason:
@@ -375,7 +308,7 @@ def _owed(
                 _excluded(offer, lens, used) or _as_ranked(judge(offer, lens, used))
                 for offer in request.candidates
             ],
-            key=_best_first,
+            key=shown.best_first,
         )
     )
     best = ranked[0] if ranked and ranked[0].eligible else None
@@ -414,10 +347,6 @@ def _excluded(offer: Offer, lens: Lens, used: set[tuple[str, str]]) -> Ranked | 
 def _as_ranked(verdict: Ranked | Judged) -> Ranked:
     assert isinstance(verdict, Ranked), "a service message is judged on channels alone"
     return verdict
-
-
-def _best_first(ranked: Ranked) -> tuple[bool, float]:
-    return (False, -ranked.score) if ranked.eligible else (True, 0.0)
 
 
 def _deny(
