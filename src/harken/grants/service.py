@@ -132,21 +132,9 @@ def revoke(session: Session, viewer: Viewer, grant_id: uuid.UUID, notary: Notary
 # ---- acting through a grant --------------------------------------------------------------------------
 
 
-def window(
-    session: Session, found: Authority, full: Viewer, act: str, notary: Notary, now: datetime
-) -> Viewer:
-    """The window an agent's call opens onto its person — limited to the grant's businesses, if it
-    names any — with the act recorded: in the person's list of what the agent did, and in the ledger."""
-    assert found.grant_id is not None
-    session.add(GrantAct(grant_id=found.grant_id, at=now, act=act[:200]))
-    ledger_service.append(
-        session,
-        notary=notary,
-        chain_id=CHAIN,
-        type="agent.acted",
-        data={"subject": str(found.subject_id), "grant": str(found.grant_id), "act": act[:200]},
-        at=now,
-    )
+def window(session: Session, found: Authority, full: Viewer) -> Viewer:
+    """The window an agent's call opens onto its person: limited to the grant's businesses, if it names
+    any."""
     if found.orgs is None:
         return Viewer(full.subject_id, None, "", full.subject_ids, agent=found.agent)
     allowed = set(found.orgs)
@@ -158,6 +146,21 @@ def window(
     subjects = tuple(dict.fromkeys(s for (s,) in held))
     return Viewer(
         full.subject_id, None, "", subjects or (full.subject_id,), orgs=found.orgs, agent=found.agent
+    )
+
+
+def record(session: Session, found: Authority, act: str, notary: Notary, now: datetime) -> None:
+    """An agent's act, done: in the person's list of what the agent did, and in the ledger. Called last
+    in the act's transaction, so the ledger's head is held only from here to the commit."""
+    assert found.grant_id is not None
+    session.add(GrantAct(grant_id=found.grant_id, at=now, act=act[:200]))
+    ledger_service.append(
+        session,
+        notary=notary,
+        chain_id=CHAIN,
+        type="agent.acted",
+        data={"subject": str(found.subject_id), "grant": str(found.grant_id), "act": act[:200]},
+        at=now,
     )
 
 

@@ -144,11 +144,15 @@ class CustomerCall:
             found = holder(session, checked, hub.clock())  # still live, in this transaction
             assert found.subject_id is not None  # a customer or person credential always names its subject
             window = viewer(session, found.subject_id, found.org_id)
-            if found.tier == Tier.agent:  # through a grant: its businesses only, and the act recorded
-                window = grants_service.window(session, found, window, self.act, hub.notary, hub.clock())
+            agent = found.tier == Tier.agent
+            if agent:  # through a grant: its businesses only
+                window = grants_service.window(session, found, window)
             if self.gpc:
                 _honour_gpc(session, self.hub, window)
-            return work(session, window)
+            done = work(session, window)
+            if agent:  # and what it did, recorded (not had it failed: nothing was done)
+                grants_service.record(session, found, self.act, hub.notary, hub.clock())
+            return done
 
         return await self.hub.run(unit)
 
