@@ -40,6 +40,8 @@ from harken.terms.models import (
     TermsPublished,
 )
 from harken.terms.schemas import AgreementRead, ProfferRead
+from harken.webhooks import outbox
+from harken.webhooks.schemas import EventType
 
 
 class Answered(HarkenError):
@@ -145,6 +147,7 @@ def proffer(
             row.state, row.answered_at, row.answered_by = ACCEPTED, now, offered.answered_by
             _enter(session, notary, row, now)
         session.add(row)
+        _announce(session, row, now)
         made.append(row)
     session.flush()
     return made
@@ -181,6 +184,7 @@ def withdraw(
         return
     row.state, row.withdrawn_at = WITHDRAWN, now
     _enter(session, notary, row, now)
+    _announce(session, row, now)
     session.flush()
 
 
@@ -255,6 +259,7 @@ def answer(
         session.execute(select(ApiKey.id).where(ApiKey.key_hash == key_hash)).scalar() if key_hash else None
     )
     _enter(session, notary, row, now)
+    _announce(session, row, now)
     session.flush()
     return row
 
@@ -432,6 +437,28 @@ def _enter(session: Session, notary: Notary, row: TermsProffer, now: datetime) -
         at=now,
     )
     row.seq = entry.seq
+
+
+def _announce(session: Session, row: TermsProffer, now: datetime) -> None:
+    """`terms.updated` to the business the proffer was made to, and to no other: the proffer (read its
+    record with GET /v1/terms/proffers/{id}), the agreement, where it stands, and its ref for the person."""
+    outbox.emit(
+        session,
+        org_id=row.org_id,
+        type=EventType.terms_updated,
+        subject_id=row.subject_id,
+        data={
+            "proffer": str(row.id),
+            "ref": row.ref,
+            "agreement": row.agreement,
+            "version": row.version,
+            "status": row.state,
+            "alternative": row.alternative,
+            "alternative_version": row.alternative_version,
+            "at": rfc3339(now),
+        },
+        now=now,
+    )
 
 
 def _title(agreement_id: str) -> str:
