@@ -117,10 +117,17 @@ CALLS: dict[str, Callable[[Harken], object]] = {
     "event": lambda h: h.event(
         "cust-1", "purchase", item="tea", topics=["tea"], gift=True, offer_id="lounge", occurred_at=AT
     ),
+    "terms_proffers": lambda h: h.terms_proffers("proffered"),
+    "terms_record": lambda h: h.terms_record(ID),
+    "accept_terms": lambda h: h.accept_terms(ID),
+    "offer_terms_alternative": lambda h: h.offer_terms_alternative(ID, "GS-ONLY"),
+    "decline_terms": lambda h: h.decline_terms(ID),
+    "accepted_terms": lambda h: h.accepted_terms(),
+    "publish_terms": lambda h: h.publish_terms(["SD-BASE"]),
 }
 # What a call returns that is not the model it reads: the response fields it reads.
 READS = {"replay_range": {"deliveries"}}
-NOT_HTTP = {"verify_webhook"}  # offline: checks a webhook's signature
+NOT_HTTP = {"verify_webhook", "verify_terms_record"}  # offline: check a webhook's or a record's signature
 
 
 def calls() -> list[str]:

@@ -44,6 +44,7 @@ from pydantic import TypeAdapter
 
 from harken.client.catalogue import CatalogueCalls
 from harken.client.customers import CustomerCalls, Erasure
+from harken.client.terms import ProfferStateName, RecordProblem, TermsCalls, verify_terms_record
 from harken.client.wire import (
     DOCUMENT,
     UNSET,
@@ -78,6 +79,7 @@ from harken.decisions.schemas import Candidate, DecisionRead, FeedbackKind, Offe
 from harken.profiling.schemas import AnswerRead, NextQuestion, Option, QuestionRead
 from harken.shares.schemas import SharedWithYou
 from harken.subjects.schemas import SessionRead, SubjectListed, SubjectRead
+from harken.terms.schemas import OrgTerms, ProfferPage, ProfferRead, SignedRecord
 from harken.webhooks.schemas import AttemptRead, DeliveryRead, EndpointCreated, EndpointRead, Replayed
 from harken.webhooks.signing import WebhookVerificationError
 from harken.webhooks.signing import verify as verify_webhook
@@ -112,20 +114,27 @@ __all__ = [
     "OfferRead",
     "Option",
     "OrgProvenanceName",
+    "OrgTerms",
     "PresentationVerified",
+    "ProfferPage",
+    "ProfferRead",
+    "ProfferStateName",
     "Provenance",
     "PurposeRead",
     "QuestionRead",
     "ReceiptProof",
+    "RecordProblem",
     "SessionRead",
     "SharedWithYou",
     "SignedReceipt",
+    "SignedRecord",
     "StatusName",
     "SubjectListed",
     "SubjectRead",
     "SubjectView",
     "WebhookEventName",
     "WebhookVerificationError",
+    "verify_terms_record",
     "verify_webhook",
 ]
 
@@ -138,7 +147,7 @@ _DELIVERIES = TypeAdapter(list[DeliveryRead])
 # ---- the client -----------------------------------------------------------------------------------
 
 
-class Harken(CustomerCalls, CatalogueCalls):
+class Harken(CustomerCalls, CatalogueCalls, TermsCalls):
     """The org API of one Harken hub, with one org's API key (`hk_...`).
 
     `http`: an httpx.Client of your own (its transport, proxies, headers and timeouts), which

@@ -252,6 +252,7 @@ WebhookEventName = Literal[
     "preferences.updated",
     "context.updated",
     "share.updated",
+    "terms.updated",
     "subject.erased",
     "ledger.checkpoint",
 ]

@@ -20,7 +20,7 @@ from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.subjects.api import CustomerCall, Me, _me
 from harken.subjects.viewer import Viewer
-from harken.terms import roster, service
+from harken.terms import answers, roster, service
 from harken.terms.models import ACCEPTED, ALTERNATIVE, DECLINED
 from harken.terms.schemas import (
     Accepts,
@@ -58,7 +58,7 @@ async def org_terms(org_id: uuid.UUID, hub: HubDep) -> OrgTerms:
         if org is None:
             raise NotFound("no such business")
         return OrgTerms(
-            org=org.id, name=org.name, accepts=[service.read(a) for a in service.published(session, org.id)]
+            org=org.id, name=org.name, accepts=[service.read(a) for a in answers.published(session, org.id)]
         )
 
     return await hub.run(work)
@@ -135,7 +135,7 @@ async def proffers(call: Call, state: State = None) -> ProfferPage:
     """The terms your customers proffered to you, newest first, with your answers."""
     return await call(
         lambda session, org: ProfferPage(
-            items=service.shown(session, service.proffers_to(session, org, state=state))
+            items=service.shown(session, answers.proffers_to(session, org, state=state))
         )
     )
 
@@ -145,7 +145,7 @@ async def proffer_record(proffer_id: uuid.UUID, call: Call) -> SignedRecord:
     """Your copy of the agreement record, signed by the hub: the same record the customer fetches."""
 
     def work(session: Session, org: Org) -> SignedRecord:
-        row = service.proffer_to(session, org, proffer_id)
+        row = answers.proffer_to(session, org, proffer_id)
         return SignedRecord.model_validate(
             service.signed_record(session, row, issuer=call.hub.issuer, notary=call.hub.notary)
         )
@@ -178,7 +178,7 @@ async def accepted(call: Call) -> OrgTerms:
     """The agreements you say you accept (public at /.well-known/myterms/{your org id})."""
     return await call(
         lambda session, org: OrgTerms(
-            org=org.id, name=org.name, accepts=[service.read(a) for a in service.published(session, org.id)]
+            org=org.id, name=org.name, accepts=[service.read(a) for a in answers.published(session, org.id)]
         )
     )
 
@@ -188,7 +188,7 @@ async def publish(body: Accepts, call: Call, now: Now) -> OrgTerms:
     """Say which agreements of the roster you accept (the whole list: the others are taken back)."""
 
     def work(session: Session, org: Org) -> OrgTerms:
-        found = service.publish(session, org, body.agreements, now=now)
+        found = answers.publish(session, org, body.agreements, now=now)
         return OrgTerms(org=org.id, name=org.name, accepts=[service.read(a) for a in found])
 
     return await call(work)
@@ -198,7 +198,7 @@ async def _answer(
     call: Call, proffer_id: uuid.UUID, state: str, now: datetime, alternative: str | None = None
 ) -> SignedRecord:
     def work(session: Session, org: Org) -> SignedRecord:
-        row = service.answer(
+        row = answers.answer(
             session,
             org,
             proffer_id,

@@ -2,7 +2,8 @@
 they linked; each business accepts it, offers one alternative from the roster, or declines; the person
 may withdraw a proffer at any time. The hub signs the person's side when they proffer (its key, as it
 signs consent receipts); the business's answer is its authenticated call, recorded with the key that
-made it. Every change is an entry on the business's ledger chain, so both sides can retrieve, audit or
+made it (`harken.terms.answers`, the business's side). Every change is an entry on the business's ledger
+chain and a `terms.updated` webhook to it (`harken.terms.changes`), so both sides can retrieve, audit or
 dispute the record later; both fetch the same signed record (`record`).
 
 Accepted terms bind the business's decisions (decisions.readmodel reads `in_force`), keep the person's
@@ -21,31 +22,16 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from harken.clock import rfc3339
-from harken.errors import HarkenError, Invalid, NotFound
-from harken.ledger import service as ledger_service
+from harken.errors import Invalid, NotFound
 from harken.ledger.models import LedgerEntry
 from harken.ledger.service import Notary
-from harken.orgs.models import ApiKey, Org
+from harken.orgs.models import Org
 from harken.subjects.models import Subject, SubjectRef
 from harken.subjects.viewer import Viewer
+from harken.terms import changes, roster
 from harken.terms import record as signed
-from harken.terms import roster
-from harken.terms.models import (
-    ACCEPTED,
-    ALTERNATIVE,
-    DECLINED,
-    PROFFERED,
-    WITHDRAWN,
-    TermsProffer,
-    TermsPublished,
-)
+from harken.terms.models import ACCEPTED, ALTERNATIVE, DECLINED, PROFFERED, WITHDRAWN, TermsProffer
 from harken.terms.schemas import AgreementRead, ProfferRead
-
-
-class Answered(HarkenError):
-    """The proffer cannot take this answer any more: the business accepted it, or the person withdrew it."""
-
-    status_code, slug, title = 409, "terms-answered", "The proffer was already settled"
 
 
 def agreement(agreement_id: str, field: str = "agreement") -> roster.Agreement:
@@ -140,11 +126,12 @@ def proffer(
         row.proffer_jws = signed.sign(
             _proffer_document(row, org, chosen, issuer), notary.keys, signed.PROFFER_TYP
         )
-        _enter(session, notary, row, now)
+        changes.enter(session, notary, row, now)
         if offered is not None:  # the business offered this one itself: its answer stands, agreed
             row.state, row.answered_at, row.answered_by = ACCEPTED, now, offered.answered_by
-            _enter(session, notary, row, now)
+            changes.enter(session, notary, row, now)
         session.add(row)
+        changes.announce(session, row, now)
         made.append(row)
     session.flush()
     return made
@@ -180,7 +167,8 @@ def withdraw(
     if row.state == WITHDRAWN:
         return
     row.state, row.withdrawn_at = WITHDRAWN, now
-    _enter(session, notary, row, now)
+    changes.enter(session, notary, row, now)
+    changes.announce(session, row, now)
     session.flush()
 
 
@@ -203,89 +191,6 @@ def proffers_of(session: Session, viewer: Viewer) -> list[TermsProffer]:
     if viewer.org_id is not None:
         query = query.where(TermsProffer.org_id == viewer.org_id)
     return list(session.execute(query).scalars())
-
-
-# ---- the business's side -------------------------------------------------------------------------
-
-
-def proffers_to(session: Session, org: Org, *, state: str | None = None) -> list[TermsProffer]:
-    query = (
-        select(TermsProffer)
-        .where(TermsProffer.org_id == org.id)
-        .order_by(TermsProffer.proffered_at.desc(), TermsProffer.id)
-    )
-    if state is not None:
-        query = query.where(TermsProffer.state == state)
-    return list(session.execute(query).scalars())
-
-
-def proffer_to(session: Session, org: Org, proffer_id: uuid.UUID) -> TermsProffer:
-    row = session.get(TermsProffer, proffer_id)
-    if row is None or row.org_id != org.id:
-        raise NotFound(f"no proffer {proffer_id}")
-    return row
-
-
-def answer(
-    session: Session,
-    org: Org,
-    proffer_id: uuid.UUID,
-    *,
-    state: str,
-    key_hash: str | None,
-    notary: Notary,
-    now: datetime,
-    alternative: str | None = None,
-) -> TermsProffer:
-    """The business accepts the proffer, offers one alternative from the roster, or declines it. Until
-    it accepts it may change its answer; once accepted only the person ends the agreement."""
-    assert state in (ACCEPTED, ALTERNATIVE, DECLINED)
-    row = proffer_to(session, org, proffer_id)
-    if row.state in (ACCEPTED, WITHDRAWN):
-        raise Answered(f"proffer {proffer_id} was {row.state}: it takes no answer any more")
-    row.alternative = row.alternative_version = None
-    if state == ALTERNATIVE:
-        assert alternative is not None
-        other = agreement(alternative)
-        if other.id == row.agreement:
-            raise Invalid("agreement", "offer another agreement than the one proffered, or accept it")
-        row.alternative, row.alternative_version = other.id, other.version
-    row.state, row.answered_at = state, now
-    row.answered_by = (
-        session.execute(select(ApiKey.id).where(ApiKey.key_hash == key_hash)).scalar() if key_hash else None
-    )
-    _enter(session, notary, row, now)
-    session.flush()
-    return row
-
-
-def publish(
-    session: Session, org: Org, agreement_ids: Sequence[str], *, now: datetime
-) -> list[roster.Agreement]:
-    """Say which agreements of the roster the org accepts (the whole list: the others are taken back)."""
-    chosen = [agreement(a, f"agreements[{i}]") for i, a in enumerate(agreement_ids)]
-    held = {
-        p.agreement: p
-        for p in session.execute(select(TermsPublished).where(TermsPublished.org_id == org.id)).scalars()
-    }
-    for gone in set(held) - {a.id for a in chosen}:
-        session.delete(held[gone])
-    for a in chosen:
-        if a.id in held:
-            held[a.id].version = a.version
-        else:
-            session.add(TermsPublished(org_id=org.id, agreement=a.id, version=a.version, published_at=now))
-    session.flush()
-    return published(session, org.id)
-
-
-def published(session: Session, org_id: uuid.UUID) -> list[roster.Agreement]:
-    ids = session.execute(
-        select(TermsPublished.agreement)
-        .where(TermsPublished.org_id == org_id)
-        .order_by(TermsPublished.agreement)
-    ).scalars()
-    return [a for a in (roster.find(i) for i in ids) if a is not None]
 
 
 # ---- what the terms bind ---------------------------------------------------------------------------
@@ -408,30 +313,6 @@ def _proffer_document(row: TermsProffer, org: Org, chosen: roster.Agreement, iss
         "person": {"ref": row.ref},
         "proffered_at": rfc3339(row.proffered_at),
     }
-
-
-def _enter(session: Session, notary: Notary, row: TermsProffer, now: datetime) -> None:
-    """The change, on the business's chain: pseudonymous ids and the agreement, nothing readable."""
-    entry = ledger_service.append(
-        session,
-        notary=notary,
-        chain_id=row.chain,
-        type=f"terms.{row.state}",
-        data={
-            "proffer": str(row.id),
-            "org": str(row.org_id),
-            "subject": str(row.subject_id),
-            "agreement": row.agreement,
-            "version": row.version,
-            "text_sha256": row.text_sha256,
-            "state": row.state,
-            "alternative": row.alternative,
-            "answered_by": str(row.answered_by) if row.answered_by else None,
-            "at": rfc3339(now),
-        },
-        at=now,
-    )
-    row.seq = entry.seq
 
 
 def _title(agreement_id: str) -> str:

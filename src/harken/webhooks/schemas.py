@@ -15,6 +15,7 @@ class EventType(StrEnum):
     preferences_updated = "preferences.updated"
     context_updated = "context.updated"
     share_updated = "share.updated"
+    terms_updated = "terms.updated"
     subject_erased = "subject.erased"
     ledger_checkpoint = "ledger.checkpoint"
 
