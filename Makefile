@@ -60,6 +60,7 @@ test-fast: setup  ## The quick tests only, in parallel: SQLite, no browser, fuzz
 
 screenshots: setup browser  ## Refresh the Preference Centre's and the console's screenshots in docs/screenshots
 	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_centre.py -k every_page -q
+	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_grants.py -k photographed -q
 	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_console.py -q
 
 bench: setup  ## Measure writes, decisions, the ledger, imports and learning; the engine alone; the instruments' cost; prove no stale decision; see docs/benchmarks.md

@@ -1,5 +1,6 @@
 """An agent's software as a test drives it: registers, sends the person's browser through the OAuth
-flow with PKCE, and trades codes and refresh tokens for tokens, as an MCP client would."""
+flow with PKCE, and trades codes and refresh tokens for tokens, as an MCP client would. Its client is
+the app's TestClient, or an httpx.Client to a real server (the browser tests)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.centre_client import Visitor, csrf_of
@@ -27,13 +29,13 @@ def pkce() -> tuple[str, str]:
 
 @dataclass
 class Agent:
-    client: TestClient
+    client: TestClient | httpx.Client
     client_id: str
     redirect_uri: str = REDIRECT
 
     @classmethod
     def register(
-        cls, client: TestClient, name: str = "Pocket Assistant", redirect_uri: str = REDIRECT
+        cls, client: TestClient | httpx.Client, name: str = "Pocket Assistant", redirect_uri: str = REDIRECT
     ) -> Agent:
         made = client.post("/oauth/register", json={"client_name": name, "redirect_uris": [redirect_uri]})
         assert made.status_code == 201, made.text
