@@ -5,7 +5,7 @@ ids, statuses and digests) and the ledger (digests keyed by the destroyed key, w
 tested against). The subject row remains as a tombstone, so every business's ref to them answers
 "erased" rather than "unknown", and every business that dealt with them is told (`subject.erased`).
 A business whose learned models may have learned from the person's logged decisions has them rebuilt
-without them, the older versions forgotten (harken.learning.service, "Forgetting")."""
+without them, the older versions forgotten (harken.learning.forgetting)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from harken.context.models import Event, Fact, Sharing
 from harken.credentials import service as credential_service
 from harken.decisions.models import DecisionFeedback, DecisionLog
 from harken.grants import service as grant_service
-from harken.learning import service as learning_service
+from harken.learning import forgetting
 from harken.ledger import service as ledger_service
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
@@ -87,7 +87,7 @@ def end_relationship(session: Session, *, org: Org, ref: str, notary: Notary, no
 
 def _forget_org(session: Session, org: Org, subject_id: uuid.UUID, now: datetime) -> None:
     """Delete what one org holds of a subject other orgs also reach."""
-    learning_service.mark_erased(session, subject_id=subject_id, org_id=org.id, now=now)
+    forgetting.mark_erased(session, subject_id=subject_id, org_id=org.id, now=now)
     for model in (DecisionFeedback, Event, DecisionLog, Sharing, ShareUse, QuestionAsk):
         session.execute(delete(model).where(model.subject_id == subject_id, model.org_id == org.id))
     session.execute(delete(Fact).where(Fact.subject_id == subject_id, Fact.source == str(org.id)))
@@ -135,7 +135,7 @@ def erase(session: Session, *, subject_id: uuid.UUID, notary: Notary, now: datet
     subject = session.get_one(Subject, subject_id)
     if subject.erased_at is not None:
         return []
-    learning_service.mark_erased(session, subject_id=subject_id, now=now)
+    forgetting.mark_erased(session, subject_id=subject_id, now=now)
     for model in HOLDING:
         session.execute(delete(model).where(model.subject_id == subject_id))
     shares = select(Share.id).where(Share.subject_id == subject_id).scalar_subquery()

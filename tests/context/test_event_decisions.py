@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from harken.client import Harken
 from harken.context.models import Event
-from harken.learning import service as learning
+from harken.learning.forgetting import rebuild_due
+from harken.learning.rewards import BEGINNING, Progress, examples
 from harken.ledger.models import LedgerEntry
 from harken.orgs import service as org_service
 from tests.factories import T0, FixedClock, org_client
@@ -49,8 +50,8 @@ def decided(client: TestClient, headers: dict[str, str], ref: str, offer: str = 
 def rewards(session: Session, org_name: str) -> list[float]:
     org = org_service.by_name(session, org_name)
     assert org is not None
-    progress = learning.Progress()
-    found = learning.examples(session, org, since=learning.BEGINNING, until=LATER, progress=progress)
+    progress = Progress()
+    found = examples(session, org, since=BEGINNING, until=LATER, progress=progress)
     return [example.reward for example in found]
 
 
@@ -169,5 +170,5 @@ def test_erasing_the_customer_deletes_their_linked_events_and_marks_the_model_to
     linked = session.scalars(select(Event.decision_id).where(Event.decision_id.is_not(None))).all()
     assert linked == [uuid.UUID(kept)]
     skyway = org_service.by_name(session, "Skyway Airlines")
-    assert skyway is not None and learning.rebuild_due(session, skyway) is not None
+    assert skyway is not None and rebuild_due(session, skyway) is not None
     assert rewards(session, "Skyway Airlines") == [1.0]  # c-2's decision, answered; c-1's is gone

@@ -21,7 +21,7 @@ from harken.cli import app as cli
 from harken.db import session_scope
 from harken.decisions.models import DecisionLog
 from harken.errors import Invalid
-from harken.learning import offline, service, serving, vw
+from harken.learning import forgetting, offline, rewards, service, serving, vw
 from harken.learning.models import LearningModel, LearningSettings
 from harken.ledger.service import Notary
 from harken.orgs.models import Org
@@ -61,12 +61,12 @@ def test_an_erasure_marks_the_org_and_the_next_training_rebuilds_without_the_era
     assert cached is not None and cached.name == f"vw:{org.id}:1"
     customer(session, org, 100, seed=3, days=1)
     two = service.train(session, org, clock=FixedClock(NOW))
-    assert two is not None and two.examples == 600 and service.rebuild_due(session, org) is None
+    assert two is not None and two.examples == 600 and forgetting.rebuild_due(session, org) is None
 
     erasure.erase(session, subject_id=erased, notary=notary, now=ERASED_AT)
-    assert service.rebuild_due(session, org) == ERASED_AT
+    assert forgetting.rebuild_due(session, org) == ERASED_AT
     assert service.pending(session, org, now=NOW) == 300  # the whole remaining log, not what is new
-    progress = service.Progress()
+    progress = rewards.Progress()
     rebuilt = service.train(session, org, clock=FixedClock(NOW), progress=progress)
 
     assert rebuilt is not None and rebuilt.version == 3 and rebuilt.live
@@ -75,7 +75,7 @@ def test_an_erasure_marks_the_org_and_the_next_training_rebuilds_without_the_era
     assert versions(session, org) == [(3, True, True), (2, False, False), (1, False, False)]
     forgotten = session.scalars(select(LearningModel).where(LearningModel.forgotten_at.is_not(None)))
     assert {m.forgotten_at for m in forgotten} == {NOW}
-    assert service.rebuild_due(session, org) is None
+    assert forgetting.rebuild_due(session, org) is None
     live = serving.scorer_for(session, org)
     assert live is not None and live is not cached and live.name == f"vw:{org.id}:3"
     with pytest.raises(Invalid, match="forgotten"):
@@ -93,7 +93,7 @@ def test_the_rebuilt_model_is_the_one_the_remaining_log_alone_would_make(
     customer(session, org, 150, seed=2, days=1)
     service.train(session, org, clock=FixedClock(NOW))
     remaining = list(
-        service.examples(session, org, since=T0 + timedelta(hours=12), until=NOW, progress=service.Progress())
+        rewards.examples(session, org, since=T0 + timedelta(hours=12), until=NOW, progress=rewards.Progress())
     )
     erasure.erase(session, subject_id=erased, notary=notary, now=ERASED_AT)
     rebuilt = service.train(session, org, clock=FixedClock(NOW))
@@ -121,9 +121,9 @@ def test_with_nothing_left_to_learn_from_every_version_is_forgotten_and_the_rule
     service.promote(session, org, version=1, force=True)
     assert serving.scorer_for(session, org) is not None  # loaded, and kept by this process
     erasure.erase(session, subject_id=erased, notary=notary, now=ERASED_AT)
-    progress = service.Progress()
+    progress = rewards.Progress()
     assert service.train(session, org, clock=FixedClock(NOW), progress=progress) is None
-    assert progress.forgotten == [1] and service.rebuild_due(session, org) is None
+    assert progress.forgotten == [1] and forgetting.rebuild_due(session, org) is None
     assert versions(session, org) == [(1, False, False)]
     assert serving.scorer_for(session, org) is None
     # The next model starts afresh (from no forgotten version), numbered after the ones before.
@@ -162,11 +162,11 @@ def test_an_erasure_marks_only_orgs_that_logged_a_choice_of_the_customer(
     session.flush()
     for subject_id in (quiet.id, refused):
         erasure.erase(session, subject_id=subject_id, notary=notary, now=ERASED_AT)
-    assert service.rebuild_due(session, org) is None and session.get(LearningSettings, org.id) is None
+    assert forgetting.rebuild_due(session, org) is None and session.get(LearningSettings, org.id) is None
     chosen = customer(session, other, 3, seed=2)
     erasure.erase(session, subject_id=chosen, notary=notary, now=ERASED_AT)
-    assert service.rebuild_due(session, other) == ERASED_AT
-    assert service.rebuild_due(session, org) is None
+    assert forgetting.rebuild_due(session, other) == ERASED_AT
+    assert forgetting.rebuild_due(session, org) is None
 
 
 def test_an_org_ending_its_relationship_with_a_shared_subject_marks_only_itself(
@@ -186,8 +186,8 @@ def test_an_org_ending_its_relationship_with_a_shared_subject_marks_only_itself(
     )
     session.flush()
     erasure.end_relationship(session, org=a, ref="c1", notary=notary, now=ERASED_AT)
-    assert service.rebuild_due(session, a) == ERASED_AT
-    assert service.rebuild_due(session, b) is None
+    assert forgetting.rebuild_due(session, a) == ERASED_AT
+    assert forgetting.rebuild_due(session, b) is None
 
 
 def test_an_erasure_during_a_rebuild_leaves_the_mark_for_another(
@@ -206,10 +206,10 @@ def test_an_erasure_during_a_rebuild_leaves_the_mark_for_another(
 
     monkeypatch.setattr(vw, "learn", meanwhile)
     assert service.train(session, org, clock=FixedClock(NOW)) is not None
-    assert service.rebuild_due(session, org) == ERASED_AT + timedelta(minutes=1)  # not cleared
+    assert forgetting.rebuild_due(session, org) == ERASED_AT + timedelta(minutes=1)  # not cleared
     monkeypatch.setattr(vw, "learn", learn)
     again = service.train(session, org, clock=FixedClock(NOW))
-    assert again is not None and again.examples == 50 and service.rebuild_due(session, org) is None
+    assert again is not None and again.examples == 50 and forgetting.rebuild_due(session, org) is None
     assert versions(session, org) == [(2, False, True), (1, False, False)]
 
 

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from harken.context.models import Event
 from harken.decisions.models import DecisionFeedback, DecisionLog
-from harken.learning import service
+from harken.errors import Invalid
+from harken.learning import settings
+from harken.learning.rewards import BEGINNING, Progress, examples
 from harken.orgs.models import Org
 from tests.factories import T0, make_org
 from tests.learning.test_service import NOW, log
@@ -64,16 +66,13 @@ def decisions(session: Session, org: Org, count: int) -> list[DecisionLog]:
 
 
 def rewards(session: Session, org: Org) -> list[float]:
-    progress = service.Progress()
-    return [
-        e.reward
-        for e in service.examples(session, org, since=service.BEGINNING, until=NOW, progress=progress)
-    ]
+    progress = Progress()
+    return [e.reward for e in examples(session, org, since=BEGINNING, until=NOW, progress=progress)]
 
 
 def test_the_latest_of_feedback_and_answering_events_is_the_reward(session: Session) -> None:
     org, _ = make_org(session)
-    service.set_opted_out_reward(session, org, -2.0, now=T0)
+    settings.set_opted_out_reward(session, org, -2.0, now=T0)
     rows = decisions(session, org, 7)
     histories: list[list[tuple[str, int]]] = [
         [("accepted", 5), ("offer.dismissed", 10)],  # the event came later: 0
@@ -103,7 +102,7 @@ def test_outcomes_are_read_in_one_query_per_batch(session: Session, monkeypatch:
     rows = decisions(session, org, 10)
     for i, row in enumerate(rows):
         outcome(session, row, "offer.accepted" if i % 2 else "dismissed", 5)
-    monkeypatch.setattr(service, "BATCH", 4)
+    monkeypatch.setattr("harken.learning.rewards.BATCH", 4)
     statements: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -118,3 +117,14 @@ def test_outcomes_are_read_in_one_query_per_batch(session: Session, monkeypatch:
     reads = [s for s in statements if "decision_feedback" in s]
     assert len(reads) == 3  # 10 decisions, 4 at a time
     assert all("events" in s and "UNION ALL" in s for s in reads)
+
+
+def test_an_opt_out_costs_what_the_org_says(session: Session) -> None:
+    org, _ = make_org(session)
+    assert settings.opted_out_reward(session, org) == -1.0
+    settings.set_opted_out_reward(session, org, -3.0, now=NOW)
+    assert settings.opted_out_reward(session, org) == -3.0
+    with pytest.raises(Invalid):
+        settings.set_opted_out_reward(session, org, 2.0, now=NOW)
+    rows = log(session, org, [(c, -1.0) for c, _ in logged(3)], start=T0)
+    assert len(rows) == 3 and rewards(session, org) == [-3.0, -3.0, -3.0]

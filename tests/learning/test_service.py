@@ -18,7 +18,7 @@ from harken.db import session_scope
 from harken.decisions.models import DecisionFeedback, DecisionLog
 from harken.decisions.scoring import Choice
 from harken.errors import Invalid, NotFound
-from harken.learning import service, serving, vw
+from harken.learning import rewards, service, serving, vw
 from harken.learning.models import LearningModel
 from harken.orgs.models import Org
 from harken.subjects.models import Subject
@@ -130,7 +130,7 @@ def test_training_continues_from_trained_through_and_reads_only_settled_decision
     assert second is not None and second.version == 2 and second.examples == 600
     assert second.trained_through == NOW - timedelta(hours=1) + timedelta(seconds=199)
     # from scratch, on everything: a model that saw the same 600 in the same order
-    fresh = service.train(session, org, clock=later, since=service.BEGINNING)
+    fresh = service.train(session, org, clock=later, since=rewards.BEGINNING)
     assert fresh is not None and fresh.version == 3 and fresh.examples == 600
 
 
@@ -187,23 +187,6 @@ def test_promotion_needs_an_evaluation_against_the_policy_in_force_unless_forced
     service.promote(session, org, version=2)
     assert [m.live for m in service.models(session, org)] == [True, False]
     assert serving.scorer_for(session, org).name == two.scorer_name  # type: ignore[union-attr]
-
-
-def test_an_opt_out_costs_what_the_org_says(session: Session) -> None:
-    org, _ = make_org(session)
-    assert service.opted_out_reward(session, org) == -1.0
-    service.set_opted_out_reward(session, org, -3.0, now=NOW)
-    assert service.opted_out_reward(session, org) == -3.0
-    with pytest.raises(Invalid):
-        service.set_opted_out_reward(session, org, 2.0, now=NOW)
-    rows = log(session, org, [(c, -1.0) for c, _ in logged(3)], start=T0)
-    rewards = [
-        e.reward
-        for e in service.examples(
-            session, org, since=service.BEGINNING, until=NOW, progress=service.Progress()
-        )
-    ]
-    assert len(rows) == 3 and rewards == [-3.0, -3.0, -3.0]
 
 
 def test_a_worker_round_trains_each_org_with_something_new_skipping_what_it_cannot_read(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harken.decisions.models import DecisionLog
-from harken.learning import offline, service
+from harken.learning import offline, service, settings
 from harken.orgs import service as org_service
 from tests.factories import FixedClock
 from tests.stories.conftest import Business, codes
@@ -32,7 +32,7 @@ def test_feedback_teaches_the_shop_what_is_worth_sending_within_what_customers_s
     shop.offer("wine-club", topics=["wine"])
     org = org_service.by_name(session, "Stride & Brew")
     assert org is not None
-    service.set_explore_cap(session, org, 0.5, now=clock())
+    settings.set_explore_cap(session, org, 0.5, now=clock())
     session.commit()
     for ref in CURIOUS:  # like coffee a little more than shoes, never wine, and happy to be surprised
         customer = shop.customer(ref, grant={"marketing": ["email"]})

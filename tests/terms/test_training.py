@@ -1,5 +1,5 @@
 """Terms that forbid AI training keep the person's decisions with that business out of its training
-data (`learning.service.examples`), and only while the business's acceptance stands."""
+data (`learning.rewards.examples`), and only while the business's acceptance stands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from harken.learning import service
+from harken.learning import rewards
 from harken.orgs.models import Org
 from harken.terms import roster
 from harken.terms.models import ACCEPTED, PROFFERED, WITHDRAWN, TermsProffer
@@ -17,9 +17,9 @@ from tests.learning.world import logged
 
 
 def trained_on(session: Session, org: Org) -> int:
-    progress = service.Progress()
+    progress = rewards.Progress()
     return sum(
-        1 for _ in service.examples(session, org, since=service.BEGINNING, until=NOW, progress=progress)
+        1 for _ in rewards.examples(session, org, since=rewards.BEGINNING, until=NOW, progress=progress)
     )
 
 

@@ -1,6 +1,6 @@
 """What happened, as a business tells it: purchases (a gift says nothing of the buyer) and offers shown,
 accepted or dismissed, each of the latter perhaps answering a decision. What a decision remembers of them
-is read by harken.decisions.readmodel; what a model learns from them, by harken.learning.service."""
+is read by harken.decisions.readmodel; what a model learns from them, by harken.learning.rewards."""
 
 from __future__ import annotations
 

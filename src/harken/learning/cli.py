@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from harken.clock import system_clock
 from harken.db import session_scope
 from harken.errors import HarkenError
-from harken.learning import offline, service, serving
+from harken.learning import forgetting, offline, rewards, service, serving, settings
 from harken.learning.models import LearningModel
 from harken.orgs import service as org_service
 from harken.orgs.models import Org
@@ -52,7 +52,7 @@ def _org(session: Session, name: str) -> Org:
 def train(
     org_name: str = ORG,
     settled_hours: float = typer.Option(
-        service.SETTLED.total_seconds() / 3600,
+        rewards.SETTLED.total_seconds() / 3600,
         "--settled-hours",
         min=0,
         help="Learn only from decisions at least this old: time for their feedback to arrive.",
@@ -68,14 +68,14 @@ def train(
     with open_store() as store, session_scope(store.sessions) as session:
         org = _org(session, org_name)
         now = system_clock()
-        rebuild = service.rebuild_due(session, org) is not None
-        since = service.BEGINNING if from_scratch else None
+        rebuild = forgetting.rebuild_due(session, org) is not None
+        since = rewards.BEGINNING if from_scratch else None
         total = service.pending(session, org, now=now, settled=settled, since=since)
         if total == 0 and not rebuild:
             console.print(f"{org.name}: nothing new to learn from.", highlight=False)
             return
         columns = (TextColumn("rebuilding" if rebuild else "training"), BarColumn(), MofNCompleteColumn())
-        counts = service.Progress()
+        counts = rewards.Progress()
 
         def tell(count: int) -> None:
             if count % 256 == 0 or count == total:
@@ -141,7 +141,7 @@ def models(org_name: str = ORG) -> None:
                 f"{len(row.model):,} B" if row.model is not None else "-",
                 json.dumps(row.metrics, sort_keys=True) if row.metrics else "not evaluated",
             )
-        due = service.rebuild_due(session, org) is not None
+        due = forgetting.rebuild_due(session, org) is not None
     console.print(table)
     console.print(f"In force: {current}.", highlight=False)
     if due:
@@ -213,7 +213,7 @@ def explore(
     with _unit() as session:
         org = _org(session, org_name)
         if cap is not None:
-            service.set_explore_cap(session, org, cap, now=system_clock())
+            settings.set_explore_cap(session, org, cap, now=system_clock())
         value = serving.policy(session, org)[1]
     console.print(f"{org_name}: at most {value:.0%} of decisions explore.", highlight=False)
 
@@ -229,6 +229,6 @@ def penalty(
     with _unit() as session:
         org = _org(session, org_name)
         if reward is not None:
-            service.set_opted_out_reward(session, org, reward, now=system_clock())
-        value = service.opted_out_reward(session, org)
+            settings.set_opted_out_reward(session, org, reward, now=system_clock())
+        value = settings.opted_out_reward(session, org)
     console.print(f"{org_name}: an opt-out counts as {value:g}.", highlight=False)

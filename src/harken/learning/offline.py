@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from harken.clock import Clock
 from harken.decisions.scoring import Choice
 from harken.errors import Invalid, NotFound
-from harken.learning import evaluate, service, vw
+from harken.learning import evaluate, rewards, service, vw
 from harken.learning.models import LearningModel
 from harken.orgs.models import Org
 
@@ -41,15 +41,15 @@ def evaluate_version(
     *,
     clock: Clock,
     version: int | None = None,
-    settled: timedelta = service.SETTLED,
+    settled: timedelta = rewards.SETTLED,
 ) -> LearningModel:
     """Estimate the candidate's value and the policy in force's on the org's settled log; the verdict is
     kept in the candidate's `metrics` (`beats_current`, `against`) and returned with it."""
     candidate = _version(session, org, version)
     current = service.current_policy(session, org)
     logged = list(
-        service.examples(
-            session, org, since=service.BEGINNING, until=clock() - settled, progress=service.Progress()
+        rewards.examples(
+            session, org, since=rewards.BEGINNING, until=clock() - settled, progress=rewards.Progress()
         )
     )
     if len(logged) < FOLDS:

@@ -1,55 +1,26 @@
-"""An org's learned models: trained from its decision log and feedback, kept as versions, one of them
-live; the live one scores that org's decisions, never another's.
-
-Rewards come from `POST /v1/decisions/{id}/feedback` (accepted 1, dismissed or not relevant 0, opted
-out the org's penalty: `LearningSettings`, -1 unless set) and from `offer.accepted` (1) and
-`offer.dismissed` (0) events that name the decision they answer (`decision_id`). Of all of these on a
-decision, the latest counts (feedback by when it was given, an event by when it occurred). An offer
-event without a decision is no reward: attributing it to a decision by offer and time would be a guess.
-A decision with no outcome earned 0 — but only once its outcome has had time to arrive: training reads
-decisions decided at least `settled` ago.
-
-Forgetting: an erasure that deletes a customer's logged choices marks the org's learning to be rebuilt
-(`mark_erased`), since its model versions may carry what was learned from them. The next training (the
-worker's next round, or `harken learn train`) then trains a fresh model from the whole remaining log,
-deletes every older version's model (the rows stay, `forgotten_at` set), and, if one of those was live,
-makes the rebuilt version live in its place: the same data, minus the erased people, so it is not held
-back for a new evaluation. Otherwise the rules keep deciding, as they did.
+"""An org's learned models: trained from its decision log and feedback (the examples and their rewards:
+harken.learning.rewards), kept as versions, one of them live; the live one scores that org's decisions,
+never another's. After an erasure, the next training rebuilds and forgets (harken.learning.forgetting).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_, union_all, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from harken.clock import Clock
-from harken.context.models import Event
-from harken.decisions.models import DecisionFeedback, DecisionLog
-from harken.decisions.scoring import Choice
+from harken.decisions.models import DecisionLog
 from harken.errors import Invalid, NotFound
-from harken.learning import serving, vw
-from harken.learning.models import OPTED_OUT_REWARD, LearningModel, LearningSettings
+from harken.learning import forgetting, vw
+from harken.learning.models import LearningModel
+from harken.learning.rewards import BEGINNING, SETTLED, Progress, examples, trainable
 from harken.orgs.models import Org
-from harken.terms import service as terms_service
-
-SETTLED = timedelta(hours=24)  # how long a decision's feedback has to arrive before it is learned from
-BATCH = 1000  # decisions read at a time
-# What became of a decision, as feedback or as an event that answers it; and "opted-out": the org's penalty.
-REWARDS = {
-    "accepted": 1.0,
-    "dismissed": 0.0,
-    "not-relevant": 0.0,
-    "offer.accepted": 1.0,
-    "offer.dismissed": 0.0,
-}
-BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 T = TypeVar("T")
 
@@ -63,83 +34,11 @@ class Unit(Protocol):
 # --- training ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Progress:
-    """How far a training run got: decisions learned from, logged choices it could not read (skipped,
-    not retried), the decided_at of the last decision read, and, if it was a rebuild after an erasure,
-    the older versions it forgot."""
-
-    examples: int = 0
-    skipped: int = 0
-    through: datetime | None = None
-    rebuilt: bool = False
-    forgotten: list[int] = field(default_factory=list)
-
-
-def opted_out_reward(session: Session, org: Org) -> float:
-    settings = session.get(LearningSettings, org.id)
-    return settings.opted_out_reward if settings is not None else OPTED_OUT_REWARD
-
-
-def set_explore_cap(session: Session, org: Org, cap: float, *, now: datetime) -> LearningSettings:
-    if not 0.0 <= cap <= 0.5:
-        raise Invalid("explore_cap", "a share of decisions: between 0 and 0.5")
-    settings = _settings(session, org.id, now)
-    settings.explore_cap, settings.updated_at = cap, now
-    session.flush()
-    return settings
-
-
-def _settings(session: Session, org_id: uuid.UUID, now: datetime) -> LearningSettings:
-    settings = session.get(LearningSettings, org_id)
-    if settings is None:
-        settings = LearningSettings(
-            org_id=org_id, opted_out_reward=OPTED_OUT_REWARD, explore_cap=0.0, updated_at=now
-        )
-        session.add(settings)
-    return settings
-
-
-def set_opted_out_reward(session: Session, org: Org, reward: float, *, now: datetime) -> LearningSettings:
-    if not -100.0 <= reward <= 0.0:
-        raise Invalid("opted_out_reward", "a penalty: between -100 and 0")
-    settings = _settings(session, org.id, now)
-    settings.opted_out_reward, settings.updated_at = reward, now
-    session.flush()
-    return settings
-
-
 def latest(session: Session, org: Org) -> LearningModel | None:
     """The org's newest version, forgotten or not."""
     return session.scalar(
         select(LearningModel).where(LearningModel.org_id == org.id).order_by(LearningModel.version.desc())
     )
-
-
-def rebuild_due(session: Session, org: Org) -> datetime | None:
-    """When an erasure asked for the org's model to be rebuilt without what it removed, if it is still to
-    be done (see the module's "Forgetting")."""
-    return session.scalar(
-        select(LearningSettings.rebuild_requested_at).where(LearningSettings.org_id == org.id)
-    )
-
-
-def mark_erased(
-    session: Session, *, subject_id: uuid.UUID, now: datetime, org_id: uuid.UUID | None = None
-) -> list[uuid.UUID]:
-    """Before an erasure deletes a subject's logged decisions (of one org, or of every org): each org whose
-    log holds a choice of theirs, which its models may have learned from, is marked to be rebuilt. The
-    orgs marked. An org with none of their choices logged has nothing to forget and is left alone."""
-    query = select(DecisionLog.org_id).where(
-        DecisionLog.subject_id == subject_id, DecisionLog.choice.is_not(None)
-    )
-    if org_id is not None:
-        query = query.where(DecisionLog.org_id == org_id)
-    marked = sorted(set(session.scalars(query)))
-    for each in marked:
-        _settings(session, each, now).rebuild_requested_at = now
-    session.flush()
-    return marked
 
 
 def _start(
@@ -161,106 +60,13 @@ def pending(
     session: Session, org: Org, *, now: datetime, settled: timedelta = SETTLED, since: datetime | None = None
 ) -> int:
     """Decisions with a logged choice, settled, that `train` would learn from (with the same `since`)."""
-    since = _start(session, org, since, rebuild=rebuild_due(session, org) is not None)[0]
+    since = _start(session, org, since, rebuild=forgetting.rebuild_due(session, org) is not None)[0]
     return (
         session.scalar(
-            select(func.count()).select_from(DecisionLog).where(*_trainable(org, since, now - settled))
+            select(func.count()).select_from(DecisionLog).where(*trainable(org, since, now - settled))
         )
         or 0
     )
-
-
-def _trainable(org: Org, since: datetime, until: datetime) -> tuple[ColumnElement[bool], ...]:
-    """The org's logged choices a model may learn from: never those about a customer whose terms the
-    org accepted forbid AI training (MyTerms "no AI training", "service delivery only"…)."""
-    return (
-        DecisionLog.org_id == org.id,
-        or_(
-            DecisionLog.subject_id.is_(None), DecisionLog.subject_id.not_in(terms_service.untrainable(org.id))
-        ),
-        DecisionLog.choice.is_not(None),
-        DecisionLog.decided_at > since,
-        DecisionLog.decided_at <= until,
-    )
-
-
-def examples(
-    session: Session,
-    org: Org,
-    *,
-    since: datetime,
-    until: datetime,
-    progress: Progress,
-    limit: int | None = None,
-) -> Iterator[vw.Example]:
-    """The org's logged choices decided after `since`, up to `until`, in the order they were decided,
-    each with its reward; `progress` follows. Past `limit`, stops at the next change of decided_at, so
-    a later run from `progress.through` on misses none decided at the same instant."""
-    penalty = opted_out_reward(session, org)
-    after: tuple[datetime, uuid.UUID] | None = None
-    while True:
-        query = select(DecisionLog.id, DecisionLog.decided_at, DecisionLog.choice).where(
-            *_trainable(org, since, until)
-        )
-        if after is not None:
-            query = query.where(tuple_(DecisionLog.decided_at, DecisionLog.id) > tuple_(*after))
-        rows = session.execute(query.order_by(DecisionLog.decided_at, DecisionLog.id).limit(BATCH)).all()
-        if not rows:
-            return
-        kinds = _outcomes(session, [row.id for row in rows])
-        for row in rows:
-            if limit is not None and progress.examples >= limit and row.decided_at != progress.through:
-                return
-            progress.through = row.decided_at
-            choice = _readable(row.choice)
-            if choice is None:
-                progress.skipped += 1
-                continue
-            kind = kinds.get(row.id)
-            reward = penalty if kind == "opted-out" else REWARDS.get(kind or "", 0.0)
-            yield vw.Example(choice, reward)
-            progress.examples += 1
-        after = (rows[-1].decided_at, rows[-1].id)
-
-
-def _readable(record: dict[str, Any]) -> Choice | None:
-    """The logged choice, or None if the record is not one a model can learn from (written by a bug,
-    or by hand): no chosen action, or no probability it was chosen with."""
-    try:
-        choice = Choice.from_record(record)
-        if len(choice.probabilities) != len(choice.actions) or not 0 <= choice.chosen < len(choice.actions):
-            return None
-        if not 0.0 < choice.propensity <= 1.0:
-            return None
-        for action in choice.actions:
-            if not all(isinstance(v, int | float) for v in action.features.values()):
-                return None
-        if not all(isinstance(v, int | float) for v in choice.shared.values()):
-            return None
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-    return choice
-
-
-def _outcomes(session: Session, decision_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """What last became of each of the decisions that has an outcome, in one query: its latest feedback
-    (by when it was given) or accepted or dismissed event answering it (by when it occurred)."""
-    feedback = select(
-        DecisionFeedback.decision_id.label("decision_id"),
-        DecisionFeedback.kind.label("kind"),
-        DecisionFeedback.at.label("at"),
-        DecisionFeedback.id.label("id"),
-    ).where(DecisionFeedback.decision_id.in_(decision_ids))
-    events = select(Event.decision_id, Event.type, Event.occurred_at, Event.id).where(
-        Event.decision_id.in_(decision_ids), Event.type.in_(["offer.accepted", "offer.dismissed"])
-    )
-    both = union_all(feedback, events).subquery()
-    kinds: dict[uuid.UUID, str] = {}
-    for decision_id, kind in session.execute(
-        select(both.c.decision_id, both.c.kind).order_by(both.c.at, both.c.id)
-    ):
-        kinds[decision_id] = kind  # later rows overwrite earlier ones
-    return kinds
 
 
 def train(
@@ -279,12 +85,13 @@ def train(
     `since` None: the latest version trained further, from its `trained_through` on (the org's first
     model, or after its versions were all forgotten: from the beginning of the log). `since` given: a
     fresh model from decisions after it. A rebuild due after an erasure overrides both, and `limit`:
-    a fresh model from the whole remaining log, then the older versions forgotten (`_forget`), even if
-    nothing remains to learn from. `on_example` is told the running count as examples are learned;
-    `progress`, if given, says at the end how many were learned and skipped, and what was forgotten."""
+    a fresh model from the whole remaining log, then the older versions forgotten (`forgetting.forget`),
+    even if nothing remains to learn from. `on_example` is told the running count as examples are
+    learned; `progress`, if given, says at the end how many were learned and skipped, and what was
+    forgotten."""
     now = clock()
     progress = progress if progress is not None else Progress()
-    mark = rebuild_due(session, org)
+    mark = forgetting.rebuild_due(session, org)
     start, base = _start(session, org, since, rebuild=mark is not None)
     if mark is not None:
         limit, progress.rebuilt = None, True  # the older versions go only once a whole new one is made
@@ -311,41 +118,8 @@ def train(
         session.add(row)
         session.flush()
     if mark is not None:
-        _forget(session, org, rebuilt=row, mark=mark, now=now, progress=progress)
+        progress.forgotten = forgetting.forget(session, org, rebuilt=row, mark=mark, now=now)
     return row
-
-
-def _forget(
-    session: Session,
-    org: Org,
-    *,
-    rebuilt: LearningModel | None,
-    mark: datetime,
-    now: datetime,
-    progress: Progress,
-) -> None:
-    """After a rebuild: every older version's model deleted (the row kept, `forgotten_at` set), the
-    rebuilt version live if one of them was, and the mark cleared — unless another erasure marked the
-    org again meanwhile (this rebuild may have read what that one removed): the next training rebuilds."""
-    older: tuple[ColumnElement[bool], ...] = (
-        LearningModel.org_id == org.id,
-        LearningModel.forgotten_at.is_(None),
-    )
-    if rebuilt is not None:
-        older += (LearningModel.version < rebuilt.version,)
-    found = session.execute(select(LearningModel.version, LearningModel.live).where(*older)).all()
-    session.execute(update(LearningModel).where(*older).values(model=None, forgotten_at=now, live=False))
-    if rebuilt is not None and any(live for _, live in found):
-        session.flush()
-        rebuilt.live = True
-    session.execute(
-        update(LearningSettings)
-        .where(LearningSettings.org_id == org.id, LearningSettings.rebuild_requested_at == mark)
-        .values(rebuild_requested_at=None)
-    )
-    session.flush()
-    serving.evict(org.id)  # this process keeps no forgotten model; others drop theirs on their next decision
-    progress.forgotten = sorted(version for version, _ in found)
 
 
 def _told(stream: Iterator[vw.Example], on_example: Callable[[int], None]) -> Iterator[vw.Example]:

@@ -71,31 +71,49 @@ def _features(features: Features) -> str:
 def lines(shared: Features, actions: Sequence[Action], label: tuple[int, float, float] | None = None) -> str:
     """A decision as a VW multi-line ADF example: the shared line, then one line per action; `label`
     (chosen index, cost, propensity) marks the action taken when learning."""
-    out = [f"shared |s {_features(shared)}"]
-    written: dict[int, tuple[str, bool]] = {}  # the channels of one offer share one features mapping
+    out = [_shared(tuple(shared.items()))]
+    written: dict[int, _Own] = {}  # the channels of one offer share one features mapping
     for offer_id, channel, features in actions:
-        known = written.get(id(features))
-        if known is None:
-            known = written[id(features)] = (
-                _tokens(tuple(features.items())),
-                f"offer={offer_id}" in features,
-            )
-        tokens, named = known
-        identity = _identity(offer_id, channel, named)
-        out.append(f"|a {identity} {tokens}" if tokens else f"|a {identity}")
+        own = written.get(id(features))
+        if own is None:
+            own = written[id(features)] = _own(tuple(features), tuple(features.values()))
+        out.append(own.lines.get((offer_id, channel)) or own.line(offer_id, channel))
     if label is not None:
         chosen, cost, propensity = label
         out[chosen + 1] = f"0:{cost!r}:{propensity!r} {out[chosen + 1]}"
     return "\n".join(out)
 
 
-@lru_cache(maxsize=1 << 14)
-def _tokens(features: tuple[tuple[str, float], ...]) -> str:
-    """An action's own features as VW reads them (cached: an org's offers recur in every decision)."""
-    return _features(dict(features))
+@lru_cache(maxsize=1 << 12)
+def _shared(features: tuple[tuple[str, float], ...]) -> str:
+    return f"shared |s {_features(dict(features))}"
+
+
+class _Own:
+    """An action's own features as VW reads them, and the line of each action (offer and channel) that
+    carries them. Cached by the features' names and values (`_own`): an org's offers and channels recur
+    in every decision, in mappings made afresh for each, and the text is the same."""
+
+    __slots__ = ("_names", "_tokens", "lines")
+
+    def __init__(self, names: tuple[str, ...], values: tuple[float, ...]) -> None:
+        self._names = names
+        self._tokens = _features(dict(zip(names, values, strict=True)))
+        self.lines: dict[tuple[str, str | None], str] = {}  # (offer id, channel) → its line, once made
+
+    def line(self, offer_id: str, channel: str | None) -> str:
+        """The action's line, made and kept (two threads may both make it: the same text)."""
+        identity = _identity(offer_id, channel, f"offer={offer_id}" in self._names)
+        found = f"|a {identity} {self._tokens}" if self._tokens else f"|a {identity}"
+        self.lines[(offer_id, channel)] = found
+        return found
 
 
 @lru_cache(maxsize=1 << 14)
+def _own(names: tuple[str, ...], values: tuple[float, ...]) -> _Own:
+    return _Own(names, values)
+
+
 def _identity(offer_id: str, channel: str | None, named: bool) -> str:
     """The action itself, beside its features: which offer (unless its features name it already) by
     which channel, or not sending."""
