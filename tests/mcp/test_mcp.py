@@ -1,14 +1,15 @@
 """The person's powers as MCP tools, driven by the SDK's own client against a real `harken serve`: over
 stdio (`harken mcp` spawned as the assistant's host would) and over streamable HTTP (`/mcp` on the hub).
 
-One hub (SQLite) per module: a bookshop whose customer Alice signed in to the centre and made a token of
-her own (`hp_…`). Each test signs in with an address of its own."""
+One hub (SQLite) per module: a bookshop whose customers sign in to the centre and make a token of their
+own (`hp_…`) or approve their assistant's grant by OAuth with PKCE (`ha_…`). Each test signs in with an
+address of its own."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +24,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, TextContent
 
 from mcp import ClientSession
-from tests.centre_client import Visitor
+from tests.centre_client import Visitor, csrf_of
 from tests.conftest import Database
+from tests.grants.agent import Agent
 from tests.live import LiveHub, MailDirectory, serve
 
 pytestmark = pytest.mark.slow
@@ -74,12 +76,48 @@ class Hub:
             visitor.sign_in(email)
             return visitor.person_token()
 
+    @contextmanager
+    def assistant(self, ref: str, scope: str) -> Iterator[Assistant]:
+        """A customer of the bookshop, as `customer` makes them, who approved their assistant's request
+        for `scope` on the centre's consent screen: the assistant's access token, and her browser."""
+        self.customer(ref)
+        with httpx.Client(base_url=self.live.url, follow_redirects=False, timeout=10) as http:
+            browser = Visitor.over(http, MailDirectory(self.mail))
+            browser.sign_in(f"{ref}@example.com")
+            tokens = Agent.register(http).connect(browser, scope=scope, name="my assistant")
+            yield Assistant(tokens["access_token"], browser)
+
     def decide(self, ref: str) -> dict[str, Any]:
         body = {"subject": ref, "purpose": "marketing", "channels": ["email"], "candidates": [BOOK_CLUB]}
         response = self.shop.post("/v1/decisions", json=body)
         assert response.status_code == 200, response.text
         decision: dict[str, Any] = response.json()
         return decision
+
+
+@dataclass(frozen=True)
+class Assistant:
+    token: str
+    browser: Visitor
+
+    def person(self, path: str) -> Any:
+        """What the person reads with a token of her own."""
+        own = {"Authorization": f"Bearer {self.browser.person_token()}"}
+        answer = self.browser.http.get(path, headers=own)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def acts(self) -> list[str]:
+        """What her access log says her assistant did, oldest first."""
+        log = self.person("/v1/me/access-log")
+        return [e["explanation"] for e in reversed(log) if e["kind"] == "agent"]
+
+    def revoke(self) -> None:
+        """She revokes the grant on My assistants."""
+        page = self.browser.get("/centre/assistants").text
+        grant = self.person("/v1/me/grants")[0]["id"]
+        revoked = self.browser.http.post(f"/centre/assistants/{grant}/revoke", data={"csrf": csrf_of(page)})
+        assert revoked.status_code == 303, revoked.text
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +291,40 @@ def test_mcp_over_http_needs_a_customer_token(hub: Hub, authorization: str | Non
     assert refused.status_code == 401, refused.text
     assert refused.headers["www-authenticate"].startswith("Bearer")
     assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_through_a_grant_a_scope_not_granted_is_refused_every_call_is_logged_and_revoking_stops_it(
+    hub: Hub, transport: str
+) -> None:
+    """An assistant with a real `read context` grant, over each transport: what it may do works, a tool
+    beyond its scopes gets the hub's 403, each call it made is in her access log as her assistant's, and
+    once she revokes the grant its next call is a 401."""
+    with hub.assistant(f"grant-{transport}", "read context") as assistant:
+        run = over_stdio if transport == "stdio" else over_http
+
+        async def work(session: ClientSession) -> None:
+            result(await session.call_tool("what_businesses_know"))
+            told = {"situation": "travelling", "do_not_disturb_until": in_hours(2)}
+            result(await session.call_tool("set_context", told))
+            beyond = refusal(await session.call_tool("change_preferences", {"changes": {"novelty": 0.9}}))
+            assert ": 403 " in beyond and "preferences" in beyond, beyond
+
+        run(hub, assistant.token, work)
+        assert "context.do_not_disturb" in [r["code"] for r in hub.decide(f"grant-{transport}")["reasons"]]
+        done = ["Through my assistant: GET /v1/me", "Through my assistant: PUT /v1/me/context"]
+        assert assistant.acts() == done  # and not the refused call: it did nothing
+
+        assistant.revoke()
+
+        async def after(session: ClientSession) -> None:
+            assert ": 401 " in refusal(await session.call_tool("clear_context", {}))
+
+        if transport == "stdio":
+            run(hub, assistant.token, after)
+        else:  # the hub's /mcp refuses the session itself
+            refused = httpx.post(
+                f"{hub.live.url}/mcp", headers={"Authorization": f"Bearer {assistant.token}"}, json={}
+            )
+            assert refused.status_code == 401
+        assert assistant.acts() == done
