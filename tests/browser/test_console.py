@@ -265,7 +265,7 @@ def test_the_overview_draws_its_charts_without_javascript_at_phone_width(
         sign_in(page, centre_hub, shop.viewer)
         chart = page.locator("#decisions")
         expect(chart.get_by_role("img", name=re.compile("^Decisions per day"))).to_be_visible()
-        box = chart.locator(".picture.narrow svg").bounding_box()
+        box = chart.locator(".picture svg").bounding_box()
         assert box is not None and 0 < box["width"] <= PHONE and box["height"] > 200, box
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE  # nothing wider than the phone
         # The text table beside the chart says what the API answered: two sent, two refused, today
@@ -281,7 +281,7 @@ def test_the_overview_draws_its_charts_without_javascript_at_phone_width(
 
     page = new_context(width=PHONE).new_page()  # axe runs in the page: a context with script
     sign_in(page, centre_hub, shop.viewer)
-    expect(page.locator("#decisions .picture.narrow svg")).to_be_visible()
+    expect(page.locator("#decisions .picture svg")).to_be_visible()
     checker = Checker(screenshot_directories(tmp_path), [])
     checker.check(page, "overview-360")
     if checker.problems:

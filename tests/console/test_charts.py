@@ -196,11 +196,37 @@ def test_the_charts_show_the_numbers_the_api_answered(
     assert drawn(charts.svg(by_slug["consents-marketing-email"]))["granted"][0] == (since.isoformat(), 1)
 
 
-def test_a_narrower_chart_for_a_phone_scales_with_its_page_and_keeps_its_numbers() -> None:
+def test_one_drawing_scales_with_its_page_and_another_size_keeps_its_numbers() -> None:
+    root = ElementTree.fromstring(charts.svg(chart()))
+    assert root.get("viewBox") == f"0 0 {charts.WIDTH} {charts.HEIGHT}" and root.get("width") is None
     narrow = charts.svg(chart(), width=400)
-    root = ElementTree.fromstring(narrow)
-    assert root.get("viewBox") == "0 0 400 360" and root.get("width") is None
+    assert ElementTree.fromstring(narrow).get("viewBox") == f"0 0 400 {charts.HEIGHT}"
     assert drawn(narrow) == drawn(charts.svg(chart()))
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_the_svg_holds_no_tooltip_data_and_no_coordinate_finer_than_a_tenth(kind: Kind) -> None:
+    svg = charts.svg(chart(kind))
+    root = ElementTree.fromstring(svg)
+    assert {d.get("class") for d in root.iter(f"{SVG}desc") if d.get("class")} == {"value", "x_label"}
+    assert "tooltip-trigger" not in svg and not re.search(r"\d\.\d\d", svg.split("</defs>")[1])
+
+
+def test_a_page_of_charts_styles_them_all_with_one_stylesheet() -> None:
+    styled = ElementTree.fromstring(charts.svg(chart(), nonce="n0nce"))
+    [style] = styled.iter(f"{SVG}style")
+    assert style.get("nonce") == "n0nce" and "#chart-decisions .color-1" in (style.text or "")
+    plain = charts.svg(chart(), styled=False)
+    assert "<style" not in plain and drawn(plain) == drawn(charts.svg(chart()))
+    shared = charts.stylesheet()
+    assert "#chart-" not in shared and "&gt;" not in shared and "</" not in shared
+    assert ".pygal-chart .color-7" in shared  # every colour, for charts of up to eight series
+    assert ElementTree.fromstring(plain).get("class") == "pygal-chart"
+    # a chart's own rules are the page's, scoped to its id alone
+    for rule in re.findall(
+        r"[^{}]+\{[^}]*\}", (style.text or "").replace("#chart-decisions", "svg.pygal-chart")
+    ):
+        assert rule.strip() in shared
 
 
 @pytest.mark.parametrize("kind", list(Kind))

@@ -28,13 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from xml.etree import ElementTree
 
 import pygal
 from pygal.style import Style
 
-from harken.console.overview import Overview, Table
+from harken.console.overview import Overview, Row, Table
 
 # On import pygal appends a finder for its map plugins (unused here) to sys.meta_path, one of the old kind
 # without find_spec: from then on every import that no other finder resolves (a library probing for an
@@ -42,9 +43,13 @@ from harken.console.overview import Overview, Table
 sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, pygal.PluginImportFixer)]
 
 SVG = "{http://www.w3.org/2000/svg}"
-X_LABEL_SPACE = 64  # pixels a slanted day needs: beyond what fits, label every nth day
-LEGEND_SPACE = 200  # pixels a legend entry (a reason code) needs
-LEGEND_ROW = 22
+# One drawing for every screen: 480 by 360 units, shown 310 px wide on a 360 px phone and about 530 px in
+# either column of a wide page, so 15-unit text is 10 px on the phone and 16 px on the desktop.
+WIDTH, HEIGHT = 480, 360
+X_LABEL_SPACE = 80  # units a slanted day needs: beyond what fits, label every nth day
+LEGEND_BOX, LEGEND_CHAR = 40, 9  # units a legend entry needs: its box and gap, and each character
+LEGEND_ROW = 23  # pygal's: 1.5 times the legend's text
+DIGITS = re.compile(r"(\d\.\d)\d+")  # a coordinate's digits past the first decimal
 MARGIN = 20  # pygal's own
 
 # Quiet colours for a plain admin page, each at least 3:1 against white (blue, orange, grey, green, red,
@@ -56,13 +61,13 @@ STYLE = Style(
     foreground_strong="#111111",
     foreground_subtle="#6b6b6b",
     font_family="system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif",
-    label_font_size=12,
-    major_label_font_size=12,
-    legend_font_size=12,
+    label_font_size=15,
+    major_label_font_size=15,
+    legend_font_size=15,
     title_font_size=15,
-    value_font_size=12,
-    tooltip_font_size=12,
-    no_data_font_size=18,
+    value_font_size=15,
+    tooltip_font_size=15,
+    no_data_font_size=20,
     guide_stroke_color="#e2e2e2",
     major_guide_stroke_color="#cccccc",
     guide_stroke_dasharray="0",
@@ -164,24 +169,30 @@ def slug(*parts: str) -> str:
     return "-".join(p for p in (re.sub(r"[^a-z0-9]+", "-", part.lower()).strip("-") for part in parts) if p)
 
 
-def svg(chart: Chart, *, width: int = 800, height: int = 360, nonce: str | None = None) -> str:
+def svg(
+    chart: Chart, *, width: int = WIDTH, height: int = HEIGHT, nonce: str | None = None, styled: bool = True
+) -> str:
     """The chart as an SVG element to put inline in a page: titled and described for a screen reader, with
     no script, the same for the same chart. It scales to its container (a viewBox of width by height, no
-    fixed size): a phone's page may ask for a narrower one, whose text shrinks less. Its colours are a
-    <style> of pygal's: a page whose Content-Security-Policy allows styles by nonce passes its `nonce`."""
+    fixed size), one drawing for a phone and a wide page alike. Its colours are a <style> of pygal's: a page
+    whose Content-Security-Policy allows styles by nonce passes its `nonce`; a page of several charts may
+    instead leave it out (`styled=False`) and carry `stylesheet()` once."""
     table = chart.table
     # No series at all (no refusal, so no reason code): pygal says there is nothing, given no axis labels
     keys = [row.key for row in table.rows] if table.columns else []
     every = max(1, math.ceil(len(keys) / max(1, width // X_LABEL_SPACE)))
-    legend_columns = max(1, min(len(table.columns), width // LEGEND_SPACE))
-    legend_rows = math.ceil(len(table.columns) / legend_columns)
+    # As many legend entries side by side as the longest fits, spread evenly over the rows that takes; each
+    # row past the first makes the picture taller rather than its plot smaller
+    longest = max((len(column) for column in table.columns), default=0)
+    fits = max(1, width // (LEGEND_BOX + longest * LEGEND_CHAR))
+    legend_rows = math.ceil(len(table.columns) / fits)
+    legend_columns = max(1, math.ceil(len(table.columns) / max(1, legend_rows)))
     drawing = PYGAL[chart.kind](
         style=STYLE,
-        title=table.title,
         js=[],  # nothing to fetch or run: the page works without JavaScript
         disable_xml_declaration=True,
         width=width,
-        height=height,
+        height=height + LEGEND_ROW * max(0, legend_rows - 1),
         # pygal leaves room for len // columns rows of legend: the last row of an uneven split needs its own
         margin_bottom=MARGIN + (LEGEND_ROW if legend_rows > len(table.columns) // legend_columns else 0),
         legend_at_bottom=True,
@@ -191,7 +202,7 @@ def svg(chart: Chart, *, width: int = 800, height: int = 360, nonce: str | None 
         x_labels=keys,
         x_labels_major_every=every,
         show_minor_x_labels=every == 1,
-        x_label_rotation=30 if len(keys) > 7 else 0,
+        x_label_rotation=30 if math.ceil(len(keys) / every) > 4 else 0,  # five dates side by side overlap
         x_title=table.key,
         y_labels=_ticks(chart) if table.columns else None,
         include_x_axis=True,
@@ -203,9 +214,21 @@ def svg(chart: Chart, *, width: int = 800, height: int = 360, nonce: str | None 
     drawing.uuid = chart.slug  # pygal's own is random: the SVG's id, and its style's scope
     for at, column in enumerate(table.columns):
         drawing.add(column, [row.counts[at] for row in table.rows])
-    drawing.add_xml_filter(lambda root: _accessible(root, chart, nonce))
+    drawing.add_xml_filter(lambda root: _accessible(_slim(root, styled=styled), chart, nonce))
     rendered: str = drawing.render(is_unicode=True)
     return rendered
+
+
+@cache
+def stylesheet() -> str:
+    """pygal's style for every chart on a page (all `STYLE`'s colours), scoped to the charts' class rather
+    than one chart's id: CSS text for a page's own <style>, where one serves all charts drawn unstyled."""
+    table = Table(
+        "", "day", tuple(f"s{n}" for n in range(len(STYLE.colors))), (Row("d", (0,) * len(STYLE.colors)),)
+    )
+    drawn = ElementTree.fromstring(svg(Chart("style", "", table, Kind.lines, date.min, date.min)))
+    [style] = (e for e in drawn.iter() if e.tag in ("style", f"{SVG}style"))
+    return (style.text or "").replace("#chart-style", "svg.pygal-chart")
 
 
 def text_table(chart: Chart) -> TextTable:
@@ -233,6 +256,26 @@ def _ticks(chart: Chart) -> list[int]:
     return list(range(0, max(highest, 1) + step, step))
 
 
+def _slim(root: ElementTree.Element, *, styled: bool) -> ElementTree.Element:
+    """Leave out what only pygal's script would read (each point's tooltip position and hook), square
+    corners said outright, and, unless `styled`, the style; keep coordinates to a tenth of a unit (a tenth
+    of a pixel at most, on any screen)."""
+    for parent in root.iter():
+        for child in list(parent):
+            tag = child.tag.removeprefix(SVG) if isinstance(child.tag, str) else ""
+            tooltip = tag == "desc" and child.get("class", "").split()[:1] in (["x"], ["y"])
+            if tooltip or (not styled and tag == "defs"):
+                parent.remove(child)
+        for name, value in list(parent.attrib.items()):
+            if name in ("rx", "ry") and value == "0":  # square corners: the default
+                del parent.attrib[name]
+            elif name == "class":  # a hook for the script alone
+                parent.set(name, " ".join(c for c in value.split() if c != "tooltip-trigger"))
+            else:
+                parent.set(name, DIGITS.sub(r"\1", value))
+    return root
+
+
 def _accessible(root: ElementTree.Element, chart: Chart, nonce: str | None = None) -> ElementTree.Element:
     """Take out what would make the SVG vary or run (pygal's dated comments, its script of settings, the
     empty tooltip its script would fill, whose inline style a strict page refuses), and name and describe
@@ -248,12 +291,11 @@ def _accessible(root: ElementTree.Element, chart: Chart, nonce: str | None = Non
     if nonce is not None:
         for style in (e for e in root.iter() if e.tag in ("style", f"{SVG}style")):
             style.set("nonce", nonce)
-    title = next(child for child in root if child.tag in ("title", f"{SVG}title"))
-    title.set("id", f"{chart.slug}-title")
+    title = ElementTree.Element("title", {"id": f"{chart.slug}-title"})
+    title.text = chart.table.title  # the page's heading shows it: not drawn again
     desc = ElementTree.Element("desc", {"id": f"{chart.slug}-desc"})
     desc.text = chart.description
-    root.remove(title)  # first, where a screen reader looks for the picture's name
-    root.insert(0, title)
+    root.insert(0, title)  # first, where a screen reader looks for the picture's name
     root.insert(1, desc)
     root.set("role", "img")
     root.set("aria-labelledby", f"{chart.slug}-title {chart.slug}-desc")

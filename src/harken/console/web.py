@@ -171,7 +171,6 @@ async def sign_out(visit: VisitDep) -> Response:
 
 
 DEFAULT_DAYS = 30
-WIDE, NARROW = (720, 360), (360, 420)  # a chart's viewBox on a wide page and on a phone's
 RANGE_LABELS = {"since": "From", "until": "Up to (not including)"}
 
 
@@ -217,20 +216,19 @@ def asked_range(visit: Visit) -> Range:
 
 @dataclass(frozen=True)
 class Drawn:
-    """One chart as the page shows it: its picture wide and narrow, its numbers, and where its CSV is."""
+    """One chart as the page shows it: its picture, its numbers, and where its CSV is."""
 
     chart: charts.Chart
-    wide: str
-    narrow: str
+    picture: str
     table: charts.TextTable
     csv: str
 
 
 @router.get("")
 async def overview(visit: VisitDep) -> Response:
-    """The figures at a glance, then each chart over the range asked for: its picture (drawn twice, for a
-    wide page and a phone's; the page's CSS shows one), its numbers as a table, and a CSV link. The SVGs'
-    own styles are allowed by a nonce of this answer alone."""
+    """The figures at a glance, then each chart over the range asked for: its picture (one SVG that scales
+    to a phone's page and a wide one), its numbers as a table, and a CSV link. The charts' one stylesheet
+    is allowed by a nonce of this answer alone."""
     asked = asked_range(visit)
     nonce = secrets.token_urlsafe(16)
 
@@ -242,11 +240,13 @@ async def overview(visit: VisitDep) -> Response:
             "range_errors": asked.errors,  # not `errors`: the page's summary of those says "Not saved"
             "labels": RANGE_LABELS,
             "drawn": (),
+            "chart_style": charts.stylesheet(),
+            "nonce": nonce,
         }
         if asked.errors:
             return page
         seen = numbers.overview(session, org_id=org.id, since=asked.since, until=asked.until, now=visit.now)
-        page["drawn"] = tuple(_drawn(chart, asked, nonce) for chart in charts.charts(seen))
+        page["drawn"] = tuple(_drawn(chart, asked) for chart in charts.charts(seen))
         return page
 
     response = await visit.page("overview.html", build, status=422 if asked.errors else 200)
@@ -257,14 +257,10 @@ async def overview(visit: VisitDep) -> Response:
     return response
 
 
-def _drawn(chart: charts.Chart, asked: Range, nonce: str) -> Drawn:
-    narrow = charts.Chart(
-        f"{chart.slug}-phone", chart.description, chart.table, chart.kind, chart.since, chart.until
-    )
+def _drawn(chart: charts.Chart, asked: Range) -> Drawn:
     return Drawn(
         chart=chart,
-        wide=charts.svg(chart, width=WIDE[0], height=WIDE[1], nonce=nonce),
-        narrow=charts.svg(narrow, width=NARROW[0], height=NARROW[1], nonce=nonce),
+        picture=charts.svg(chart, styled=False),
         table=charts.text_table(chart),
         csv=f"/console/overview/{chart.slug}.csv?{asked.query}",
     )
