@@ -31,10 +31,11 @@ def document(
     session: Session, viewer: Viewer, now: datetime, *, issuer: str, keys: KeyRing
 ) -> dict[str, Any]:
     """Everything held about the viewer, in one JSON document: data with provenance and source, consent
-    records with their signed receipts, events, the decisions asked, sharing, shares (with how often
-    each business read them), credentials issued (what each carries, never the credential itself),
-    questions asked, erasure requests, and the terms proffered (MyTerms) with each business's answer, as
-    the signed record the business holds too."""
+    records with their signed receipts, events (each naming the decision it answers, if any, by that
+    decision's `id` in the same document), the decisions asked, sharing, shares (with how often each
+    business read them), credentials issued (what each carries, never the credential itself), questions
+    asked, erasure requests, and the terms proffered (MyTerms) with each business's answer, as the signed
+    record the business holds too."""
     receipts = {}
     for record_id in receipt_ids(session, viewer):
         document = receipt(session, viewer, record_id, issuer)
@@ -112,12 +113,16 @@ def document(
                 "topics": e.topics,
                 "gift": e.gift,
                 "offer": e.offer_id,
+                # The decision the event answers: one of the same business about the same customer
+                # (`context.events` refuses any other), so it is among this document's decisions.
+                "decision_id": str(e.decision_id) if e.decision_id is not None else None,
                 "occurred_at": rfc3339(e.occurred_at),
             }
             for e in events
         ],
         "decisions": [
             {
+                "id": str(d.id),
                 "business": names[str(d.org_id)],
                 "purpose": d.purpose,
                 "channels": d.channels,

@@ -269,7 +269,9 @@ class Visit:
             current=self._page_path(),
             **context,
         )
-        response = HTMLResponse(html, status_code=status, headers=HEADERS)
+        # The language may be the browser's Accept-Language (`translator`): say so, so that no cache
+        # gives this page to a browser asking in another. Cookie need not be named: pages are no-store.
+        response = HTMLResponse(html, status_code=status, headers={**HEADERS, "Vary": "Accept-Language"})
         chosen = self.request.query_params.get("lang")
         if chosen in i18n.LOCALES:
             self._cookie(response, LANG_COOKIE, chosen, max_age=365 * 86400)
