@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)
 TAKEOVER = timedelta(seconds=60)
-REPLAYED_HEADERS = ("content-type", "content-language", "location")
+REPLAYED_HEADERS = ("content-type", "content-language", "vary", "location")
 
 
 class KeyInFlight(HarkenError):

@@ -89,6 +89,7 @@ def test_the_fast_path_answers_as_its_twin(
     assert (
         fast.headers["content-language"] == twin.headers["content-language"] == ("de" if language else "en")
     )
+    assert fast.headers["vary"] == twin.headers["vary"] == "Accept-Language"
     fast_json, twin_json = fast.json(), twin.json()
     assert fast_json.pop("decision_id") != twin_json.pop("decision_id")
     assert fast_json == twin_json

@@ -54,6 +54,7 @@ def assert_replayed(first: Response, again: Response) -> None:
     assert again.content == first.content
     assert again.headers.get("content-type") == first.headers.get("content-type")
     assert again.headers.get("content-language") == first.headers.get("content-language")
+    assert again.headers.get("vary") == first.headers.get("vary")
 
 
 def assert_problem(response: Response, status: int, field: str | None = None) -> dict[str, Any]:

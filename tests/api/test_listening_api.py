@@ -324,6 +324,8 @@ def test_a_decision_speaks_the_language_the_org_asks_for(client: TestClient, ses
 
     log = client.get("/v1/me/access-log", headers={**token, "Accept-Language": "de"})
     assert log.headers["content-language"] == "de"
+    for answer_in in (english, german, unknown, log):  # a cache must not serve one language for another
+        assert answer_in.headers["vary"] == "Accept-Language"
     assert {e["explanation"].partition(";")[0] for e in log.json()} == {
         "Wird nicht gesendet: Sie haben gesagt, dass Sie es eilig haben"
     }

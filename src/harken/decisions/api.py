@@ -51,6 +51,7 @@ AcceptLanguage = Annotated[
 def _language(accept_language: str | None, response: Response) -> str:
     chosen = language(accepted(accept_language))
     response.headers["Content-Language"] = chosen
+    response.headers["Vary"] = "Accept-Language"  # RFC 9110 §12.5.5: the sentences depend on it
     return chosen
 
 
@@ -117,7 +118,8 @@ async def _post_decision_fast(scope: Scope, body: DecisionPost) -> Response | No
     said = language(accepted(Headers(scope=scope).get("accept-language")))  # as _language
     decision = await _decide(call, body, call.hub.clock(), said)
     content = decision.__pydantic_serializer__.to_json(decision)
-    return Response(content, media_type="application/json", headers={"Content-Language": said})
+    headers = {"Content-Language": said, "Vary": "Accept-Language"}
+    return Response(content, media_type="application/json", headers=headers)
 
 
 def fast_decisions(twin: APIRoute) -> fastpath.FastRoute[DecisionPost]:
