@@ -328,9 +328,9 @@ def test_a_consistent_rewrite_passes_the_database_alone_and_fails_against_kept_h
 def test_kept_heads_verify_as_the_endpoint_lists_them(
     ledger_db: tuple[Database, Settings, str], tmp_path: Path
 ) -> None:
-    database, settings, _ = ledger_db
-    with session_scope(make_session_factory(database.engine)) as session:
-        listed = {"heads": ledger_service.heads(session)}
+    database, settings, chain_id = ledger_db
+    with session_scope(make_session_factory(database.engine)) as session:  # as the org's key lists them
+        listed = {"heads": ledger_service.heads(session, org_id=ledger_service.org_of(chain_id))}
     assert [h["seq"] for h in listed["heads"]] == [10]
     witness = tmp_path / "heads.json"
     witness.write_text(json.dumps(listed))

@@ -54,6 +54,8 @@ ROUTES = [
     # The operator's, by HARKEN_METRICS_TOKEN or address, never by an org's or a customer's credential:
     # tests/observe/test_metrics.py.
     Route("GET", "/metrics", "operator"),
+    # Anyone: the hub's own chains; an org key adds that org's own chain, and another org's is the 404 of
+    # a chain that does not exist: test_the_signed_heads_show_an_org_only_its_own_chain.
     Route("GET", "/v1/ledger/heads", "public"),
     Route("GET", "/.well-known/oauth-authorization-server", "public"),
     Route("GET", "/.well-known/oauth-protected-resource", "public"),
@@ -441,6 +443,29 @@ def test_each_credential_gets_exactly_what_its_tier_allows(route: Route, world: 
             assert found == 403, f"an agent did what only the verified person may: {found}"
         found = status(auth(world.browser.person_token()))
         assert found < 400 or found in (404, 422), found  # the person may; an id that is not theirs is 404
+
+
+def test_the_signed_heads_show_an_org_only_its_own_chain(world: World) -> None:
+    """B, or anyone but A's key, asking for A's chain by name gets the 404 of a chain that does not exist
+    (which businesses are on the hub and how much each records is theirs), and lists no org's chain."""
+    world.call(world.a, "GET", f"/v1/receipts/{world.receipt_id}/proof")  # A's head is signed now
+    chain_a = f"org:{world.org_a}"
+    agent, _ = world.agent_token()
+
+    def answer(headers: dict[str, str], chain: str | None = None) -> tuple[int, Any]:
+        found = world.client.get(
+            "/v1/ledger/heads", headers=headers, params={"chain": chain} if chain else {}
+        )
+        return found.status_code, found.json()
+
+    missing = answer(world.b, f"org:{uuid.uuid4()}")
+    assert missing[0] == 404, missing
+    for headers in ({}, world.b, world.tok_b, world.tok_a, auth(world.browser.person_token()), agent):
+        assert answer(headers, chain_a) == missing
+        assert not [h for h in answer(headers)[1]["heads"] if h["chain"].startswith("org:")]
+    assert answer({"Authorization": "Bearer hk_forged"}, chain_a)[0] == 401
+    assert [h["chain"] for h in answer(world.a, chain_a)[1]["heads"]] == [chain_a]
+    assert chain_a in [h["chain"] for h in answer(world.a)[1]["heads"]]
 
 
 def test_an_erased_customer_s_410_names_no_internal_id(world: World) -> None:

@@ -172,7 +172,7 @@ def health(rows: list[tuple[Delivery, OutboxEvent, list[Attempt]]], *, failures:
 
 def last_checkpoint(session: Session, *, org: Org) -> dict[str, Any] | None:
     """The org chain's latest signed head, as the `ledger.checkpoint` webhook delivers it."""
-    found = ledger_service.heads(session, chain_id=org.chain)
+    found = ledger_service.heads(session, org_id=org.id, chain_id=org.chain)
     return found[0] if found else None
 
 

@@ -155,10 +155,20 @@ def org_of(chain_id: str) -> uuid.UUID | None:
         return None
 
 
-def heads(session: Session, *, chain_id: str | None = None) -> list[dict[str, Any]]:
-    """The latest signed head of each chain (or of `chain_id`), as `ledger.checkpoint` delivers them."""
-    latest = select(LedgerCheckpoint.chain, func.max(LedgerCheckpoint.seq).label("seq")).group_by(
-        LedgerCheckpoint.chain
+_ORG_CHAIN = "org:"  # an org's own chain is `org:<its id>` (`Org.chain`)
+
+
+def heads(session: Session, *, org_id: uuid.UUID | None, chain_id: str | None = None) -> list[dict[str, Any]]:
+    """The latest signed head of each chain of the hub's own and, given `org_id`, of that org's own chain
+    (or of `chain_id` only, if it is one of those), as `ledger.checkpoint` delivers them. Never another
+    org's: which orgs are on the hub and how many entries each has is theirs."""
+    seen = ~LedgerCheckpoint.chain.startswith(_ORG_CHAIN, autoescape=True)
+    if org_id is not None:
+        seen = seen | (LedgerCheckpoint.chain == f"{_ORG_CHAIN}{org_id}")
+    latest = (
+        select(LedgerCheckpoint.chain, func.max(LedgerCheckpoint.seq).label("seq"))
+        .where(seen)
+        .group_by(LedgerCheckpoint.chain)
     )
     if chain_id is not None:
         latest = latest.where(LedgerCheckpoint.chain == chain_id)
