@@ -182,6 +182,8 @@ ROUTES = [
     Route("PUT", "/v1/terms/accepted", "org", {"agreements": ["NO-AI"]}, foreign=None),
     Route("GET", "/v1/me/grants", "person"),
     Route("DELETE", "/v1/me/grants/{grant_id}", "person"),
+    Route("GET", "/v1/me/grant-requests/{request_id}", "person"),
+    Route("POST", "/v1/me/grant-requests/{request_id}", "person", {"decision": "deny"}),
 ]
 
 
@@ -388,6 +390,7 @@ def _ids(world: World, grant_id: str = "") -> dict[str, str]:
         "list_id": str(uuid.uuid4()),
         "key_id": world.call(world.a, "GET", "/v1/keys")[0]["id"],
         "grant_id": grant_id or str(uuid.uuid4()),
+        "request_id": str(uuid.uuid4()),  # an agent's request: a person's answer to an unknown one is 404
     }
 
 

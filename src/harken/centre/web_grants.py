@@ -1,7 +1,8 @@
 """The Preference Centre's "My assistants" page (every grant for the person's own agents: its scopes,
 businesses, expiry, what it did and when; revoke at once) and the consent screen an agent's OAuth
-request lands on (`/oauth/authorize` sends the browser here). A grant is made only on that screen:
-an agent without OAuth has nothing to hold a grant with."""
+request lands on (`/oauth/authorize` sends the browser here). A grant is made only by the person's answer
+to an agent's request — here, or from their own app (`/v1/me/grant-requests/{id}`): an agent without
+OAuth has nothing to hold a grant with."""
 
 from __future__ import annotations
 

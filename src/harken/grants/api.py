@@ -1,12 +1,14 @@
 """The authorization server an agent's software speaks to (`/oauth/…`, its metadata under
-`/.well-known/`), and the person's own list of grants (`/v1/me/grants`). The consent screen is the
-centre's (`harken.centre.web_grants`): the person approves signed in there."""
+`/.well-known/`), and the person's own grants (`/v1/me/grants`). The person answers an agent's request
+on the centre's consent screen (`harken.centre.web_grants`), or from an app of their own holding their
+verified token (`/v1/me/grant-requests/{id}`): the same choices, the same checks."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -14,10 +16,18 @@ from sqlalchemy.orm import Session
 
 from harken.authority import PERSON_ONLY
 from harken.deps import Hub, HubDep, Now
-from harken.errors import PROBLEM_RESPONSES
+from harken.errors import PROBLEM_RESPONSES, Invalid
 from harken.grants import oauth, service
 from harken.grants.oauth import OAuthError, RedirectError
-from harken.grants.schemas import ActRead, ClientPost, ClientRead, GrantRead
+from harken.grants.schemas import (
+    ActRead,
+    ClientPost,
+    ClientRead,
+    GrantAnswer,
+    GrantDecision,
+    GrantRead,
+    GrantRequestRead,
+)
 from harken.subjects.api import MeGrants
 from harken.subjects.viewer import Viewer
 
@@ -238,3 +248,58 @@ async def revoke_my_grant(grant_id: uuid.UUID, me: MeGrants, now: Now) -> Respon
     """Revoke a grant: its agent's next call is refused, and its refresh tokens are dead too."""
     await me(lambda session, window: service.revoke(session, window, grant_id, me.hub.notary, now))
     return Response(status_code=204)
+
+
+@router.get(
+    "/v1/me/grant-requests/{request_id}", response_model=GrantRequestRead, tags=["me"], responses=PERSON_ONLY
+)
+async def grant_request(request_id: uuid.UUID, me: MeGrants, now: Now) -> GrantRequestRead:
+    """An agent's request waiting for my answer (the id the consent screen's address carries): who
+    asks, for what, and where the answer goes. 404 once answered or expired."""
+
+    def work(session: Session, _window: Viewer) -> GrantRequestRead:
+        found = oauth.pending(session, request_id, now)
+        return GrantRequestRead(
+            id=str(request_id),
+            client_id=found.client.id,
+            client_name=found.client.name,
+            returns_to=urlsplit(found.request.redirect_uri).netloc,
+            scopes=found.request.scopes,
+            expiries=list(service.EXPIRIES),
+            expires_at=found.request.expires_at,
+        )
+
+    return await me(work)
+
+
+@router.post(
+    "/v1/me/grant-requests/{request_id}", response_model=GrantAnswer, tags=["me"], responses=PERSON_ONLY
+)
+async def answer_grant_request(
+    request_id: uuid.UUID, body: GrantDecision, me: MeGrants, now: Now
+) -> GrantAnswer:
+    """Approve an agent's request — with my name for it, the scopes I allow (some or all of those it
+    asked), an expiry, and optionally only some of my businesses — or decline it. As on the consent
+    screen: the grant is in the ledger and under My assistants; the agent gets its one-time code (or
+    `access_denied`) where `redirect_to` points."""
+
+    def work(session: Session, window: Viewer) -> GrantAnswer:
+        if body.decision == "deny":
+            return GrantAnswer(redirect_to=oauth.deny(session, request_id, now))
+        asked = oauth.pending(session, request_id, now).request.scopes
+        for field, given in (("name", body.name), ("scopes", body.scopes), ("expiry", body.expiry)):
+            if given is None:
+                raise Invalid(field, "required to approve")
+        assert body.name is not None and body.scopes is not None and body.expiry is not None
+        if not set(body.scopes) <= set(asked):
+            raise Invalid("scopes", f"only what the agent asked for: {', '.join(asked)}")
+        if body.expiry not in service.EXPIRIES:
+            raise Invalid("expiry", f"one of {', '.join(service.EXPIRIES)}")
+        if body.businesses is not None and not set(body.businesses) <= set(
+            service.linked_orgs(session, window)
+        ):
+            raise Invalid("businesses", "only businesses you linked")
+        choice = oauth.Choice(name=body.name, scopes=body.scopes, expiry=body.expiry, orgs=body.businesses)
+        return GrantAnswer(redirect_to=oauth.approve(session, window, request_id, choice, me.hub.notary, now))
+
+    return await me(work)
