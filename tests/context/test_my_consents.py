@@ -10,6 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from harken.jws import keys_from_jwks
+from harken.ledger.receipts import verify_receipt
 from tests.centre_client import Visitor
 from tests.factories import auth, make_org
 from tests.grants.agent import Agent, bearer
@@ -49,6 +51,11 @@ def test_the_customer_grants_and_withdraws_at_one_business_and_its_next_decision
     assert state["status"] == "granted" and state["record"]["method"] == "preference-centre"
     assert state["record"]["evidence"] == {"via": "api"} and state["record"]["id"] == granted.json()["record"]
     assert decide(client, key)["allowed"] is True
+    # Hers to keep: the receipt, signed by the hub, checks out offline and names this record.
+    jwks = client.get("/.well-known/jwks.json").json()
+    mine = verify_receipt(granted.json()["receipt"], keys_from_jwks(jwks))
+    business_copy = client.get(f"/v1/receipts/{granted.json()['record']}", headers=auth(key)).json()
+    assert mine == business_copy["receipt"] and granted.json()["record"] in str(mine)
 
     withdrawn = client.put(path, headers=app, json={"status": "withdrawn"})
     assert withdrawn.status_code == 200 and decide(client, key)["allowed"] is False

@@ -258,6 +258,8 @@ def test_a_consent_at_one_business(client: TestClient, person: str, shop: tuple[
             withdrawn["changed"]["status"] == "withdrawn"
             and withdrawn["changed"]["business"] == "Chapter & Verse"
         )
+        receipt = withdrawn["changed"]["receipt"]  # the write's receipt, signed, for her to keep
+        assert receipt["jws"].count(".") == 2 and withdrawn["changed"]["record"] in str(receipt["receipt"])
         no_channels = {"business": org_id, "purpose": "marketing", "status": "granted"}
         assert "422" in refused(await session.call_tool("decide_consent", no_channels))
 

@@ -13,7 +13,7 @@ from harken.authority import PERSON_ONLY
 from harken.centre import service as centre
 from harken.consent import service as consent_service
 from harken.consent.models import ConsentRecord
-from harken.consent.schemas import PurposePath, Status
+from harken.consent.schemas import PurposePath, SignedReceipt, Status
 from harken.context import events as context_events
 from harken.context import service as context_service
 from harken.context.schemas import (
@@ -37,6 +37,7 @@ from harken.context.schemas import (
 from harken.context.service import Change, StoredFact
 from harken.deps import Hub, Now
 from harken.errors import PROBLEM_RESPONSES, Invalid
+from harken.ledger.receipts import sign_receipt
 from harken.orgs.api import Call
 from harken.orgs.models import Org
 from harken.subjects import service as subject_service
@@ -238,7 +239,8 @@ async def put_my_consent(
 ) -> MyConsentRead:
     """Grant or withdraw a purpose at one business I linked (a business's app: at that business only; my
     agent: at the businesses its grant names). A consent record like the centre's, in that business's
-    ledger, with its receipt; the business's next decision sees it."""
+    ledger, with its receipt (returned signed: verify it offline with /.well-known/jwks.json); the
+    business's next decision sees it."""
     if body.status == "granted" and not body.channels and purpose != "analytics":
         raise Invalid("channels", "name at least one channel the grant covers")
 
@@ -254,6 +256,7 @@ async def put_my_consent(
             now=now,
             via="agent" if window.agent else "api",
         )
+        document = centre.receipt(session, window, record.id, me.hub.settings.public_url)
         return MyConsentRead(
             org=org_id,
             business=session.get_one(Org, org_id).name,  # decide_consent found it among hers: loaded
@@ -262,6 +265,7 @@ async def put_my_consent(
             channels=body.channels,
             record=record.id,
             recorded_at=record.recorded_at,
+            receipt=SignedReceipt(receipt=document, jws=sign_receipt(document, me.hub.keys)),
         )
 
     return await me(work)

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from harken.consent.schemas import Channel
+from harken.consent.schemas import Channel, SignedReceipt
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 """A persona key, topic or life-event key: lower-case letters, digits and hyphens, at most 64."""
@@ -321,3 +321,4 @@ class MyConsentRead(BaseModel):
     channels: list[Channel]
     record: uuid.UUID = Field(description="The consent record's id: the business's receipt names it.")
     recorded_at: datetime
+    receipt: SignedReceipt = Field(description="The record's receipt, signed by the hub: mine to keep.")

@@ -200,7 +200,7 @@ class Powers:
         next decision about me sees it, and its ledger keeps the record and its receipt."""
         body = {"status": status, "channels": channels or []}
         decided = await self._call(ctx, "PUT", f"/v1/me/consents/{business}/{purpose}", json=body)
-        return {"changed": decided}
+        return {"changed": decided}  # with its signed receipt
 
     # ---- what I share ------------------------------------------------------------------------------
 
