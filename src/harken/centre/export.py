@@ -69,7 +69,10 @@ def document(
         log
         for b in known
         for log, _ in decision_service.access_log(
-            session, subject_ids=viewer.subject_ids, org_id=b.org.id, limit=10_000
+            session,
+            subject_ids=viewer.subject_ids,
+            org_id=b.org.id,
+            limit=None,  # every one, as for events
         )
     ]
     return {

@@ -303,10 +303,10 @@ def feedback(
 
 
 def access_log(
-    session: Session, *, subject_ids: Sequence[uuid.UUID], org_id: uuid.UUID | None, limit: int = 100
+    session: Session, *, subject_ids: Sequence[uuid.UUID], org_id: uuid.UUID | None, limit: int | None = 100
 ) -> list[tuple[DecisionLog, str]]:
     """The decisions asked about a person (any of `subject_ids`), newest first, with the asking org's
-    name; one org's only if given."""
+    name; one org's only if given; all of them with no `limit` (an access request)."""
     query = (
         select(DecisionLog, Org.name)
         .join(Org, Org.id == DecisionLog.org_id)
