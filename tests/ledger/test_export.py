@@ -6,10 +6,12 @@ fails and names the first bad entry."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from harken.cli import app as cli
@@ -18,6 +20,8 @@ from harken.consent import service as consent_service
 from harken.consent.schemas import ConsentPut, Status
 from harken.db import make_session_factory, session_scope
 from harken.ledger import keys
+from harken.ledger import service as ledger_service
+from harken.ledger.chain import Entry
 from harken.ledger.service import Notary
 from harken.orgs import service as org_service
 from harken.subjects import service as subject_service
@@ -114,6 +118,24 @@ def test_since_a_sequence_number_or_a_time(harken: Run, tmp_path: Path, since: s
     lines = export(harken, tmp_path, "--since", since)
     assert kinds(lines)[0] == ("entry", first)
     assert json.loads(lines[0])["after"]["seq"] == first - 1
+    assert verify(harken, tmp_path, lines)[0] == 0
+
+
+def test_a_time_is_found_past_the_last_checkpoint_signed_before_it(
+    harken: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries 1 to 5 were signed at 08:15, before 08:17 less a minute's skew: the search starts at 6."""
+    starts: list[int] = []
+    every = ledger_service.entries
+
+    def entries(session: Session, chain_id: str, **stretch: Any) -> Iterator[Entry]:
+        starts.append(stretch.get("after", 0))
+        return every(session, chain_id, **stretch)
+
+    monkeypatch.setattr(ledger_service, "entries", entries)
+    lines = export(harken, tmp_path, "--since", "2026-11-02T08:17:00+00:00")
+    assert kinds(lines)[0] == ("entry", 7)
+    assert starts[0] == 5
     assert verify(harken, tmp_path, lines)[0] == 0
 
 

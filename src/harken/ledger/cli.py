@@ -8,7 +8,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from harken.consent import proof
 from harken.db import readonly, session_scope
 from harken.ledger import chain, export, keys, witness
 from harken.ledger import service as ledger_service
-from harken.ledger.models import LedgerEntry
+from harken.ledger.models import LedgerCheckpoint, LedgerEntry
 from harken.ledger.receipts import ReceiptProblem, verify_proof, verify_receipt
 from harken.ledger.service import Notary
 from harken.orgs import service as org_service
@@ -213,9 +213,21 @@ def _since(value: str) -> int | datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+# How far apart the clocks of the processes that append to a chain may be, at most.
+SKEW = timedelta(minutes=1)
+
+
 def _first_at(session: Session, chain_id: str, since: datetime, through: int) -> int | None:
-    """The seq of the chain's first entry stated at or after `since` (an entry's body opens with its `at`)."""
-    for entry in ledger_service.entries(session, chain_id, through=through):
+    """The seq of the chain's first entry stated at or after `since` (an entry's body opens with its `at`).
+
+    Read from past the last checkpoint signed before `since` (less `SKEW`), not from entry 1: every entry
+    a checkpoint covers was stated before the checkpoint was signed."""
+    covered = session.scalar(
+        select(func.max(LedgerCheckpoint.seq)).where(
+            LedgerCheckpoint.chain == chain_id, LedgerCheckpoint.created_at < since - SKEW
+        )
+    )
+    for entry in ledger_service.entries(session, chain_id, after=covered or 0, through=through):
         if datetime.fromisoformat(entry.body[7 : entry.body.index(b'"', 7)].decode()) >= since:
             return entry.seq
     return None
