@@ -252,6 +252,15 @@ def test_the_cli_trains_lists_and_promotes(fresh_database: Database, tmp_path: P
     assert (
         run("penalty", "--org", "Skyway Airlines", "--opted-out-reward", "-2.5")[1].strip().endswith("-2.5.")
     )
+    assert run("explore", "--org", "Skyway Airlines")[1].strip().endswith("at most 0% of decisions explore.")
+    assert (
+        run("explore", "--org", "Skyway Airlines", "--cap", "0.2")[1]
+        .strip()
+        .endswith("at most 20% of decisions explore.")
+    )
+    code, output = run("explore", "--org", "Skyway Airlines", "--cap", "0.9")
+    assert code != 0 and "between 0 and 0.5" in output, output
+    assert run("explore", "--org", "Skyway Airlines")[1].strip().endswith("at most 20% of decisions explore.")
     assert run("models", "--org", "Nobody")[0] == 1
     # `harken worker` trains each org with new decisions when HARKEN_LEARNING_INTERVAL is set
     with sessions() as session:
