@@ -27,6 +27,7 @@ which keeps this middleware outside the services. That is still correct:
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,9 @@ from harken.db import insert_ignore
 from harken.edge.models import KEY_MAX, PATH_MAX, IdempotencyKey
 from harken.errors import HarkenError, Invalid, Unauthenticated
 from harken.orgs import service as org_service
+from harken.orgs.models import Org
 from harken.problems import problem_response
+from harken.subjects import service as subject_service
 
 if TYPE_CHECKING:
     from harken.deps import Hub
@@ -69,11 +72,24 @@ def parse_key(value: str) -> str | None:
 
 
 def reserve(
-    session: Session, *, api_key: str, key: str, method: str, path: str, fingerprint: str, now: datetime
+    session: Session,
+    *,
+    api_key: str,
+    key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    now: datetime,
+    about: str | None = None,
 ) -> IdempotencyKey | None:
     """The key's row: reserved for this request (`status_code` None: run it) or done (replay it).
     None for an API key the hub does not know (the app answers 401). Raises Invalid (422) for a key
-    used with another body and KeyInFlight (409) while its first request runs. Purges expired keys."""
+    used with another body and KeyInFlight (409) while its first request runs. Purges expired keys.
+
+    `about` is the customer a request names in its body (a decision's `subject`) rather than its path:
+    once they are erased, what was kept before is not given again (it may hold what they had told); the
+    request runs again instead, answered as for an erased customer, and that answer is kept. (Kept answers to a path naming the
+    ref go at the erasure: `harken.erasure`.)"""
     try:
         org = org_service.authenticate(session, api_key)
     except Unauthenticated:
@@ -104,7 +120,14 @@ def reserve(
         if found.created_at > now - TAKEOVER:
             raise KeyInFlight(f"a request with this {HEADER} is still in progress: retry later")
         found.created_at = now  # its first request died before it answered: this one runs instead
+    elif about is not None and _kept_before_erasure(session, org, about, found):
+        found.status_code, found.created_at, found.headers, found.body = None, now, {}, b""
     return found
+
+
+def _kept_before_erasure(session: Session, org: Org, ref: str, kept: IdempotencyKey) -> bool:
+    erased = subject_service.erased_at(session, org=org, ref=ref)
+    return erased is not None and erased > kept.created_at
 
 
 def complete(
@@ -154,6 +177,7 @@ class IdempotencyMiddleware:
                 path=path,
                 fingerprint=fingerprint,
                 now=self.hub.clock(),
+                about=_about(body),
             )
 
         try:
@@ -193,6 +217,18 @@ class IdempotencyMiddleware:
             await self.hub.run(lambda session: release(session, reserved=reserved))
         for message in messages:
             await send(message)
+
+
+def _about(body: bytes) -> str | None:
+    """The customer a JSON body names as its `subject` (a decision's), if any."""
+    if b'"subject"' not in body:
+        return None
+    try:
+        said = json.loads(body)
+    except ValueError:
+        return None
+    subject = said.get("subject") if isinstance(said, dict) else None
+    return subject if isinstance(subject, str) else None
 
 
 def _guarded(scope: Scope) -> tuple[str, str] | None:

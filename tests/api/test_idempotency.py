@@ -111,6 +111,29 @@ def test_a_decision_is_replayed_in_the_language_it_was_answered_in(
     assert_replayed(first, again)
 
 
+def test_a_decision_kept_from_before_its_customer_was_erased_is_not_given_again(
+    client: TestClient, session: Session, clock: FixedClock
+) -> None:
+    headers = registered(client, session)
+    client.put("/v1/notices/marketing", headers=headers, json={"text": "May we?"}).raise_for_status()
+    granted = {"status": "granted", "channels": ["email"]}
+    client.put("/v1/subjects/c-1/consents/marketing", headers=headers, json=granted).raise_for_status()
+    told = {"situation": "travelling", "topics": ["tea"], "provenance": "observed"}
+    client.put("/v1/subjects/c-1/context", headers=headers, json=told).raise_for_status()
+    first = client.post("/v1/decisions", headers=keyed(headers), json=DECISION)
+    assert first.json()["allowed"] and "context.topics" in first.text  # what was known of her, kept
+    clock.advance(minutes=5)
+    assert client.delete("/v1/subjects/c-1", headers=headers).status_code == 200
+    clock.advance(minutes=5)
+
+    again = client.post("/v1/decisions", headers=keyed(headers), json=DECISION)
+    assert again.status_code == 200 and "idempotent-replayed" not in again.headers
+    assert [r["code"] for r in again.json()["reasons"]] == ["subject.erased"]
+    assert "context.topics" not in again.text
+    assert_replayed(again, client.post("/v1/decisions", headers=keyed(headers), json=DECISION))  # kept now
+    assert count(session, DecisionLog) == 1  # the first went with her; the retry was answered once
+
+
 def test_an_empty_204_is_replayed_too(client: TestClient, session: Session) -> None:
     headers = registered(client, session)
     decision = client.post("/v1/decisions", headers=headers, json=DECISION)

@@ -89,6 +89,12 @@ def alive(session: Session, *, org: Org, ref: str) -> SubjectRef:
 _ERASED_AT = select(Subject.erased_at).where(Subject.id == bindparam("id"))
 
 
+def erased_at(session: Session, *, org: Org, ref: str) -> datetime | None:
+    """When the org's customer `ref` was erased; None if they were not (or are unknown)."""
+    found = find(session, org=org, ref=ref)
+    return None if found is None else session.execute(_ERASED_AT, {"id": found.subject_id}).scalar()
+
+
 # ---- one person across businesses ------------------------------------------------------------------
 
 
