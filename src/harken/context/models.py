@@ -21,7 +21,7 @@ class Fact(Base):
     __table_args__ = (UniqueConstraint("subject_id", "key", "provenance", "source"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"))  # leads the unique index
     key: Mapped[str] = mapped_column(String(96))
     provenance: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(40))
