@@ -63,11 +63,12 @@ screenshots: setup browser  ## Refresh the Preference Centre's and the console's
 	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_grants.py -k photographed -q
 	HARKEN_SCREENSHOTS_DIR=docs/screenshots $(UV) run --frozen pytest tests/browser/test_console.py -q
 
-bench: setup  ## Measure writes, decisions, the ledger, imports and learning; the engine alone; the instruments' cost; prove no stale decision; see docs/benchmarks.md
+bench: setup  ## Measure writes, decisions, the ledger, imports and learning; the engine alone; the instruments' cost; agents' acts; prove no stale decision; see docs/benchmarks.md
 	$(UV) run --frozen python -m bench $(BENCH_ARGS)
 	$(UV) run --frozen python -m bench.stale --sqlite
 	$(UV) run --frozen python -m bench.engine
 	$(UV) run --frozen python -m bench.observe
+	$(UV) run --frozen python -m bench.agents
 
 clean:  ## Remove the environment and local state (not your database)
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache

@@ -60,7 +60,7 @@ def _request(kind: str, i: int) -> tuple[str, str, dict[str, object] | None]:
     return "GET", "/healthz", None
 
 
-def _me_tokens(session: Session, kind: str, secret: bytes, org_id: uuid.UUID) -> list[str]:
+def me_tokens(session: Session, kind: str, secret: bytes, org_id: uuid.UUID) -> list[str]:
     """For each customer, in order: their own `hp_` token, or their agent's `ha_` under a `read` grant."""
     now = system_clock()
     people = session.execute(
@@ -138,7 +138,7 @@ def measure(url: str, kind: str, calls: int) -> tuple[float, float]:
             if kind.startswith("me"):
                 secret = subject_tokens.load_or_create_secret(data / "secret")  # the app's own
                 with session_scope(make_session_factory(engine)) as session:
-                    people = _me_tokens(session, kind, secret, org.id)
+                    people = me_tokens(session, kind, secret, org.id)
 
             async def one(i: int) -> None:
                 method, path, body = _request(kind, i)
