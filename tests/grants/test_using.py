@@ -3,6 +3,7 @@ recorded as the person's "through <agent>"; and never what only the person may."
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from harken.centre import service as centre
 from harken.errors import NotFound
 from harken.grants.models import Grant, GrantAct, GrantRequest, GrantToken
+from harken.grants.service import acts_chain
 from harken.ledger.models import LedgerEntry
 from harken.subjects.viewer import Viewer
 from tests.centre_client import Visitor, csrf_of
@@ -164,7 +166,18 @@ def test_every_act_is_in_the_ledger_and_the_access_log_through_the_agent(
     ]
     assert log[0]["explanation"] == "Through my assistant on my phone: GET /v1/me"
     kinds = session.scalars(select(LedgerEntry.type).where(LedgerEntry.chain == "centre")).all()
-    assert kinds.count("agent.acted") == 2 and "grant.created" in kinds
+    assert "grant.created" in kinds and "agent.acted" not in kinds
+    # Her agent's acts are on the chain of agents' acts that is hers (spread from other people's).
+    grant_id = two.call(two.person(), "GET", "/v1/me/grants")[0]["id"]
+    acted = session.execute(
+        select(LedgerEntry.chain, LedgerEntry.body).where(LedgerEntry.type == "agent.acted")
+    )
+    rows = acted.all()
+    assert len(rows) == 2
+    for chain, body in rows:
+        subject = re.search(r'"subject":"([0-9a-f-]{36})"', body)
+        assert subject and f'"grant":"{grant_id}"' in body, body
+        assert chain == acts_chain(uuid.UUID(subject.group(1))) and chain.startswith("agents.")
     # What the agent declared is the person's own word, marked as through it, in the ledger too.
     declared = session.scalars(
         select(LedgerEntry.body).where(LedgerEntry.chain == "centre", LedgerEntry.type == "profile.changed")

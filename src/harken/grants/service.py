@@ -29,7 +29,15 @@ EXPIRIES = {
     "30d": timedelta(days=30),
     "90d": timedelta(days=90),
 }
-CHAIN = "centre"  # the person's own acts are entered in the centre's chain
+CHAIN = "centre"  # the person's own acts (a grant made or revoked) are entered in the centre's chain
+# Their agents' acts, every call, spread by person over chains of the hub's own (`agents.0` … `agents.7`),
+# so that agents acting for different people do not queue on one chain's head.
+ACT_CHAINS = 8
+
+
+def acts_chain(subject_id: uuid.UUID) -> str:
+    """The chain where an agent's acts for this person are entered: always the same one for them."""
+    return f"agents.{subject_id.int % ACT_CHAINS}"
 
 
 def linked_orgs(session: Session, viewer: Viewer) -> list[uuid.UUID]:
@@ -152,12 +160,12 @@ def window(session: Session, found: Authority, full: Viewer) -> Viewer:
 def record(session: Session, found: Authority, act: str, notary: Notary, now: datetime) -> None:
     """An agent's act, done: in the person's list of what the agent did, and in the ledger. Called last
     in the act's transaction, so the ledger's head is held only from here to the commit."""
-    assert found.grant_id is not None
+    assert found.grant_id is not None and found.subject_id is not None
     session.add(GrantAct(grant_id=found.grant_id, at=now, act=act[:200]))
     ledger_service.append(
         session,
         notary=notary,
-        chain_id=CHAIN,
+        chain_id=acts_chain(found.subject_id),
         type="agent.acted",
         data={"subject": str(found.subject_id), "grant": str(found.grant_id), "act": act[:200]},
         at=now,
