@@ -78,18 +78,18 @@ def reserve(
     key: str,
     method: str,
     path: str,
-    fingerprint: str,
+    body: bytes,
     now: datetime,
-    about: str | None = None,
 ) -> IdempotencyKey | None:
     """The key's row: reserved for this request (`status_code` None: run it) or done (replay it).
     None for an API key the hub does not know (the app answers 401). Raises Invalid (422) for a key
     used with another body and KeyInFlight (409) while its first request runs. Purges expired keys.
 
-    `about` is the customer a request names in its body (a decision's `subject`) rather than its path:
-    once they are erased, what was kept before is not given again (it may hold what they had told); the
-    request runs again instead, answered as for an erased customer, and that answer is kept. (Kept answers to a path naming the
-    ref go at the erasure: `harken.erasure`.)"""
+    A kept answer about a customer the body names (a decision's `subject`) rather than the path is not
+    given again once they were erased after it (it may hold what they had told): the request runs again,
+    answered as for an erased customer, and that answer is kept. (Kept answers to a path naming the ref
+    go at the erasure: `harken.erasure`.)"""
+    fingerprint = hashlib.sha256(body).hexdigest()
     try:
         org = org_service.authenticate(session, api_key)
     except Unauthenticated:
@@ -120,13 +120,13 @@ def reserve(
         if found.created_at > now - TAKEOVER:
             raise KeyInFlight(f"a request with this {HEADER} is still in progress: retry later")
         found.created_at = now  # its first request died before it answered: this one runs instead
-    elif about is not None and _kept_before_erasure(session, org, about, found):
+    elif _kept_before_erasure(session, org, _about(body), found):
         found.status_code, found.created_at, found.headers, found.body = None, now, {}, b""
     return found
 
 
-def _kept_before_erasure(session: Session, org: Org, ref: str, kept: IdempotencyKey) -> bool:
-    erased = subject_service.erased_at(session, org=org, ref=ref)
+def _kept_before_erasure(session: Session, org: Org, ref: str | None, kept: IdempotencyKey) -> bool:
+    erased = None if ref is None else subject_service.erased_at(session, org=org, ref=ref)
     return erased is not None and erased > kept.created_at
 
 
@@ -168,16 +168,8 @@ class IdempotencyMiddleware:
             return  # the client left before it finished sending
 
         def claim(session: Session) -> IdempotencyKey | None:
-            fingerprint = hashlib.sha256(body).hexdigest()
             return reserve(
-                session,
-                api_key=api_key,
-                key=key,
-                method=method,
-                path=path,
-                fingerprint=fingerprint,
-                now=self.hub.clock(),
-                about=_about(body),
+                session, api_key=api_key, key=key, method=method, path=path, body=body, now=self.hub.clock()
             )
 
         try:
@@ -220,7 +212,7 @@ class IdempotencyMiddleware:
 
 
 def _about(body: bytes) -> str | None:
-    """The customer a JSON body names as its `subject` (a decision's), if any."""
+    """The customer a JSON body names as its `subject` (a decision's), if any: read only to replay."""
     if b'"subject"' not in body:
         return None
     try:
