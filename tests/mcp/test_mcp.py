@@ -21,13 +21,14 @@ import httpx2
 import pytest
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, TextContent
 
 from mcp import ClientSession
 from tests.centre_client import Visitor, csrf_of
 from tests.conftest import Database
 from tests.grants.agent import Agent
 from tests.live import LiveHub, MailDirectory, serve
+from tests.mcp.answers import ok as result
+from tests.mcp.answers import refused as refusal
 
 pytestmark = pytest.mark.slow
 
@@ -167,20 +168,6 @@ async def _session(transport: Callable[[], AbstractAsyncContextManager[Any]], wo
     async with transport() as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         await work(session)
-
-
-def result(called: CallToolResult) -> dict[str, Any]:
-    assert not called.is_error, called.content
-    structured: dict[str, Any] = called.structured_content
-    return structured
-
-
-def refusal(called: CallToolResult) -> str:
-    """The tool's error, as the assistant reads it."""
-    assert called.is_error, called
-    text = called.content[0]
-    assert isinstance(text, TextContent)
-    return text.text
 
 
 def in_hours(hours: int) -> str:

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from mcp.server.mcpserver import Context
-from mcp_types import CallToolResult, TextContent
 from sqlalchemy.orm import Session
 
 from harken.mcp import tools
 from mcp import Client
 from tests.centre_client import Visitor
 from tests.factories import FixedClock, grant, make_org
+from tests.mcp.answers import ok, refused
 from tests.mcp.test_mcp import TOOLS
 
 EMAIL = "alice@example.com"
@@ -56,19 +56,6 @@ def drive(client: TestClient, token: str, work: Work) -> None:
             await work(session)
 
     anyio.run(run)
-
-
-def ok(called: CallToolResult) -> dict[str, Any]:
-    assert not called.is_error, called.content
-    structured: dict[str, Any] = called.structured_content
-    return structured
-
-
-def refused(called: CallToolResult) -> str:
-    assert called.is_error, called
-    text = called.content[0]
-    assert isinstance(text, TextContent)
-    return text.text
 
 
 @pytest.fixture

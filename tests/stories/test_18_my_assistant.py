@@ -17,7 +17,8 @@ from mcp import Client
 from tests.centre_client import Visitor, csrf_of
 from tests.factories import FixedClock
 from tests.grants.agent import Agent
-from tests.mcp.test_tools import drive, ok, refused
+from tests.mcp.answers import ok, refused
+from tests.mcp.test_tools import drive
 from tests.stories.conftest import Business, Customer, codes
 
 EMAIL = "ines.moreau@example.com"
