@@ -148,20 +148,19 @@ def _needed(form: dict[str, str], *names: str) -> list[str]:
     return [form[n] for n in names]
 
 
-async def _answer(hub: Hub, work: Callable[[Session], dict[str, Any] | OAuthError]) -> JSONResponse:
-    # An OAuthError is returned from the unit, not raised: what it did (a spent code, a revoked grant)
-    # is committed with the refusal.
-    found = await hub.run(work)
+async def _answer(hub: Hub, work: Callable[[Session], dict[str, Any]]) -> JSONResponse:
+    def unit(session: Session) -> dict[str, Any] | OAuthError:
+        # An OAuthError is returned from the unit, not raised: what it did (a spent code, a revoked
+        # grant) is committed with the refusal.
+        try:
+            return work(session)
+        except OAuthError as refused:
+            return refused
+
+    found = await hub.run(unit)
     if isinstance(found, OAuthError):
         return _oauth_error(found)
     return JSONResponse(found, headers=NO_STORE)
-
-
-def _caught(call: Callable[[], dict[str, Any]]) -> dict[str, Any] | OAuthError:
-    try:
-        return call()
-    except OAuthError as refused:
-        return refused
 
 
 @router.post("/oauth/token", include_in_schema=False)
@@ -176,24 +175,22 @@ async def token(request: Request, hub: HubDep, now: Now) -> Response:
             code, redirect_uri, verifier = _needed(form, "code", "redirect_uri", "code_verifier")
             return await _answer(
                 hub,
-                lambda session: _caught(
-                    lambda: oauth.exchange(
-                        session,
-                        hub.secret,
-                        client_id=client_id,
-                        code=code,
-                        redirect_uri=redirect_uri,
-                        verifier=verifier,
-                        now=now,
-                    )
+                lambda session: oauth.exchange(
+                    session,
+                    hub.secret,
+                    client_id=client_id,
+                    code=code,
+                    redirect_uri=redirect_uri,
+                    verifier=verifier,
+                    now=now,
                 ),
             )
         if kind == "refresh_token":
             (renewal,) = _needed(form, "refresh_token")
             return await _answer(
                 hub,
-                lambda session: _caught(
-                    lambda: oauth.refresh(session, hub.secret, client_id=client_id, token=renewal, now=now)
+                lambda session: oauth.refresh(
+                    session, hub.secret, client_id=client_id, token=renewal, now=now
                 ),
             )
         raise OAuthError("unsupported_grant_type", "grant_type is authorization_code or refresh_token")
